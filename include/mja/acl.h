@@ -1,0 +1,65 @@
+/* acl.h - the ACL file (spec section 3) and topic decisions for token clients.
+ *
+ * File format, one directive per line, blank lines and lines whose first
+ * non-blank character is '#' ignored:
+ *   pattern ACCESS FILTER      rule for every token client (%s %c %u substituted)
+ *   sub NAME | sub PREFIX*     start a section for one subject, or a prefix
+ *   role NAME                  start a section for tokens holding that role
+ *   topic ACCESS FILTER        rule inside the current section
+ * ACCESS is read | write | readwrite | deny. FILTER is the rest of the line
+ * (trailing whitespace trimmed) and must be a valid filter after
+ * substitution syntax is checked (%s %c %u %% only).
+ *
+ * A loaded mja_acl is immutable and may be shared; reload builds a new one.
+ * Lookups never scan every subject: exact subjects and roles are hashed,
+ * prefix sections sit in a trie walked along the sub, so the cost grows
+ * with the topic depth and the subject's own rules, not with the file.
+ */
+#ifndef MJA_ACL_H
+#define MJA_ACL_H
+
+#include <stddef.h>
+#include "mja/error.h"
+
+typedef struct mja_acl mja_acl;  /* opaque, immutable after load */
+
+/* Access values as Mosquitto passes them (MOSQ_ACL_*). */
+enum {
+	MJA_ACCESS_READ = 1,        /* delivery of a message to the client */
+	MJA_ACCESS_WRITE = 2,       /* client publishes */
+	MJA_ACCESS_SUBSCRIBE = 4,
+	MJA_ACCESS_UNSUBSCRIBE = 8
+};
+
+/* Load from a file or a buffer. All or nothing: on error *out is NULL and
+ * d reads "FILE:LINE: reason". name is used in diagnostics. */
+mja_err mja_acl_load_file(const char *path, mja_acl **out, mja_diag *d);
+mja_err mja_acl_load_buf(const char *buf, size_t len, const char *name,
+		mja_acl **out, mja_diag *d);
+void mja_acl_free(mja_acl *acl);
+
+/* Counts, for logs and tests. */
+size_t mja_acl_rule_count(const mja_acl *acl);
+size_t mja_acl_subject_count(const mja_acl *acl);  /* sub + role sections */
+
+/* Who asks. All strings NUL-terminated and borrowed; clientid and username
+ * may be NULL (then %c / %u rules match nothing). */
+typedef struct mja_acl_who {
+	const char *sub;
+	const char *clientid;
+	const char *username;
+	const char *const *roles;
+	size_t n_roles;
+} mja_acl_who;
+
+/* Decide one check (spec 3). Returns 1 = allow, 0 = deny.
+ *  - READ / WRITE: a matching deny rule denies; else a matching rule with
+ *    that access allows; else deny.
+ *  - SUBSCRIBE: $share/<group>/ stripped; allowed iff some read rule covers
+ *    the filter and no deny rule covers it. Malformed filter: deny.
+ *  - UNSUBSCRIBE: allow.
+ * Expiry is the caller's concern (it knows the clock). */
+int mja_acl_check(const mja_acl *acl, const mja_acl_who *who,
+		const char *topic, size_t topiclen, int access);
+
+#endif

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Install what is missing, build, and run every test suite through ctest:
+#   1. the normal build: unit tests, interoperability, end-to-end against a
+#      real Mosquitto, the container suite (skipped, and said so, without an
+#      engine), the command-line tool's tests;
+#   2. the same unit and end-to-end suites built with AddressSanitizer and
+#      UndefinedBehaviorSanitizer;
+#   3. the libFuzzer harnesses, each for a bounded time.
+# Usage: scripts/test.sh            (everything)
+#        MJA_STAGES="main" scripts/test.sh   (a subset: main asan fuzz)
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$MJA_ROOT"
+
+mja_install_deps
+
+stages="${MJA_STAGES:-main asan fuzz}"
+jobs=$(nproc)
+status=0
+
+run_stage() {
+	local name="$1"; shift
+	echo "=== stage $name"
+	if "$@"; then
+		echo "=== stage $name: passed"
+	else
+		echo "=== stage $name: FAILED"
+		status=1
+	fi
+}
+
+stage_main() {
+	cmake -S . -B build/main -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMJA_BUILD_TESTS=ON &&
+	cmake --build build/main -j "$jobs" &&
+	(cd build/main && ctest --output-on-failure -j 1 -LE 'fuzz')
+}
+
+stage_asan() {
+	cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DMJA_BUILD_TESTS=ON \
+		-DMJA_BUILD_BENCH=OFF -DMJA_SANITIZE=address,undefined &&
+	cmake --build build/asan -j "$jobs" &&
+	(cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j 1 -LE 'fuzz|container|bench|slow')
+}
+
+stage_fuzz() {
+	CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=Debug -DMJA_BUILD_TESTS=ON \
+		-DMJA_BUILD_BENCH=OFF -DMJA_BUILD_TOOL=OFF -DMJA_BUILD_FUZZERS=ON &&
+	cmake --build build/fuzz -j "$jobs" &&
+	(cd build/fuzz && ctest --output-on-failure -j 1 -L fuzz)
+}
+
+for s in $stages; do
+	run_stage "$s" "stage_$s"
+done
+exit $status

@@ -1,0 +1,102 @@
+/* alg.c - JWS algorithm names (RFC 7518 section 3.1, RFC 8037 section 3.1). */
+#include <string.h>
+
+#include "mja/alg.h"
+
+/* Indexed by mja_alg. Exactly the "alg" Header Parameter Values of
+ * RFC 7518 3.1 that this project implements, and "EdDSA" of RFC 8037 3.1. */
+static const char *const alg_names[MJA_ALG__COUNT] = {
+	[MJA_ALG_HS256] = "HS256", [MJA_ALG_HS384] = "HS384", [MJA_ALG_HS512] = "HS512",
+	[MJA_ALG_RS256] = "RS256", [MJA_ALG_RS384] = "RS384", [MJA_ALG_RS512] = "RS512",
+	[MJA_ALG_PS256] = "PS256", [MJA_ALG_PS384] = "PS384", [MJA_ALG_PS512] = "PS512",
+	[MJA_ALG_ES256] = "ES256", [MJA_ALG_ES384] = "ES384", [MJA_ALG_ES512] = "ES512",
+	[MJA_ALG_EDDSA] = "EdDSA",
+};
+
+mja_err mja_alg_from_name(const char *name, size_t len, mja_alg *out)
+{
+	if (!name || !out)
+		return MJA_ERR_INVAL;
+	/* RFC 7515 4.1.1: case-sensitive; "none" (RFC 7518 3.6) is not in the
+	 * table, so it can never be looked up here. An embedded NUL cannot
+	 * match because the names contain none and the lengths must agree. */
+	for (int a = 0; a < MJA_ALG__COUNT; a++) {
+		if (strlen(alg_names[a]) == len && memcmp(alg_names[a], name, len) == 0) {
+			*out = (mja_alg)a;
+			return MJA_OK;
+		}
+	}
+	return MJA_ERR_ALG_NOT_ALLOWED;
+}
+
+const char *mja_alg_name(mja_alg a)
+{
+	if ((int)a < 0 || a >= MJA_ALG__COUNT)
+		return "?";
+	return alg_names[a];
+}
+
+static int is_sep(char c)
+{
+	return c == ',' || c == ' ' || c == '\t';
+}
+
+static int is_none(const char *s, size_t len)
+{
+	static const char none[] = "none";
+
+	if (len != sizeof(none) - 1)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c != none[i])
+			return 0;
+	}
+	return 1;
+}
+
+mja_err mja_alg_set_parse(const char *list, size_t len, mja_alg_set *out, mja_diag *d)
+{
+	mja_alg_set set = 0;
+	size_t i = 0;
+
+	if (!out)
+		return MJA_ERR_INVAL;
+	*out = 0;
+	if (!list && len)
+		return MJA_ERR_INVAL;
+	while (i < len) {
+		size_t start;
+		mja_alg a;
+
+		while (i < len && is_sep(list[i]))
+			i++;
+		if (i == len)
+			break;
+		start = i;
+		while (i < len && !is_sep(list[i]))
+			i++;
+		/* RFC 8725 3.1 / spec 1: "none" is never accepted, in any case. */
+		if (is_none(list + start, i - start)) {
+			mja_diag_set(d, "algorithm \"none\" is never accepted");
+			return MJA_ERR_CONFIG;
+		}
+		if (mja_alg_from_name(list + start, i - start, &a) != MJA_OK) {
+			/* bounded, and the value is configuration, not token data */
+			int n = (int)((i - start) > 64 ? 64 : (i - start));
+
+			mja_diag_set(d, "unknown algorithm \"%.*s\"", n, list + start);
+			return MJA_ERR_CONFIG;
+		}
+		set |= MJA_ALG_BIT(a);
+	}
+	if (set == 0) {
+		mja_diag_set(d, "empty algorithm list");
+		return MJA_ERR_CONFIG;
+	}
+	*out = set;
+	return MJA_OK;
+}

@@ -1,0 +1,312 @@
+/* claims.c - registered-claim validation (RFC 7519 4.1, spec 2.5 - 2.8).
+ *
+ * NumericDate values (RFC 7519 2) may be JSON integers or reals, of any
+ * size or sign. They are compared exactly against 128-bit integer bounds
+ * computed from int64 inputs, so nothing can wrap: a 1e300 exp is simply
+ * far in the future, a negative exp far in the past.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mja/claims.h"
+
+typedef __int128 wide;
+
+/* 2^64 as a double: beyond this a double cannot be near any bound, which
+ * is always within int64 +/- int64. */
+#define TWO64 18446744073709551616.0
+
+/* Compare the JSON number v with the integer t: -1, 0 or 1, exactly. */
+static int num_cmp(const json_t *v, wide t)
+{
+	if (json_is_integer(v)) {
+		wide x = json_integer_value(v);
+
+		return x < t ? -1 : x > t;
+	} else {
+		double d = json_real_value(v), fl;
+		wide x;
+
+		if (d >= TWO64 * 2)
+			return 1;
+		if (d <= -TWO64 * 2)
+			return -1;
+		fl = floor(d);
+		x = (wide)fl;          /* exact: |fl| < 2^65 */
+		if (x != t)
+			return x < t ? -1 : 1;
+		return d > fl;         /* equal integer part: a fraction is more */
+	}
+}
+
+/* A present NumericDate must be a finite JSON number (RFC 7519 2, 4.1.4-6). */
+static int numeric_date_ok(const json_t *v)
+{
+	if (!v)
+		return 1;
+	if (json_is_integer(v))
+		return 1;
+	return json_is_real(v) && isfinite(json_real_value(v));
+}
+
+static int string_eq(const json_t *s, const char *want)
+{
+	size_t n = strlen(want);
+
+	return json_is_string(s) && json_string_length(s) == n &&
+		memcmp(json_string_value(s), want, n) == 0;
+}
+
+static int one_of(const json_t *s, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i] && string_eq(s, list[i]))
+			return 1;
+	return 0;
+}
+
+/* RFC 7519 4.1.3: aud is a string or an array of strings; the token is for
+ * us if any of its values is one of ours. Non-string members never match. */
+static int audience_ok(const json_t *aud, const mja_claim_rules *r)
+{
+	size_t i;
+	const json_t *v;
+
+	if (json_is_string(aud))
+		return one_of(aud, r->audiences, r->n_audiences);
+	if (!json_is_array(aud))
+		return 0;
+	json_array_foreach(aud, i, v) {
+		if (one_of(v, r->audiences, r->n_audiences))
+			return 1;
+	}
+	return 0;
+}
+
+/* max_token_age: exp - iat <= max, computed without subtraction overflow. */
+static int lifetime_ok(const json_t *exp, const json_t *iat, int64_t max)
+{
+	if (json_is_integer(iat))
+		return num_cmp(exp, (wide)json_integer_value(iat) + max) <= 0;
+	if (json_is_integer(exp))
+		return num_cmp(iat, (wide)json_integer_value(exp) - max) >= 0;
+	/* both reals: long double holds every double exactly, and a
+	 * difference that rounds is astronomically larger than any max */
+	return (long double)json_real_value(exp) - json_real_value(iat) <= (long double)max;
+}
+
+mja_err mja_claims_check(const json_t *payload, const mja_claim_rules *r, int64_t now)
+{
+	const json_t *exp, *nbf, *iat, *sub;
+	int64_t leeway;
+
+	if (!json_is_object(payload) || !r)
+		return MJA_ERR_INVAL;
+	leeway = r->leeway > 0 ? r->leeway : 0;
+	exp = json_object_get(payload, "exp");
+	nbf = json_object_get(payload, "nbf");
+	iat = json_object_get(payload, "iat");
+
+	/* RFC 7519 4.1.4 - 4.1.6: NumericDate values. */
+	if (!numeric_date_ok(exp) || !numeric_date_ok(nbf) || !numeric_date_ok(iat))
+		return MJA_ERR_BAD_PAYLOAD;
+
+	for (size_t i = 0; i < r->n_required; i++)
+		if (!r->required[i] || !json_object_get(payload, r->required[i]))
+			return MJA_ERR_MISSING_CLAIM;
+
+	/* RFC 7519 4.1.4: refuse on or after exp (plus leeway): exp + leeway > now. */
+	if (exp && num_cmp(exp, (wide)now - leeway) <= 0)
+		return MJA_ERR_EXPIRED;
+	/* RFC 7519 4.1.5: refuse before nbf: nbf - leeway <= now. */
+	if (nbf && num_cmp(nbf, (wide)now + leeway) > 0)
+		return MJA_ERR_NOT_YET_VALID;
+	/* RFC 7519 4.1.6 / RFC 8725 3.10: an iat in the future is a clock or
+	 * issuer error: iat - leeway <= now. */
+	if (iat && num_cmp(iat, (wide)now + leeway) > 0)
+		return MJA_ERR_IAT_FUTURE;
+
+	/* RFC 7519 4.1.1, RFC 8725 3.8: issuer. */
+	if (r->n_issuers && !one_of(json_object_get(payload, "iss"), r->issuers, r->n_issuers))
+		return MJA_ERR_ISSUER;
+	/* RFC 7519 4.1.3, RFC 8725 3.9: audience; refuse if absent. */
+	if (r->n_audiences && !audience_ok(json_object_get(payload, "aud"), r))
+		return MJA_ERR_AUDIENCE;
+
+	if (r->max_token_age > 0) {
+		/* spec 1 max_token_age: now - iat <= max + leeway ... */
+		if (!iat || num_cmp(iat, (wide)now - r->max_token_age - leeway) < 0)
+			return MJA_ERR_TOO_OLD;
+		/* ... and exp - iat <= max */
+		if (exp && !lifetime_ok(exp, iat, r->max_token_age))
+			return MJA_ERR_TOO_OLD;
+	}
+
+	/* spec 2.7 (RFC 7519 4.1.2): sub, when present, names an MQTT subject. */
+	sub = json_object_get(payload, "sub");
+	if (sub && (!json_is_string(sub) ||
+			!mja_sub_valid(json_string_value(sub), json_string_length(sub))))
+		return MJA_ERR_BAD_SUB;
+	return MJA_OK;
+}
+
+int mja_claims_exp(const json_t *payload, int64_t *exp)
+{
+	const json_t *v = json_object_get(payload, "exp");
+	double d;
+
+	if (!exp || !v)
+		return 0;
+	if (json_is_integer(v)) {
+		*exp = json_integer_value(v);
+		return 1;
+	}
+	if (!json_is_real(v) || isnan(json_real_value(v)))
+		return 0;
+	d = floor(json_real_value(v));
+	/* -2^63 is exact in a double; 2^63 is the first value out of range */
+	if (d >= 9223372036854775808.0)
+		*exp = INT64_MAX;
+	else if (d < -9223372036854775808.0)
+		*exp = INT64_MIN;
+	else
+		*exp = (int64_t)d;
+	return 1;
+}
+
+/* Length of the UTF-8 sequence at s[0..len), or 0 if it is not well
+ * formed (RFC 3629 4: no overlongs, no surrogates, nothing above U+10FFFF). */
+static size_t utf8_seq(const unsigned char *s, size_t len)
+{
+	unsigned char c = s[0];
+	size_t n;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0; /* continuation byte, overlong C0/C1, or F5..FF */
+	if (c == 0xe0)
+		lo = 0xa0;      /* overlong 3-byte */
+	else if (c == 0xed)
+		hi = 0x9f;      /* U+D800..U+DFFF */
+	else if (c == 0xf0)
+		lo = 0x90;      /* overlong 4-byte */
+	else if (c == 0xf4)
+		hi = 0x8f;      /* above U+10FFFF */
+	if (len < n || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+int mja_sub_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	/* spec 2.7: 1..256 bytes; '+' and '#' are MQTT wildcards and NUL ends
+	 * C strings, so none of them may reach topic substitution. */
+	if (!s || len == 0 || len > 256)
+		return 0;
+	for (size_t i = 0; i < len;) {
+		size_t n;
+
+		if (p[i] == '\0' || p[i] == '+' || p[i] == '#')
+			return 0;
+		n = utf8_seq(p + i, len - i);
+		if (n == 0)
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
+/* Walk the dotted path through nested objects; NULL if any step is missing. */
+static const json_t *path_get(const json_t *v, const char *path)
+{
+	const char *seg = path;
+
+	for (;;) {
+		const char *dot = strchr(seg, '.');
+		size_t n = dot ? (size_t)(dot - seg) : strlen(seg);
+
+		if (n == 0 || !json_is_object(v))
+			return NULL;
+		v = json_object_getn(v, seg, n);
+		if (!v || !dot)
+			return v;
+		seg = dot + 1;
+	}
+}
+
+/* A role name with an embedded NUL would be cut short by strdup and could
+ * then equal a real role name: such a value is not a role. */
+static int role_string_ok(const json_t *v)
+{
+	return json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v);
+}
+
+mja_err mja_claims_roles(const json_t *payload, const char *path, char ***roles, size_t *n)
+{
+	const json_t *v, *m;
+	char **out;
+	size_t cnt = 0, i;
+
+	if (!roles || !n)
+		return MJA_ERR_INVAL;
+	*roles = NULL;
+	*n = 0;
+	if (!path || !json_is_object(payload))
+		return MJA_OK;
+	v = path_get(payload, path);
+	if (role_string_ok(v)) {
+		out = malloc(sizeof(*out));
+		if (!out || !(out[0] = strdup(json_string_value(v)))) {
+			free(out);
+			return MJA_ERR_NOMEM;
+		}
+		*roles = out;
+		*n = 1;
+		return MJA_OK;
+	}
+	if (!json_is_array(v) || json_array_size(v) == 0)
+		return MJA_OK;
+	out = calloc(json_array_size(v), sizeof(*out));
+	if (!out)
+		return MJA_ERR_NOMEM;
+	json_array_foreach(v, i, m) {
+		if (!role_string_ok(m))
+			continue;
+		out[cnt] = strdup(json_string_value(m));
+		if (!out[cnt]) {
+			mja_claims_roles_free(out, cnt);
+			return MJA_ERR_NOMEM;
+		}
+		cnt++;
+	}
+	if (cnt == 0) {
+		free(out);
+		return MJA_OK;
+	}
+	*roles = out;
+	*n = cnt;
+	return MJA_OK;
+}
+
+void mja_claims_roles_free(char **roles, size_t n)
+{
+	if (!roles)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(roles[i]);
+	free(roles);
+}

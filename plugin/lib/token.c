@@ -1,0 +1,470 @@
+/* token.c - compact JWS / JWT verification and signing (spec 2; RFC 7515,
+ * RFC 7519, RFC 8725).
+ *
+ * The token is parsed in place: the three segments are (pointer, length)
+ * views into the caller's buffer, the signing input is the caller's bytes
+ * up to the second dot (RFC 7515 5.2 step 8: the original encoding, never a
+ * re-encoding). Nothing from the header or payload leaves this file before
+ * the signature verifies.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mja/b64url.h"
+#include "mja/sig.h"
+#include "mja/token.h"
+
+/* A JOSE header is a handful of short members; even with an x5c chain it
+ * stays far below this. Larger headers are refused before JSON parsing. */
+#define MAX_HEADER_BYTES 8192
+/* Nesting limits checked before jansson sees the text (whose own limit is
+ * 2048). A JWS header needs 3 (jwk inside, x5c array); claims rarely 5. */
+#define MAX_HEADER_DEPTH 4
+#define MAX_PAYLOAD_DEPTH 32
+/* Candidate keys tried without allocating. */
+#define STACK_KEYS 16
+/* Decoded bytes of a default-sized token fit here: 6144 for 8192 chars. */
+#define STACK_DECODE 6144
+
+struct seg {
+	const char *p;
+	size_t n;
+};
+
+/* Split tok into exactly three segments at the two dots (RFC 7515 7.1).
+ * A header segment must not be empty. */
+static mja_err split(const char *tok, size_t len, struct seg s[3])
+{
+	const char *end = tok + len, *d1, *d2;
+
+	d1 = memchr(tok, '.', len);
+	if (!d1)
+		return MJA_ERR_MALFORMED;
+	d2 = memchr(d1 + 1, '.', (size_t)(end - (d1 + 1)));
+	if (!d2 || memchr(d2 + 1, '.', (size_t)(end - (d2 + 1))))
+		return MJA_ERR_MALFORMED;
+	s[0] = (struct seg){ tok, (size_t)(d1 - tok) };
+	s[1] = (struct seg){ d1 + 1, (size_t)(d2 - (d1 + 1)) };
+	s[2] = (struct seg){ d2 + 1, (size_t)(end - (d2 + 1)) };
+	if (s[0].n == 0)
+		return MJA_ERR_MALFORMED;
+	return MJA_OK;
+}
+
+/* 1 iff the JSON text's array/object nesting never exceeds max. Strings
+ * are skipped (with their escapes); the text is validated by jansson
+ * afterwards, this only bounds the work and recursion of the parser. */
+static int depth_ok(const unsigned char *p, size_t n, int max)
+{
+	int depth = 0, in_str = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = p[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = 0;
+		} else if (c == '"') {
+			in_str = 1;
+		} else if (c == '{' || c == '[') {
+			if (++depth > max)
+				return 0;
+		} else if (c == '}' || c == ']') {
+			depth--;
+		}
+	}
+	return 1;
+}
+
+/* Parse a JSON object: RFC 7515 4 / RFC 7519 4 (and RFC 8725 3.6 on
+ * parser differentials): duplicate member names are refused, the top
+ * level must be an object, embedded NUL in strings is refused (jansson's
+ * default without JSON_ALLOW_NUL). */
+static json_t *load_object(const unsigned char *p, size_t n, int max_depth)
+{
+	json_error_t err;
+	json_t *v;
+
+	if (!depth_ok(p, n, max_depth))
+		return NULL;
+	v = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &err);
+	if (v && !json_is_object(v)) {
+		json_decref(v);
+		v = NULL;
+	}
+	return v;
+}
+
+/* typ, RFC 7515 4.1.9 and RFC 8725 3.11 / RFC 9068 2.1: compared
+ * case-insensitively. */
+static int typ_ok(const json_t *typ)
+{
+	static const char *const ok[] = { "JWT", "at+jwt" };
+	const char *s;
+	size_t n;
+
+	if (!json_is_string(typ))
+		return 0;
+	s = json_string_value(typ);
+	n = json_string_length(typ);
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strlen(ok[i]) == n && strncasecmp(s, ok[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Step 2: everything the header decides. On MJA_OK *alg, *kid and *kidlen
+ * are set (kid NULL if absent; borrowed from header). */
+static mja_err check_header(const json_t *header, const mja_keyset *ks,
+		mja_alg_set allowed, mja_alg *alg, const char **kid, size_t *kidlen)
+{
+	const json_t *v;
+	mja_err e;
+
+	/* RFC 7515 4.1.1: alg is required and is a string. */
+	v = json_object_get(header, "alg");
+	if (!json_is_string(v))
+		return MJA_ERR_BAD_HEADER;
+	/* RFC 7518 3.6 / RFC 8725 3.1: "none" is not a name we know, and the
+	 * algorithm must be allowed and usable by some configured key (RFC
+	 * 8725 3.1: the key, not the token, decides). */
+	e = mja_alg_from_name(json_string_value(v), json_string_length(v), alg);
+	if (e != MJA_OK)
+		return MJA_ERR_ALG_NOT_ALLOWED;
+	if (!(allowed & mja_keyset_algs(ks) & MJA_ALG_BIT(*alg)))
+		return MJA_ERR_ALG_NOT_ALLOWED;
+	/* RFC 7515 4.1.11: we understand no extension, so any crit (even an
+	 * empty or malformed one) means we must refuse. */
+	if (json_object_get(header, "crit"))
+		return MJA_ERR_CRIT;
+	v = json_object_get(header, "typ");
+	if (v && !typ_ok(v))
+		return MJA_ERR_BAD_HEADER;
+	/* RFC 7515 4.1.4: kid is a string. jku, x5u, jwk, x5c (4.1.2-4.1.6)
+	 * are never read: keys come from configuration only (RFC 8725 3.10). */
+	v = json_object_get(header, "kid");
+	*kid = NULL;
+	*kidlen = 0;
+	if (v) {
+		if (!json_is_string(v))
+			return MJA_ERR_BAD_HEADER;
+		*kid = json_string_value(v);
+		*kidlen = json_string_length(v);
+	}
+	return MJA_OK;
+}
+
+/* Steps 3-4: any candidate key whose signature verifies passes. */
+static mja_err check_signature(const mja_keyset *ks, mja_alg alg, const char *kid,
+		size_t kidlen, const char *input, size_t inlen,
+		const unsigned char *sig, size_t siglen)
+{
+	const mja_key *stack[STACK_KEYS], **cand = stack;
+	size_t max = mja_keyset_count(ks), n = 0;
+	mja_err e, first = MJA_OK;
+	int any_bad = 0;
+
+	if (max > STACK_KEYS) {
+		cand = calloc(max, sizeof(*cand));
+		if (!cand)
+			return MJA_ERR_NOMEM;
+	} else {
+		max = STACK_KEYS;
+	}
+	/* RFC 7515 4.1.4, spec 2.3: kid selects, alg must fit the key. */
+	e = mja_keyset_find(ks, alg, kid, kidlen, cand, max, &n);
+	if (e != MJA_OK)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		/* RFC 7515 5.2 step 8 */
+		mja_err r = mja_sig_verify(cand[i], alg, (const unsigned char *)input,
+				inlen, sig, siglen);
+
+		if (r == MJA_OK) {
+			e = MJA_OK;
+			goto out;
+		}
+		if (r == MJA_ERR_BAD_SIGNATURE)
+			any_bad = 1;
+		else if (first == MJA_OK)
+			first = r;
+	}
+	/* fail closed; report another failure only if no key said "bad
+	 * signature" (e.g. every candidate hit an internal error) */
+	e = (any_bad || first == MJA_OK) ? MJA_ERR_BAD_SIGNATURE : first;
+out:
+	if (cand != stack)
+		free(cand);
+	return e;
+}
+
+mja_err mja_token_verify(const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len, int64_t now, mja_token **out)
+{
+	unsigned char stackbuf[STACK_DECODE], *buf = stackbuf, *hdr, *pay, *sig;
+	size_t maxlen, need, hn, pn, sn;
+	struct seg s[3];
+	json_t *header = NULL, *payload = NULL;
+	mja_token *t;
+	mja_alg alg;
+	const char *kid;
+	size_t kidlen;
+	mja_err e;
+
+	if (out)
+		*out = NULL;
+	if (!ks || !o || !out || (!tok && len))
+		return MJA_ERR_INVAL;
+
+	/* spec 2.1: the size cap comes before anything else. */
+	maxlen = o->max_token_bytes ? o->max_token_bytes : MJA_DEFAULT_MAX_TOKEN_BYTES;
+	if (len > maxlen)
+		return MJA_ERR_TOO_LONG;
+
+	/* RFC 7515 7.1: three segments. An empty signature is an unsecured
+	 * JWS (RFC 7515 A.5 / RFC 7519 6): never acceptable here. */
+	e = split(tok, len, s);
+	if (e != MJA_OK)
+		return e;
+	if (s[2].n == 0)
+		return MJA_ERR_MALFORMED;
+
+	/* RFC 7515 2 / spec 2.1: strict base64url for every segment. */
+	need = mja_b64url_decoded_max(s[0].n) + mja_b64url_decoded_max(s[1].n) +
+		mja_b64url_decoded_max(s[2].n); /* <= len, cannot overflow */
+	if (need > sizeof(stackbuf)) {
+		buf = malloc(need);
+		if (!buf)
+			return MJA_ERR_NOMEM;
+	}
+	hdr = buf;
+	if (mja_b64url_decode(s[0].p, s[0].n, hdr, &hn) != MJA_OK)
+		goto malformed;
+	pay = hdr + hn;
+	if (mja_b64url_decode(s[1].p, s[1].n, pay, &pn) != MJA_OK)
+		goto malformed;
+	sig = pay + pn;
+	if (mja_b64url_decode(s[2].p, s[2].n, sig, &sn) != MJA_OK)
+		goto malformed;
+
+	/* Step 2: the JOSE header (RFC 7515 4, 5.2 steps 3-5). */
+	e = MJA_ERR_BAD_HEADER;
+	if (hn > MAX_HEADER_BYTES)
+		goto out;
+	header = load_object(hdr, hn, MAX_HEADER_DEPTH);
+	if (!header)
+		goto out;
+	e = check_header(header, ks, o->algorithms ? o->algorithms : MJA_ALG_SET_ALL,
+			&alg, &kid, &kidlen);
+	if (e != MJA_OK)
+		goto out;
+
+	/* Steps 3-4: key and signature over the original ASCII segments. */
+	e = check_signature(ks, alg, kid, kidlen, tok, (size_t)(s[1].p + s[1].n - tok),
+			sig, sn);
+	if (e != MJA_OK)
+		goto out;
+
+	/* Step 5: the claims set (RFC 7519 7.2 steps 9-10). */
+	payload = load_object(pay, pn, MAX_PAYLOAD_DEPTH);
+	if (!payload) {
+		e = MJA_ERR_BAD_PAYLOAD;
+		goto out;
+	}
+	/* Steps 6-7 */
+	e = mja_claims_check(payload, &o->claims, now);
+	if (e != MJA_OK)
+		goto out;
+
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		e = MJA_ERR_NOMEM;
+		goto out;
+	}
+	t->alg = alg;
+	t->header = header;
+	t->payload = payload;
+	{
+		const json_t *sub = json_object_get(payload, "sub");
+
+		t->sub = json_is_string(sub) ? json_string_value(sub) : NULL;
+	}
+	t->has_exp = mja_claims_exp(payload, &t->exp);
+	header = payload = NULL;
+	*out = t;
+	e = MJA_OK;
+	goto out;
+malformed:
+	e = MJA_ERR_MALFORMED;
+out:
+	json_decref(header);
+	json_decref(payload);
+	if (buf != stackbuf)
+		free(buf);
+	return e;
+}
+
+void mja_token_free(mja_token *t)
+{
+	if (!t)
+		return;
+	json_decref(t->header);
+	json_decref(t->payload);
+	free(t);
+}
+
+static int is_b64url_char(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		(c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+int mja_token_looks_like_jwt(const char *s, size_t len)
+{
+	int dots = 0;
+	size_t first_dot = 0;
+
+	if (!s)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '.') {
+			if (++dots > 2)
+				return 0;
+			if (dots == 1)
+				first_dot = i;
+		} else if (!is_b64url_char((unsigned char)s[i])) {
+			return 0;
+		}
+	}
+	return dots == 2 && first_dot > 0;
+}
+
+/* Decode one segment into a new JSON object, or NULL. */
+static json_t *decode_segment(const struct seg *sg, int max_depth)
+{
+	unsigned char *buf;
+	size_t n;
+	json_t *v = NULL;
+
+	buf = malloc(mja_b64url_decoded_max(sg->n) + 1);
+	if (!buf)
+		return NULL;
+	if (mja_b64url_decode(sg->p, sg->n, buf, &n) == MJA_OK)
+		v = load_object(buf, n, max_depth);
+	free(buf);
+	return v;
+}
+
+mja_err mja_token_decode_unverified(const char *tok, size_t len,
+		json_t **header, json_t **payload)
+{
+	struct seg s[3];
+	unsigned char *sig;
+	size_t sn;
+	mja_err e;
+
+	if (header)
+		*header = NULL;
+	if (payload)
+		*payload = NULL;
+	if (!header || !payload || (!tok && len))
+		return MJA_ERR_INVAL;
+	e = split(tok, len, s);
+	if (e != MJA_OK)
+		return e;
+	/* the signature is not checked, but must still be base64url */
+	sig = malloc(mja_b64url_decoded_max(s[2].n) + 1);
+	if (!sig)
+		return MJA_ERR_NOMEM;
+	e = mja_b64url_decode(s[2].p, s[2].n, sig, &sn);
+	free(sig);
+	if (e != MJA_OK)
+		return e;
+	*header = decode_segment(&s[0], MAX_HEADER_DEPTH);
+	if (!*header)
+		return MJA_ERR_BAD_HEADER;
+	*payload = decode_segment(&s[1], MAX_PAYLOAD_DEPTH);
+	if (!*payload) {
+		json_decref(*header);
+		*header = NULL;
+		return MJA_ERR_BAD_PAYLOAD;
+	}
+	return MJA_OK;
+}
+
+/* Base64url of a JSON value's compact serialisation, malloc'd. */
+static char *encode_json(const json_t *v)
+{
+	char *text = json_dumps(v, JSON_COMPACT), *enc;
+	size_t n;
+
+	if (!text)
+		return NULL;
+	n = strlen(text);
+	enc = malloc(mja_b64url_encoded_len(n) + 1);
+	if (enc)
+		mja_b64url_encode((const unsigned char *)text, n, enc);
+	free(text);
+	return enc;
+}
+
+mja_err mja_token_sign(const mja_key *k, mja_alg alg, const json_t *header_extra,
+		const json_t *payload, char **out)
+{
+	json_t *header = NULL;
+	char *h64 = NULL, *p64 = NULL, *input = NULL, *res = NULL;
+	unsigned char *sig = NULL;
+	size_t hl, pl, siglen = 0, sl;
+	mja_err e = MJA_ERR_NOMEM;
+
+	if (out)
+		*out = NULL;
+	if (!k || !out || !json_is_object(payload) || (int)alg < 0 || alg >= MJA_ALG__COUNT ||
+			(header_extra && !json_is_object(header_extra)))
+		return MJA_ERR_INVAL;
+	/* the algorithm is what we sign with: the caller may not relabel it */
+	if (header_extra && json_object_get(header_extra, "alg"))
+		return MJA_ERR_INVAL;
+	header = json_pack("{s:s, s:s}", "alg", mja_alg_name(alg), "typ", "JWT");
+	if (!header)
+		goto out;
+	if (mja_key_kid(k) && json_object_set_new(header, "kid", json_string(mja_key_kid(k))))
+		goto out;
+	if (header_extra && json_object_update(header, (json_t *)header_extra))
+		goto out;
+	h64 = encode_json(header);
+	p64 = encode_json(payload);
+	if (!h64 || !p64)
+		goto out;
+	hl = strlen(h64);
+	pl = strlen(p64);
+	input = malloc(hl + 1 + pl + 1);
+	if (!input)
+		goto out;
+	memcpy(input, h64, hl);
+	input[hl] = '.';
+	memcpy(input + hl + 1, p64, pl + 1);
+	e = mja_sig_sign(k, alg, (const unsigned char *)input, hl + 1 + pl, &sig, &siglen);
+	if (e != MJA_OK)
+		goto out;
+	e = MJA_ERR_NOMEM;
+	sl = mja_b64url_encoded_len(siglen);
+	res = malloc(hl + 1 + pl + 1 + sl + 1);
+	if (!res)
+		goto out;
+	memcpy(res, input, hl + 1 + pl);
+	res[hl + 1 + pl] = '.';
+	mja_b64url_encode(sig, siglen, res + hl + 1 + pl + 1);
+	*out = res;
+	e = MJA_OK;
+out:
+	json_decref(header);
+	free(h64);
+	free(p64);
+	free(input);
+	free(sig);
+	return e;
+}

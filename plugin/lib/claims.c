@@ -17,6 +17,18 @@ typedef __int128 wide;
  * is always within int64 +/- int64. */
 #define TWO64 18446744073709551616.0
 
+/* floor(d) for |d| < 2^65, without libm. The truncated value is exactly
+ * representable as a double (it is a double's integer part), so the
+ * comparison with d is exact too. */
+static wide floor_wide(double d)
+{
+	wide x = (wide)d;
+
+	if ((double)x > d)
+		x--;
+	return x;
+}
+
 /* Compare the JSON number v with the integer t: -1, 0 or 1, exactly. */
 static int num_cmp(const json_t *v, wide t)
 {
@@ -25,18 +37,17 @@ static int num_cmp(const json_t *v, wide t)
 
 		return x < t ? -1 : x > t;
 	} else {
-		double d = json_real_value(v), fl;
+		double d = json_real_value(v);
 		wide x;
 
 		if (d >= TWO64 * 2)
 			return 1;
 		if (d <= -TWO64 * 2)
 			return -1;
-		fl = floor(d);
-		x = (wide)fl;          /* exact: |fl| < 2^65 */
+		x = floor_wide(d);
 		if (x != t)
 			return x < t ? -1 : 1;
-		return d > fl;         /* equal integer part: a fraction is more */
+		return d > (double)x;  /* equal integer part: a fraction is more */
 	}
 }
 
@@ -164,14 +175,14 @@ int mja_claims_exp(const json_t *payload, int64_t *exp)
 	}
 	if (!json_is_real(v) || isnan(json_real_value(v)))
 		return 0;
-	d = floor(json_real_value(v));
+	d = json_real_value(v);
 	/* -2^63 is exact in a double; 2^63 is the first value out of range */
 	if (d >= 9223372036854775808.0)
 		*exp = INT64_MAX;
 	else if (d < -9223372036854775808.0)
 		*exp = INT64_MIN;
 	else
-		*exp = (int64_t)d;
+		*exp = (int64_t)floor_wide(d);
 	return 1;
 }
 

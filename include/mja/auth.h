@@ -1,0 +1,116 @@
+/* auth.h - CONNECT, re-authentication and ACL decisions for token clients.
+ *
+ * Pure functions of (configuration, credentials, now): no Mosquitto header,
+ * no clock, no logging. The glue maps the results:
+ *   MJA_ALLOW -> MOSQ_ERR_SUCCESS, MJA_DENY -> MOSQ_ERR_AUTH (connect) or
+ *   MOSQ_ERR_ACL_DENIED (ACL), MJA_DEFER -> MOSQ_ERR_PLUGIN_DEFER.
+ * On MJA_DENY *why holds the reason (mja_strerror() gives the log word);
+ * internal failures (out of memory) deny too (fail closed). Nothing from a
+ * token is returned before its signature verified (token.h).
+ *
+ * A principal is what an accepted token leaves behind for the session: its
+ * sub, roles, exp, a SHA-256 of the whole token, and, for MQTT 5 enhanced
+ * authentication only, a copy of the token itself.
+ *
+ * Why the token copy (spec 4, SIGHUP): after a reload the broker re-runs
+ * BASIC_AUTH for every client; basic-auth clients come with their password
+ * again, so their token is simply verified again with the new keys, but
+ * enhanced-auth clients come with password NULL. To re-check those against
+ * the new keys we keep their token bytes in the principal (they are in the
+ * broker's memory during the session anyway); the copy is scrubbed
+ * (OPENSSL_cleanse) before it is freed and is never logged.
+ */
+#ifndef MJA_AUTH_H
+#define MJA_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "mja/config.h"
+#include "mja/error.h"
+
+#define MJA_TOKEN_HASH_LEN 32   /* SHA-256 */
+
+typedef enum mja_decision {
+	MJA_DEFER = 0,   /* not ours: leave it to other plugins / password_file */
+	MJA_ALLOW,
+	MJA_DENY
+} mja_decision;
+
+/* Owned by whoever holds it (the client registry, clients.h); every
+ * pointer inside is owned by the principal. */
+typedef struct mja_principal {
+	char *sub;                  /* verified, spec 2.7 */
+	char **roles;               /* from roles_claim; may be NULL if n_roles 0 */
+	size_t n_roles;
+	int has_exp;
+	int64_t exp;                /* whole seconds, valid if has_exp */
+	unsigned char token_hash[MJA_TOKEN_HASH_LEN];
+	char *token;                /* enhanced auth only, else NULL; scrubbed on free */
+	size_t token_len;
+} mja_principal;
+
+void mja_principal_free(mja_principal *p);   /* NULL is fine; scrubs token */
+
+/* BASIC_AUTH at CONNECT (spec 1, 2). username / password / clientid as the
+ * broker passes them (NUL-terminated, NULL when absent; an empty one is
+ * treated as absent). The token is taken from the token_field field.
+ *  - no token: non_jwt deny -> MJA_DENY (MJA_ERR_NO_TOKEN); defer -> MJA_DEFER
+ *  - not shaped like a JWT: non_jwt deny -> MJA_DENY (MJA_ERR_NOT_JWT);
+ *    defer -> MJA_DEFER
+ *  - otherwise it is ours: mja_auth_token() decides (allow or deny, never
+ *    defer).
+ * On MJA_ALLOW *out is a new principal (token copy not kept). */
+mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
+		const char *password, const char *clientid, int64_t now,
+		mja_principal **out, mja_err *why);
+
+/* Verify tok[0..len) and build a principal: mja_cache_verify (the token
+ * pipeline, spec 2.1-2.7); a token without sub is refused
+ * (MJA_ERR_MISSING_CLAIM: the sub is the identity); username_match sub (only
+ * with token_field password): a non-NULL, non-empty username must equal sub;
+ * clientid_match sub: clientid must equal sub (spec 2.8); roles from
+ * roles_claim. keep_token: store a copy of the token in the principal
+ * (enhanced auth). Returns MJA_ALLOW or MJA_DENY. An empty token is
+ * MJA_ERR_NO_TOKEN. */
+mja_decision mja_auth_token(const mja_config *cfg, const char *tok, size_t len,
+		const char *username, const char *clientid, int64_t now, int keep_token,
+		mja_principal **out, mja_err *why);
+
+/* MQTT 5 re-authentication (spec 4): like mja_auth_token() (token kept),
+ * then the new sub must equal old->sub, else MJA_DENY with
+ * MJA_ERR_REAUTH_SUB. On MJA_ALLOW the caller replaces old with *out. */
+mja_decision mja_auth_reauth(const mja_config *cfg, const mja_principal *old,
+		const char *tok, size_t len, const char *username, const char *clientid,
+		int64_t now, mja_principal **out, mja_err *why);
+
+/* The broker's BASIC_AUTH re-check of a client we already accepted (after
+ * SIGHUP, spec 4): the token is the principal's stored copy if it has one
+ * (enhanced auth), else the one in the token_field field (basic auth); it must
+ * verify with the current keys and carry the same sub. No token at all ->
+ * MJA_DENY (MJA_ERR_NO_TOKEN). Never MJA_DEFER: the client is ours. The new
+ * principal keeps a token copy iff old had one. */
+mja_decision mja_auth_recheck(const mja_config *cfg, const mja_principal *old,
+		const char *username, const char *password, const char *clientid,
+		int64_t now, mja_principal **out, mja_err *why);
+
+/* True iff the principal's token has expired: exp + leeway <= now
+ * (RFC 7519 4.1.4), overflow-safe. A token without exp never expires. */
+int mja_auth_expired(const mja_config *cfg, const mja_principal *p, int64_t now);
+
+/* The username the ACL's %u stands for: NULL with token_field username
+ * (the username field is the token), else username. Borrowed. */
+const char *mja_auth_acl_username(const mja_config *cfg, const char *username);
+
+/* One ACL check for a token client (spec 3). No acl_file -> MJA_DEFER.
+ * Unless ignore_expiry, an expired principal is denied everything
+ * (*why = MJA_ERR_EXPIRED; the caller disconnects it). Else mja_acl_check:
+ * MJA_ALLOW or MJA_DENY (*why = MJA_OK: a plain rule denial).
+ * clientid / username (already passed through mja_auth_acl_username) may
+ * be NULL. ignore_expiry is for the will of a client that is already gone
+ * (its will was accepted while the token was valid). */
+mja_decision mja_auth_acl(const mja_config *cfg, const mja_principal *p,
+		const char *clientid, const char *username,
+		const char *topic, size_t topiclen, int access, int64_t now,
+		int ignore_expiry, mja_err *why);
+
+#endif

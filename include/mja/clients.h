@@ -1,0 +1,101 @@
+/* clients.h - the token clients of one plugin instance, and when they expire.
+ *
+ * Keyed by the broker's client pointer (an opaque const void *, never
+ * dereferenced). Each entry owns its principal (auth.h) and copies of the
+ * client id and username taken when it was put. Expiring entries sit in a
+ * binary min-heap ordered by exp (index back-pointers, so removal from the
+ * middle is O(log n)); the tick only looks at the top, never at every
+ * client (issue 6).
+ *
+ * Entry states:
+ *  - live: connected and authenticated; scheduled if its principal has exp.
+ *  - kicked: its expiry disconnect was started (taken off the schedule,
+ *    still denied everything by the ACL, kept until DISCONNECT).
+ *  - gone: the broker reported DISCONNECT. Kept for a grace period because
+ *    the broker checks the will (ACL WRITE) AFTER the DISCONNECT event, and
+ *    an offline durable session is still asked READ checks while messages
+ *    are queued for it. A second DISCONNECT (session takeover, or the final
+ *    free of a durable session) removes it; mja_clients_sweep() removes gone
+ *    entries older than the grace period. A connect (BASIC_AUTH /
+ *    EXT_AUTH_START) on a pointer whose entry is gone is a new connection
+ *    reusing the address: the glue removes the stale entry first.
+ * A refused CONNECT (DISCONNECT with a NULL client id) has no entry: the
+ * DISCONNECT is then a no-op.
+ *
+ * Not thread-safe (the broker is single-threaded).
+ */
+#ifndef MJA_CLIENTS_H
+#define MJA_CLIENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "mja/auth.h"
+#include "mja/error.h"
+
+typedef struct mja_clients mja_clients;   /* opaque */
+
+typedef enum mja_client_state {
+	MJA_CLIENT_LIVE = 0,
+	MJA_CLIENT_KICKED,
+	MJA_CLIENT_GONE
+} mja_client_state;
+
+/* Read-only view of an entry; all pointers owned by the registry, valid
+ * until the entry is replaced or removed (any put/remove/sweep on it). */
+typedef struct mja_client {
+	const void *client;
+	char *clientid;            /* copy, may be NULL */
+	char *username;            /* copy, may be NULL */
+	mja_principal *principal;  /* owned, never NULL */
+	mja_client_state state;
+	int64_t gone_at;           /* when it became GONE */
+	size_t heap_index;         /* internal: position in the schedule or SIZE_MAX */
+} mja_client;
+
+mja_clients *mja_clients_new(void);          /* NULL on allocation failure */
+void mja_clients_free(mja_clients *r);       /* NULL is fine; frees every entry */
+
+/* Add or replace the entry of client. On MJA_OK the registry owns p (a
+ * replaced entry's old principal and strings are freed) and the entry is
+ * LIVE and (re)scheduled by p->exp (not scheduled without exp). On error
+ * (MJA_ERR_NOMEM, MJA_ERR_INVAL) nothing changed and the caller still owns
+ * p. clientid / username are copied (NULL allowed). */
+mja_err mja_clients_put(mja_clients *r, const void *client, const char *clientid,
+		const char *username, mja_principal *p);
+
+/* Replace only the principal of an existing entry, keeping its state,
+ * strings and (for GONE / KICKED) staying off the schedule; a LIVE entry
+ * is rescheduled by p->exp. Ownership as mja_clients_put. MJA_ERR_INVAL if
+ * there is no entry. */
+mja_err mja_clients_set_principal(mja_clients *r, const void *client, mja_principal *p);
+
+/* The entry of client or NULL (borrowed). */
+const mja_client *mja_clients_get(const mja_clients *r, const void *client);
+
+/* Remove and free the entry. Returns 1 if there was one, 0 otherwise
+ * (calling it twice is fine). */
+int mja_clients_remove(mja_clients *r, const void *client);
+
+/* DISCONNECT: a LIVE or KICKED entry becomes GONE at `now` (taken off the
+ * schedule); a GONE entry is removed (second DISCONNECT). Returns 1 if an
+ * entry existed. */
+int mja_clients_disconnect(mja_clients *r, const void *client, int64_t now);
+
+/* Mark a LIVE entry KICKED (taken off the schedule). Returns 1 if it was
+ * LIVE. */
+int mja_clients_kick(mja_clients *r, const void *client);
+
+/* Remove GONE entries with gone_at + grace <= now. Returns how many.
+ * Cost: O(removed + 1) amortised (gone entries are kept in FIFO order). */
+size_t mja_clients_sweep(mja_clients *r, int64_t now, int64_t grace);
+
+/* The LIVE entry with the smallest exp such that exp + leeway <= now,
+ * or NULL; it stays scheduled (call mja_clients_kick or _remove to take it
+ * off). Overflow-safe. O(1). */
+const mja_client *mja_clients_next_expired(const mja_clients *r, int64_t now,
+		int64_t leeway);
+
+size_t mja_clients_count(const mja_clients *r);       /* all entries */
+size_t mja_clients_scheduled(const mja_clients *r);   /* entries in the heap */
+
+#endif

@@ -1,0 +1,115 @@
+/* config.h - the plugin's options (spec section 1) and the files they name.
+ *
+ * Input is an array of (key, value) string pairs as the broker passes them
+ * (key without the "plugin_opt_" prefix; the value is the rest of the
+ * line: leading and trailing blanks are trimmed here, inner blanks kept).
+ * No Mosquitto header is needed: the plugin glue and `mosquitto_jwt verify`
+ * (through mosqconf.h) convert their own option lists to mja_config_opt.
+ *
+ * Options (spec 1): key_file and secret_file are repeatable; every other
+ * option may appear at most once. LIST values are names separated by
+ * commas and/or blanks. Unknown options, repeated single options, bad
+ * values, unreadable files, unparsable keys, an ACL syntax error, a config
+ * with neither key_file nor secret_file, token_field username together with
+ * username_match sub, and an `algorithms` list that no configured key can
+ * verify are errors: d then reads "option NAME: ..." naming the option, the
+ * file (if any) and the reason, e.g.
+ *   option key_file "/etc/k.pem": cannot read file: No such file or directory
+ *
+ * Ownership: a mja_config owns every string, array, file set and the token
+ * cache it holds; all are freed by mja_config_free(). Fields are read-only
+ * for users (the glue, auth.c, tests) except through mja_config_reload().
+ */
+#ifndef MJA_CONFIG_H
+#define MJA_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "mja/acl.h"
+#include "mja/alg.h"
+#include "mja/cache.h"
+#include "mja/error.h"
+#include "mja/key.h"
+#include "mja/token.h"
+
+/* Default size of the verified-token cache (spec 6); not an option. */
+#define MJA_CONFIG_CACHE_ENTRIES 4096
+/* max_token_bytes upper bound: an MQTT password is at most 65535 bytes. */
+#define MJA_CONFIG_MAX_TOKEN_BYTES_LIMIT 65535
+/* Largest accepted leeway / max_token_age, in seconds (about 68 years). */
+#define MJA_CONFIG_SECONDS_LIMIT 2147483647
+
+/* One option, both strings borrowed and NUL-terminated. */
+typedef struct mja_config_opt {
+	const char *key;
+	const char *value;
+} mja_config_opt;
+
+typedef enum mja_token_field {
+	MJA_TOKEN_FIELD_PASSWORD = 0,
+	MJA_TOKEN_FIELD_USERNAME
+} mja_token_field;
+
+typedef enum mja_match {
+	MJA_MATCH_OFF = 0,
+	MJA_MATCH_SUB
+} mja_match;
+
+typedef enum mja_non_jwt {
+	MJA_NON_JWT_DEFER = 0,
+	MJA_NON_JWT_DENY
+} mja_non_jwt;
+
+/* The reloadable part: what key_file, secret_file and acl_file produced,
+ * and the verifier options resolved against those keys. Immutable once
+ * built; reload builds a new one and swaps it in. */
+typedef struct mja_config_files {
+	mja_keyset *keys;        /* owned, never NULL, at least one key */
+	mja_acl *acl;            /* owned; NULL without acl_file */
+	/* algorithms = the configured list, or without `algorithms` every
+	 * algorithm some key fits; claims point into the owning mja_config. */
+	mja_verify_opts verify;
+} mja_config_files;
+
+typedef struct mja_config {
+	char **key_files;        size_t n_key_files;
+	char **secret_files;     size_t n_secret_files;
+	char *acl_file;          /* NULL: no ACL callback (spec 1) */
+	mja_alg_set algorithms;  /* 0: option not given */
+	char **issuers;          size_t n_issuers;
+	char **audiences;        size_t n_audiences;
+	char **required;         size_t n_required;   /* default exp sub */
+	int64_t leeway;          /* default MJA_DEFAULT_LEEWAY (30) */
+	int64_t max_token_age;   /* 0: off (default) */
+	mja_token_field token_field;       /* default password */
+	mja_match username_match;          /* default off */
+	mja_match clientid_match;          /* default off */
+	char *roles_claim;       /* default "roles"; dotted path */
+	mja_non_jwt non_jwt;     /* default defer */
+	int disconnect_on_expiry;          /* default 1 */
+	size_t max_token_bytes;  /* default MJA_DEFAULT_MAX_TOKEN_BYTES (8192) */
+
+	mja_config_files *files; /* current key set and ACL, owned */
+	mja_cache *cache;        /* verified tokens for `files`, owned */
+} mja_config;
+
+/* Parse options and load every file. All or nothing: on error *out is NULL
+ * and d says why (see above). */
+mja_err mja_config_parse(const mja_config_opt *opts, size_t n,
+		mja_config **out, mja_diag *d);
+
+void mja_config_free(mja_config *cfg);   /* NULL is fine */
+
+/* Build a fresh mja_config_files from cfg's file options (all key files,
+ * secret files and the ACL file read again). All or nothing: on error *out
+ * is NULL and d names option, file and reason; cfg is not touched. */
+mja_err mja_config_load_files(const mja_config *cfg, mja_config_files **out,
+		mja_diag *d);
+void mja_config_files_free(mja_config_files *f);   /* NULL is fine */
+
+/* SIGHUP (spec 4): mja_config_load_files(); on success the new set replaces
+ * cfg->files (the old one is freed) and the token cache is emptied; on any
+ * error cfg keeps its previous files in full and the error is returned. */
+mja_err mja_config_reload(mja_config *cfg, mja_diag *d);
+
+#endif

@@ -1,0 +1,267 @@
+/* auth.c - CONNECT, re-authentication and ACL decisions (spec 2.8, 3, 4). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "mja/auth.h"
+#include "mja/cache.h"
+#include "mja/claims.h"
+#include "mja/token.h"
+
+static mja_decision deny(mja_err *why, mja_err e)
+{
+	if (why)
+		*why = e;
+	return MJA_DENY;
+}
+
+void mja_principal_free(mja_principal *p)
+{
+	if (!p)
+		return;
+	free(p->sub);
+	mja_claims_roles_free(p->roles, p->n_roles);
+	if (p->token) {
+		OPENSSL_cleanse(p->token, p->token_len);
+		free(p->token);
+	}
+	OPENSSL_cleanse(p->token_hash, sizeof(p->token_hash));
+	free(p);
+}
+
+/* The principal of a verified token. */
+static mja_err principal_new(const mja_config *cfg, const mja_token *t,
+		const char *tok, size_t len, int keep_token, mja_principal **out)
+{
+	mja_principal *p = calloc(1, sizeof(*p));
+	mja_err e = MJA_ERR_NOMEM;
+
+	if (!p)
+		return MJA_ERR_NOMEM;
+	p->sub = strdup(t->sub);
+	if (!p->sub)
+		goto out;
+	e = mja_claims_roles(t->payload, cfg->roles_claim, &p->roles, &p->n_roles);
+	if (e != MJA_OK)
+		goto out;
+	p->has_exp = t->has_exp;
+	p->exp = t->exp;
+	if (!EVP_Digest(tok, len, p->token_hash, NULL, EVP_sha256(), NULL)) {
+		e = MJA_ERR_INTERNAL;
+		goto out;
+	}
+	if (keep_token) {
+		e = MJA_ERR_NOMEM;
+		p->token = malloc(len ? len : 1);
+		if (!p->token)
+			goto out;
+		memcpy(p->token, tok, len);
+		p->token_len = len;
+	}
+	*out = p;
+	return MJA_OK;
+out:
+	mja_principal_free(p);
+	return e;
+}
+
+static int str_eq_sub(const char *s, const char *sub)
+{
+	return s && strcmp(s, sub) == 0;
+}
+
+mja_decision mja_auth_token(const mja_config *cfg, const char *tok, size_t len,
+		const char *username, const char *clientid, int64_t now, int keep_token,
+		mja_principal **out, mja_err *why)
+{
+	mja_token *t = NULL;
+	mja_err e;
+
+	if (out)
+		*out = NULL;
+	if (why)
+		*why = MJA_OK;
+	if (!cfg || !cfg->files || !out)
+		return deny(why, MJA_ERR_INVAL);
+	if (!tok || len == 0)
+		return deny(why, MJA_ERR_NO_TOKEN);
+	/* spec 2.1-2.7: shape, header, key, signature, payload, claims */
+	e = mja_cache_verify(cfg->cache, cfg->files->keys, &cfg->files->verify,
+			tok, len, now, &t);
+	if (e != MJA_OK)
+		return deny(why, e);
+	/* the sub is the identity of the session and of every ACL decision */
+	if (!t->sub) {
+		e = MJA_ERR_MISSING_CLAIM;
+		goto out;
+	}
+	if (!mja_sub_valid(t->sub, strlen(t->sub))) {   /* spec 2.7 */
+		e = MJA_ERR_BAD_SUB;
+		goto out;
+	}
+	/* spec 2.8: a username sent beside a password token must equal sub */
+	if (cfg->username_match == MJA_MATCH_SUB && cfg->token_field == MJA_TOKEN_FIELD_PASSWORD &&
+	    username && username[0] && !str_eq_sub(username, t->sub)) {
+		e = MJA_ERR_USERNAME_MISMATCH;
+		goto out;
+	}
+	/* spec 2.8: the MQTT client id must equal sub */
+	if (cfg->clientid_match == MJA_MATCH_SUB && !str_eq_sub(clientid, t->sub)) {
+		e = MJA_ERR_CLIENTID_MISMATCH;
+		goto out;
+	}
+	e = principal_new(cfg, t, tok, len, keep_token, out);
+out:
+	mja_token_free(t);
+	if (e != MJA_OK)
+		return deny(why, e);
+	return MJA_ALLOW;
+}
+
+/* The token field chosen by token_field; NULL when absent or empty (the
+ * broker passes empty fields as NULL already). */
+static const char *token_of(const mja_config *cfg, const char *username, const char *password)
+{
+	const char *tok = cfg->token_field == MJA_TOKEN_FIELD_USERNAME ? username : password;
+
+	return tok && tok[0] ? tok : NULL;
+}
+
+mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
+		const char *password, const char *clientid, int64_t now,
+		mja_principal **out, mja_err *why)
+{
+	const char *tok;
+	size_t len;
+
+	if (out)
+		*out = NULL;
+	if (why)
+		*why = MJA_OK;
+	if (!cfg || !out)
+		return deny(why, MJA_ERR_INVAL);
+	tok = token_of(cfg, username, password);
+	if (!tok) {
+		if (cfg->non_jwt == MJA_NON_JWT_DENY)
+			return deny(why, MJA_ERR_NO_TOKEN);
+		return MJA_DEFER;
+	}
+	len = strlen(tok);
+	/* spec 1, non_jwt: not three base64url segments -> not ours, or refused.
+	 * A JWT-shaped value longer than max_token_bytes is ours and is refused
+	 * by the verifier before any parsing (spec 2.1). */
+	if (!mja_token_looks_like_jwt(tok, len)) {
+		if (cfg->non_jwt == MJA_NON_JWT_DENY)
+			return deny(why, MJA_ERR_NOT_JWT);
+		return MJA_DEFER;
+	}
+	return mja_auth_token(cfg, tok, len, username, clientid, now, 0, out, why);
+}
+
+mja_decision mja_auth_reauth(const mja_config *cfg, const mja_principal *old,
+		const char *tok, size_t len, const char *username, const char *clientid,
+		int64_t now, mja_principal **out, mja_err *why)
+{
+	mja_decision r;
+
+	if (out)
+		*out = NULL;
+	if (!old || !old->sub)
+		return deny(why, MJA_ERR_INVAL);
+	r = mja_auth_token(cfg, tok, len, username, clientid, now, 1, out, why);
+	if (r != MJA_ALLOW)
+		return r;
+	/* spec 4: a re-authentication may refresh the token, never change who
+	 * the session belongs to */
+	if (strcmp((*out)->sub, old->sub) != 0) {
+		mja_principal_free(*out);
+		*out = NULL;
+		return deny(why, MJA_ERR_REAUTH_SUB);
+	}
+	return MJA_ALLOW;
+}
+
+mja_decision mja_auth_recheck(const mja_config *cfg, const mja_principal *old,
+		const char *username, const char *password, const char *clientid,
+		int64_t now, mja_principal **out, mja_err *why)
+{
+	const char *tok;
+	mja_decision r;
+
+	if (out)
+		*out = NULL;
+	if (why)
+		*why = MJA_OK;
+	if (!cfg || !old || !old->sub || !out)
+		return deny(why, MJA_ERR_INVAL);
+	/* an enhanced-auth client's token came in AUTH data, never in the
+	 * username / password fields: re-verify the stored copy */
+	tok = token_of(cfg, username, password);
+	if (old->token)
+		r = mja_auth_token(cfg, old->token, old->token_len, username, clientid, now,
+				1, out, why);
+	else if (tok)
+		r = mja_auth_token(cfg, tok, strlen(tok), username, clientid, now, 0, out, why);
+	else
+		return deny(why, MJA_ERR_NO_TOKEN);
+	if (r != MJA_ALLOW)
+		return r;
+	if (strcmp((*out)->sub, old->sub) != 0) {
+		mja_principal_free(*out);
+		*out = NULL;
+		return deny(why, MJA_ERR_REAUTH_SUB);
+	}
+	return MJA_ALLOW;
+}
+
+int mja_auth_expired(const mja_config *cfg, const mja_principal *p, int64_t now)
+{
+	int64_t leeway = cfg ? cfg->leeway : 0;
+
+	if (!p)
+		return 1;
+	if (!p->has_exp)
+		return 0;
+	/* RFC 7519 4.1.4: expired iff exp + leeway <= now; compare as
+	 * exp <= now - leeway where that cannot overflow */
+	if (leeway < 0)
+		leeway = 0;
+	if (now < INT64_MIN + leeway)
+		return 0;
+	return p->exp <= now - leeway;
+}
+
+const char *mja_auth_acl_username(const mja_config *cfg, const char *username)
+{
+	if (!cfg || cfg->token_field == MJA_TOKEN_FIELD_USERNAME)
+		return NULL;
+	return username;
+}
+
+mja_decision mja_auth_acl(const mja_config *cfg, const mja_principal *p,
+		const char *clientid, const char *username,
+		const char *topic, size_t topiclen, int access, int64_t now,
+		int ignore_expiry, mja_err *why)
+{
+	mja_acl_who who;
+
+	if (why)
+		*why = MJA_OK;
+	if (!cfg || !cfg->files || !p)
+		return deny(why, MJA_ERR_INVAL);
+	if (!cfg->files->acl)
+		return MJA_DEFER;
+	/* spec 3: an expired token is denied everything */
+	if (!ignore_expiry && mja_auth_expired(cfg, p, now))
+		return deny(why, MJA_ERR_EXPIRED);
+	if (!topic)
+		return deny(why, MJA_ERR_INVAL);
+	who.sub = p->sub;
+	who.clientid = clientid;
+	who.username = username;
+	who.roles = (const char *const *)p->roles;
+	who.n_roles = p->n_roles;
+	return mja_acl_check(cfg->files->acl, &who, topic, topiclen, access) ? MJA_ALLOW : MJA_DENY;
+}

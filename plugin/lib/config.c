@@ -1,0 +1,515 @@
+/* config.c - plugin options (spec section 1) and the files they name. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mja/config.h"
+
+/* A value without its leading and trailing blanks (Mosquitto keeps the
+ * trailing ones; a stray space must not become part of a path). */
+typedef struct view {
+	const char *p;
+	size_t len;
+} view;
+
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+static view trim(const char *s)
+{
+	view v = { s, s ? strlen(s) : 0 };
+
+	while (v.len && is_blank(v.p[0])) {
+		v.p++;
+		v.len--;
+	}
+	while (v.len && is_blank(v.p[v.len - 1]))
+		v.len--;
+	return v;
+}
+
+static int view_is(view v, const char *word)
+{
+	return v.len == strlen(word) && memcmp(v.p, word, v.len) == 0;
+}
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Append a copy of s[0..len) to *v (length *n). */
+static mja_err strv_push(char ***v, size_t *n, const char *s, size_t len)
+{
+	char **nv;
+	char *copy;
+
+	if (*n >= SIZE_MAX / sizeof(char *) - 1)
+		return MJA_ERR_NOMEM;
+	copy = strndup(s, len);
+	if (!copy)
+		return MJA_ERR_NOMEM;
+	nv = realloc(*v, (*n + 1) * sizeof(char *));
+	if (!nv) {
+		free(copy);
+		return MJA_ERR_NOMEM;
+	}
+	nv[(*n)++] = copy;
+	*v = nv;
+	return MJA_OK;
+}
+
+static int is_list_sep(char c)
+{
+	return c == ',' || is_blank(c);
+}
+
+/* A LIST value: items separated by commas and/or blanks; empty items are
+ * skipped, an empty list is an error. */
+static mja_err parse_list(const char *name, view v, char ***out, size_t *n, mja_diag *d)
+{
+	size_t i = 0;
+
+	while (i < v.len) {
+		size_t start;
+		mja_err e;
+
+		while (i < v.len && is_list_sep(v.p[i]))
+			i++;
+		if (i == v.len)
+			break;
+		start = i;
+		while (i < v.len && !is_list_sep(v.p[i]))
+			i++;
+		e = strv_push(out, n, v.p + start, i - start);
+		if (e != MJA_OK)
+			return e;
+	}
+	if (*n == 0) {
+		mja_diag_set(d, "option %s: empty list", name);
+		return MJA_ERR_CONFIG;
+	}
+	return MJA_OK;
+}
+
+/* A decimal integer in [min, max]; digits only (no sign, no suffix). */
+static mja_err parse_uint(const char *name, view v, int64_t min, int64_t max,
+		int64_t *out, mja_diag *d)
+{
+	int64_t x = 0;
+
+	if (v.len == 0)
+		goto bad;
+	for (size_t i = 0; i < v.len; i++) {
+		if (v.p[i] < '0' || v.p[i] > '9')
+			goto bad;
+		if (x > (max - (v.p[i] - '0')) / 10)
+			goto range;
+		x = x * 10 + (v.p[i] - '0');
+	}
+	if (x < min)
+		goto range;
+	*out = x;
+	return MJA_OK;
+bad:
+	mja_diag_set(d, "option %s: \"%.*s\" is not a whole number", name,
+			(int)(v.len > 64 ? 64 : v.len), v.p);
+	return MJA_ERR_CONFIG;
+range:
+	mja_diag_set(d, "option %s: \"%.*s\" is out of range %lld..%lld", name,
+			(int)(v.len > 64 ? 64 : v.len), v.p, (long long)min, (long long)max);
+	return MJA_ERR_CONFIG;
+}
+
+/* One of two words; *out = 0 for the first, 1 for the second. */
+static mja_err parse_choice(const char *name, view v, const char *w0, const char *w1,
+		int *out, mja_diag *d)
+{
+	if (view_is(v, w0)) {
+		*out = 0;
+		return MJA_OK;
+	}
+	if (view_is(v, w1)) {
+		*out = 1;
+		return MJA_OK;
+	}
+	mja_diag_set(d, "option %s: \"%.*s\" is not %s or %s", name,
+			(int)(v.len > 64 ? 64 : v.len), v.p, w0, w1);
+	return MJA_ERR_CONFIG;
+}
+
+static mja_err parse_path(const char *name, view v, char **out, mja_diag *d)
+{
+	if (v.len == 0) {
+		mja_diag_set(d, "option %s: empty path", name);
+		return MJA_ERR_CONFIG;
+	}
+	if (memchr(v.p, '\0', v.len)) /* cannot happen from a C string; fail closed */
+		return MJA_ERR_CONFIG;
+	*out = strndup(v.p, v.len);
+	return *out ? MJA_OK : MJA_ERR_NOMEM;
+}
+
+/* A dotted claim path: non-empty segments. */
+static mja_err parse_claim_path(const char *name, view v, char **out, mja_diag *d)
+{
+	int empty_segment = v.len == 0 || v.p[0] == '.' || v.p[v.len - 1] == '.';
+
+	for (size_t i = 0; i + 1 < v.len; i++)
+		if (v.p[i] == '.' && v.p[i + 1] == '.')
+			empty_segment = 1;
+	if (empty_segment) {
+		mja_diag_set(d, "option %s: \"%.*s\" is not a dotted claim path", name,
+				(int)(v.len > 64 ? 64 : v.len), v.p);
+		return MJA_ERR_CONFIG;
+	}
+	*out = strndup(v.p, v.len);
+	return *out ? MJA_OK : MJA_ERR_NOMEM;
+}
+
+enum opt_id {
+	OPT_KEY_FILE, OPT_SECRET_FILE, OPT_ALGORITHMS, OPT_ISSUER, OPT_AUDIENCE,
+	OPT_LEEWAY, OPT_REQUIRE_CLAIMS, OPT_MAX_TOKEN_AGE, OPT_TOKEN_FIELD,
+	OPT_USERNAME_MATCH, OPT_CLIENTID_MATCH, OPT_ACL_FILE, OPT_ROLES_CLAIM,
+	OPT_NON_JWT, OPT_DISCONNECT_ON_EXPIRY, OPT_MAX_TOKEN_BYTES,
+	OPT__COUNT
+};
+
+static const struct {
+	const char *name;
+	int repeatable;
+} opt_table[OPT__COUNT] = {
+	[OPT_KEY_FILE] = { "key_file", 1 },
+	[OPT_SECRET_FILE] = { "secret_file", 1 },
+	[OPT_ALGORITHMS] = { "algorithms", 0 },
+	[OPT_ISSUER] = { "issuer", 0 },
+	[OPT_AUDIENCE] = { "audience", 0 },
+	[OPT_LEEWAY] = { "leeway", 0 },
+	[OPT_REQUIRE_CLAIMS] = { "require_claims", 0 },
+	[OPT_MAX_TOKEN_AGE] = { "max_token_age", 0 },
+	[OPT_TOKEN_FIELD] = { "token_field", 0 },
+	[OPT_USERNAME_MATCH] = { "username_match", 0 },
+	[OPT_CLIENTID_MATCH] = { "clientid_match", 0 },
+	[OPT_ACL_FILE] = { "acl_file", 0 },
+	[OPT_ROLES_CLAIM] = { "roles_claim", 0 },
+	[OPT_NON_JWT] = { "non_jwt", 0 },
+	[OPT_DISCONNECT_ON_EXPIRY] = { "disconnect_on_expiry", 0 },
+	[OPT_MAX_TOKEN_BYTES] = { "max_token_bytes", 0 },
+};
+
+static mja_err apply_option(mja_config *c, enum opt_id id, view v, mja_diag *d)
+{
+	const char *name = opt_table[id].name;
+	mja_err e = MJA_OK;
+	char *path = NULL;
+	int64_t num;
+	int choice;
+
+	switch (id) {
+	case OPT_KEY_FILE:
+	case OPT_SECRET_FILE:
+		e = parse_path(name, v, &path, d);
+		if (e != MJA_OK)
+			return e;
+		if (id == OPT_KEY_FILE)
+			e = strv_push(&c->key_files, &c->n_key_files, path, strlen(path));
+		else
+			e = strv_push(&c->secret_files, &c->n_secret_files, path, strlen(path));
+		free(path);
+		return e;
+	case OPT_ACL_FILE:
+		return parse_path(name, v, &c->acl_file, d);
+	case OPT_ALGORITHMS: {
+		mja_diag sub = { { 0 } };
+
+		e = mja_alg_set_parse(v.p, v.len, &c->algorithms, &sub);
+		if (e != MJA_OK)
+			mja_diag_set(d, "option %s: %s", name, sub.text[0] ? sub.text : mja_strerror(e));
+		return e;
+	}
+	case OPT_ISSUER:
+		return parse_list(name, v, &c->issuers, &c->n_issuers, d);
+	case OPT_AUDIENCE:
+		return parse_list(name, v, &c->audiences, &c->n_audiences, d);
+	case OPT_REQUIRE_CLAIMS:
+		/* replaces the default list */
+		free_strv(c->required, c->n_required);
+		c->required = NULL;
+		c->n_required = 0;
+		return parse_list(name, v, &c->required, &c->n_required, d);
+	case OPT_LEEWAY:
+		e = parse_uint(name, v, 0, MJA_CONFIG_SECONDS_LIMIT, &num, d);
+		if (e == MJA_OK)
+			c->leeway = num;
+		return e;
+	case OPT_MAX_TOKEN_AGE:
+		if (view_is(v, "off")) {
+			c->max_token_age = 0;
+			return MJA_OK;
+		}
+		/* 0 also means off, as in mja_claim_rules */
+		e = parse_uint(name, v, 0, MJA_CONFIG_SECONDS_LIMIT, &num, d);
+		if (e == MJA_OK)
+			c->max_token_age = num;
+		return e;
+	case OPT_MAX_TOKEN_BYTES:
+		e = parse_uint(name, v, 1, MJA_CONFIG_MAX_TOKEN_BYTES_LIMIT, &num, d);
+		if (e == MJA_OK)
+			c->max_token_bytes = (size_t)num;
+		return e;
+	case OPT_TOKEN_FIELD:
+		e = parse_choice(name, v, "password", "username", &choice, d);
+		if (e == MJA_OK)
+			c->token_field = choice ? MJA_TOKEN_FIELD_USERNAME : MJA_TOKEN_FIELD_PASSWORD;
+		return e;
+	case OPT_USERNAME_MATCH:
+	case OPT_CLIENTID_MATCH:
+		e = parse_choice(name, v, "off", "sub", &choice, d);
+		if (e == MJA_OK)
+			*(id == OPT_USERNAME_MATCH ? &c->username_match : &c->clientid_match) =
+				choice ? MJA_MATCH_SUB : MJA_MATCH_OFF;
+		return e;
+	case OPT_ROLES_CLAIM:
+		free(c->roles_claim);
+		c->roles_claim = NULL;
+		return parse_claim_path(name, v, &c->roles_claim, d);
+	case OPT_NON_JWT:
+		e = parse_choice(name, v, "defer", "deny", &choice, d);
+		if (e == MJA_OK)
+			c->non_jwt = choice ? MJA_NON_JWT_DENY : MJA_NON_JWT_DEFER;
+		return e;
+	case OPT_DISCONNECT_ON_EXPIRY:
+		e = parse_choice(name, v, "false", "true", &choice, d);
+		if (e == MJA_OK)
+			c->disconnect_on_expiry = choice;
+		return e;
+	case OPT__COUNT:
+		break;
+	}
+	return MJA_ERR_INTERNAL;
+}
+
+static mja_err set_defaults(mja_config *c)
+{
+	mja_err e;
+
+	c->leeway = MJA_DEFAULT_LEEWAY;
+	c->max_token_bytes = MJA_DEFAULT_MAX_TOKEN_BYTES;
+	c->disconnect_on_expiry = 1;
+	c->roles_claim = strdup("roles");
+	if (!c->roles_claim)
+		return MJA_ERR_NOMEM;
+	e = strv_push(&c->required, &c->n_required, "exp", 3);
+	if (e == MJA_OK)
+		e = strv_push(&c->required, &c->n_required, "sub", 3);
+	return e;
+}
+
+/* Options that only make sense together are checked once all are read. */
+static mja_err check_combination(const mja_config *c, mja_diag *d)
+{
+	if (c->n_key_files == 0 && c->n_secret_files == 0) {
+		mja_diag_set(d, "option key_file: no key_file or secret_file given: "
+				"no token could ever be verified");
+		return MJA_ERR_CONFIG;
+	}
+	if (c->token_field == MJA_TOKEN_FIELD_USERNAME && c->username_match == MJA_MATCH_SUB) {
+		mja_diag_set(d, "option username_match: sub cannot be used with "
+				"token_field username (the username is the token)");
+		return MJA_ERR_CONFIG;
+	}
+	return MJA_OK;
+}
+
+mja_err mja_config_parse(const mja_config_opt *opts, size_t n,
+		mja_config **out, mja_diag *d)
+{
+	unsigned seen[OPT__COUNT] = { 0 };
+	mja_config *c;
+	mja_err e;
+
+	if (!out)
+		return MJA_ERR_INVAL;
+	*out = NULL;
+	if (!opts && n)
+		return MJA_ERR_INVAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return MJA_ERR_NOMEM;
+	e = set_defaults(c);
+	if (e != MJA_OK)
+		goto out;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *key = opts[i].key ? opts[i].key : "";
+		enum opt_id id;
+
+		for (id = 0; id < OPT__COUNT; id++)
+			if (strcmp(key, opt_table[id].name) == 0)
+				break;
+		if (id == OPT__COUNT) {
+			mja_diag_set(d, "option %.64s: unknown option", key);
+			e = MJA_ERR_CONFIG;
+			goto out;
+		}
+		if (seen[id]++ && !opt_table[id].repeatable) {
+			mja_diag_set(d, "option %s: given more than once", opt_table[id].name);
+			e = MJA_ERR_CONFIG;
+			goto out;
+		}
+		e = apply_option(c, id, trim(opts[i].value), d);
+		if (e != MJA_OK)
+			goto out;
+	}
+	e = check_combination(c, d);
+	if (e != MJA_OK)
+		goto out;
+	e = mja_config_load_files(c, &c->files, d);
+	if (e != MJA_OK)
+		goto out;
+	c->cache = mja_cache_new(MJA_CONFIG_CACHE_ENTRIES);
+	if (!c->cache) {
+		e = MJA_ERR_NOMEM;
+		goto out;
+	}
+	*out = c;
+	return MJA_OK;
+out:
+	if (e == MJA_ERR_NOMEM)
+		mja_diag_set(d, "%s", mja_strerror(e));
+	mja_config_free(c);
+	return e;
+}
+
+void mja_config_free(mja_config *c)
+{
+	if (!c)
+		return;
+	free_strv(c->key_files, c->n_key_files);
+	free_strv(c->secret_files, c->n_secret_files);
+	free(c->acl_file);
+	free_strv(c->issuers, c->n_issuers);
+	free_strv(c->audiences, c->n_audiences);
+	free_strv(c->required, c->n_required);
+	free(c->roles_claim);
+	mja_config_files_free(c->files);
+	mja_cache_free(c->cache);
+	free(c);
+}
+
+/* "option NAME "PATH": inner reason", without repeating the path when the
+ * loader already named it. */
+static void file_diag(mja_diag *d, const char *name, const char *path,
+		const mja_diag *inner, mja_err e)
+{
+	const char *why = inner->text[0] ? inner->text : mja_strerror(e);
+
+	if (strstr(why, path))
+		mja_diag_set(d, "option %s: %s", name, why);
+	else
+		mja_diag_set(d, "option %s \"%s\": %s", name, path, why);
+}
+
+mja_err mja_config_load_files(const mja_config *c, mja_config_files **out, mja_diag *d)
+{
+	mja_config_files *f;
+	mja_diag inner;
+	mja_err e = MJA_OK;
+	mja_alg_set usable;
+
+	if (!c || !out)
+		return MJA_ERR_INVAL;
+	*out = NULL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return MJA_ERR_NOMEM;
+	f->keys = mja_keyset_new();
+	if (!f->keys) {
+		e = MJA_ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < c->n_key_files; i++) {
+		mja_diag_clear(&inner);
+		e = mja_keyset_load_key_file(f->keys, c->key_files[i], &inner);
+		if (e != MJA_OK) {
+			file_diag(d, "key_file", c->key_files[i], &inner, e);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < c->n_secret_files; i++) {
+		mja_diag_clear(&inner);
+		e = mja_keyset_load_secret_file(f->keys, c->secret_files[i], &inner);
+		if (e != MJA_OK) {
+			file_diag(d, "secret_file", c->secret_files[i], &inner, e);
+			goto out;
+		}
+	}
+	usable = mja_keyset_algs(f->keys);
+	if (mja_keyset_count(f->keys) == 0 || usable == 0) {
+		mja_diag_set(d, "option key_file: the key and secret files hold no key "
+				"usable for verification");
+		e = MJA_ERR_KEY;
+		goto out;
+	}
+	if (c->algorithms && (c->algorithms & usable) == 0) {
+		mja_diag_set(d, "option algorithms: no configured key can verify any "
+				"of the listed algorithms");
+		e = MJA_ERR_CONFIG;
+		goto out;
+	}
+	if (c->acl_file) {
+		mja_diag_clear(&inner);
+		e = mja_acl_load_file(c->acl_file, &f->acl, &inner);
+		if (e != MJA_OK) {
+			file_diag(d, "acl_file", c->acl_file, &inner, e);
+			goto out;
+		}
+	}
+	f->verify.algorithms = (c->algorithms ? c->algorithms : usable) & usable;
+	f->verify.max_token_bytes = c->max_token_bytes;
+	f->verify.claims.issuers = (const char *const *)c->issuers;
+	f->verify.claims.n_issuers = c->n_issuers;
+	f->verify.claims.audiences = (const char *const *)c->audiences;
+	f->verify.claims.n_audiences = c->n_audiences;
+	f->verify.claims.required = (const char *const *)c->required;
+	f->verify.claims.n_required = c->n_required;
+	f->verify.claims.leeway = c->leeway;
+	f->verify.claims.max_token_age = c->max_token_age;
+	*out = f;
+	return MJA_OK;
+out:
+	if (e == MJA_ERR_NOMEM)
+		mja_diag_set(d, "%s", mja_strerror(e));
+	mja_config_files_free(f);
+	return e;
+}
+
+void mja_config_files_free(mja_config_files *f)
+{
+	if (!f)
+		return;
+	mja_keyset_free(f->keys);
+	mja_acl_free(f->acl);
+	free(f);
+}
+
+mja_err mja_config_reload(mja_config *c, mja_diag *d)
+{
+	mja_config_files *fresh = NULL;
+	mja_err e;
+
+	if (!c)
+		return MJA_ERR_INVAL;
+	e = mja_config_load_files(c, &fresh, d);
+	if (e != MJA_OK)
+		return e;   /* the previous set stays in force in full (spec 4) */
+	mja_config_files_free(c->files);
+	c->files = fresh;
+	/* entries were verified with the old keys */
+	mja_cache_clear(c->cache);
+	return MJA_OK;
+}

@@ -1,0 +1,53 @@
+/* fuzz_common.h - shared bits of the libFuzzer harnesses (one per parser).
+ *
+ * Harnesses abort() when an invariant that the headers promise is broken,
+ * so libFuzzer records the input as a finding just like a sanitizer report.
+ */
+#ifndef MJA_FUZZ_COMMON_H
+#define MJA_FUZZ_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* The fixed clock of every harness; fuzz/make_corpus.py mints seed tokens
+ * valid at this time. */
+#define MJA_FUZZ_NOW ((int64_t)1700000000)
+
+/* Abort with a message: an invariant from an include/mja header does not hold. */
+#define FUZZ_ASSERT(cond) do { \
+	if (!(cond)) { \
+		fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
+		abort(); \
+	} \
+} while (0)
+
+/* Read a whole fixture file (MJA_FUZZ_KEYS/name) or abort: a harness with a
+ * missing keyset would fuzz nothing useful. *len gets the size; the buffer
+ * is NUL-terminated and lives for the process. */
+static inline char *fuzz_read_fixture(const char *name, size_t *len)
+{
+	char path[1024];
+	FILE *f;
+	char *buf;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", MJA_FUZZ_KEYS, name);
+	f = fopen(path, "rb");
+	if (!f || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+		fprintf(stderr, "cannot read fixture %s\n", path);
+		abort();
+	}
+	buf = malloc((size_t)n + 1);
+	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		fprintf(stderr, "cannot read fixture %s\n", path);
+		abort();
+	}
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+#endif

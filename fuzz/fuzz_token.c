@@ -1,0 +1,142 @@
+/* fuzz_token.c - the token path: mja_token_verify() with a fixed keyset
+ * (an HS secret with kid "hs-1", and RSA, EC P-256 and Ed25519 keys from
+ * fuzz/keys/public.jwks) and mja_token_decode_unverified().
+ *
+ * An input with exactly one '.' is taken as "header.payload": the harness
+ * appends a valid HS256 signature made with the fixture secret, so that
+ * the payload and claim checks behind the signature are reached as well.
+ * Any other input is verified as it is.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include "mja/b64url.h"
+#include "mja/claims.h"
+#include "mja/key.h"
+#include "mja/sig.h"
+#include "mja/token.h"
+#include "fuzz_common.h"
+
+static mja_keyset *keyset;
+static mja_key *hs_key;
+
+static const char *const issuers[] = { "https://issuer.example" };
+static const char *const audiences[] = { "mqtt.example.com" };
+static const char *const required[] = { "exp", "sub" };
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	mja_diag d = {0};
+	size_t slen, jlen;
+	char *secret = fuzz_read_fixture("hs.secret", &slen);
+	char *jwks = fuzz_read_fixture("public.jwks", &jlen);
+
+	keyset = mja_keyset_new();
+	FUZZ_ASSERT(keyset != NULL);
+	if (mja_keyset_add_secret(keyset, (const unsigned char *)secret, slen, "hs-1",
+			"hs.secret", &d) != MJA_OK ||
+	    mja_keyset_add_jwk_json(keyset, jwks, jlen, "public.jwks", &d) != MJA_OK ||
+	    mja_key_from_secret((const unsigned char *)secret, slen, "hs-1", &hs_key, &d) != MJA_OK) {
+		fprintf(stderr, "fuzz_token: fixture keys refused: %s\n", d.text);
+		abort();
+	}
+	FUZZ_ASSERT(mja_keyset_count(keyset) == 4);
+	return 0;
+}
+
+/* Two option sets, picked by the input's length, so both the defaults and
+ * a stricter configuration see every shape of input. */
+static void pick_opts(size_t size, mja_verify_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->claims.required = required;
+	o->claims.n_required = 2;
+	o->claims.leeway = 30;
+	if (size & 1) {
+		o->algorithms = MJA_ALG_BIT(MJA_ALG_HS256) | MJA_ALG_BIT(MJA_ALG_RS256) |
+			MJA_ALG_BIT(MJA_ALG_ES256) | MJA_ALG_BIT(MJA_ALG_EDDSA);
+		o->max_token_bytes = 2048;
+		o->claims.max_token_age = 3600;
+	} else {
+		o->claims.issuers = issuers;
+		o->claims.n_issuers = 1;
+		o->claims.audiences = audiences;
+		o->claims.n_audiences = 1;
+	}
+}
+
+static void verify(const char *tok, size_t len, const mja_verify_opts *o)
+{
+	mja_token *t = (mja_token *)1;
+	mja_err e = mja_token_verify(keyset, o, tok, len, MJA_FUZZ_NOW, &t);
+	json_t *alg;
+
+	if (e != MJA_OK) {
+		FUZZ_ASSERT(t == NULL);
+		FUZZ_ASSERT(e > MJA_OK && e < MJA_ERR__COUNT);
+		return;
+	}
+	/* What an accepted token must satisfy (spec 2). */
+	FUZZ_ASSERT(t != NULL && json_is_object(t->header) && json_is_object(t->payload));
+	FUZZ_ASSERT(len <= (o->max_token_bytes ? o->max_token_bytes : MJA_DEFAULT_MAX_TOKEN_BYTES));
+	FUZZ_ASSERT(mja_token_looks_like_jwt(tok, len));
+	FUZZ_ASSERT(json_object_get(t->header, "crit") == NULL);
+	alg = json_object_get(t->header, "alg");
+	FUZZ_ASSERT(json_is_string(alg) && strcmp(json_string_value(alg), mja_alg_name(t->alg)) == 0);
+	FUZZ_ASSERT(o->algorithms == 0 || (o->algorithms & MJA_ALG_BIT(t->alg)));
+	FUZZ_ASSERT(t->sub != NULL && mja_sub_valid(t->sub, strlen(t->sub)));
+	FUZZ_ASSERT(t->has_exp && t->exp >= MJA_FUZZ_NOW - 30);
+	mja_token_free(t);
+}
+
+static void decode_unverified(const char *tok, size_t len)
+{
+	json_t *h = (json_t *)1, *p = (json_t *)1;
+
+	if (mja_token_decode_unverified(tok, len, &h, &p) == MJA_OK) {
+		FUZZ_ASSERT(h != NULL && p != NULL);
+		json_decref(h);
+		json_decref(p);
+	}
+}
+
+/* "header.payload" -> "header.payload.sig" with the fixture HS256 secret,
+ * in a buffer of exactly the token's size (no NUL, so over-reads trap). */
+static void verify_signed(const char *hp, size_t len, const mja_verify_opts *o)
+{
+	unsigned char *sig = NULL;
+	size_t siglen = 0, slen;
+	char *tok, *enc;
+
+	if (mja_sig_sign(hs_key, MJA_ALG_HS256, (const unsigned char *)hp, len, &sig, &siglen) != MJA_OK)
+		abort();
+	slen = mja_b64url_encoded_len(siglen);
+	enc = malloc(slen + 1);
+	tok = malloc(len + 1 + slen);
+	FUZZ_ASSERT(enc && tok);
+	mja_b64url_encode(sig, siglen, enc);
+	FUZZ_ASSERT(strlen(enc) == slen);
+	memcpy(tok, hp, len);
+	tok[len] = '.';
+	memcpy(tok + len + 1, enc, slen);
+	verify(tok, len + 1 + slen, o);
+	decode_unverified(tok, len + 1 + slen);
+	free(tok);
+	free(enc);
+	free(sig);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *s = (const char *)data;
+	mja_verify_opts o;
+	const char *dot = memchr(s, '.', size);
+
+	pick_opts(size, &o);
+	if (dot && !memchr(dot + 1, '.', size - (size_t)(dot + 1 - s)))
+		verify_signed(s, size, &o);
+	verify(s, size, &o);
+	decode_unverified(s, size);
+	return 0;
+}

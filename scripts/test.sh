@@ -3,6 +3,11 @@
 #   1. the normal build: unit tests, interoperability, end-to-end against a
 #      real Mosquitto, the container suite (skipped, and said so, without an
 #      engine), the command-line tool's tests;
+#      the container suite (ctest `container`) uses Docker if its daemon
+#      answers, else Podman: run as root, this script sets MJA_CONTAINER=1 so
+#      that the suite first runs scripts/container-setup.sh (installs podman,
+#      runc, podman-compose, debootstrap; makes the base image locally).
+#      MJA_CONTAINER=0 skips the container suite;
 #   2. the same unit and end-to-end suites built with AddressSanitizer and
 #      UndefinedBehaviorSanitizer;
 #   3. the libFuzzer harnesses, each for a bounded time.
@@ -13,6 +18,10 @@ source "$(dirname "$0")/lib.sh"
 cd "$MJA_ROOT"
 
 mja_install_deps
+# As root, let the container suite prepare Podman (see the header).
+if [ "$(id -u)" -eq 0 ]; then
+	export MJA_CONTAINER="${MJA_CONTAINER:-1}"
+fi
 
 stages="${MJA_STAGES:-main asan fuzz}"
 jobs=$(nproc)

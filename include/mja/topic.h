@@ -15,8 +15,8 @@
 /* 1 iff topic is a valid topic name: 1..65535 bytes, no '+', '#', NUL. */
 int mja_topic_valid(const char *t, size_t len);
 
-/* 1 iff f is a valid filter: non-empty, no NUL, '+' alone in its level,
- * '#' alone in the last level. */
+/* 1 iff f is a valid filter: 1..65535 bytes, no NUL, '+' alone in its
+ * level, '#' alone in the last level. */
 int mja_filter_valid(const char *f, size_t len);
 
 /* 1 iff filter f matches topic t (t has no wildcards). Invalid input: 0. */
@@ -33,7 +33,7 @@ int mja_filter_covers(const char *rule, size_t rlen, const char *sub, size_t sle
 int mja_filter_overlaps(const char *a, size_t alen, const char *b, size_t blen);
 
 /* Strip "$share/<group>/" from a subscription filter: on a well-formed
- * shared filter returns 1 and sets *rest/*restlen to the filter part;
+ * shared filter returns 1 and sets *rest, *restlen to the filter part;
  * on a plain filter returns 0 and sets them to the whole input; on a
  * malformed "$share/..." (no group, empty group, group with wildcards, no
  * filter) returns -1. */

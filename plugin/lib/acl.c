@@ -1,0 +1,184 @@
+/* acl.c - topic decisions for token clients (spec section 3).
+ *
+ * A subject's rules are the pattern rules, its exact `sub` section, every
+ * `sub PREFIX*` section whose prefix starts its sub (found by walking the
+ * trie along the sub) and the `role` section of each of its roles (hashed).
+ * One pass over those rules: a deny rule that applies ends the check with a
+ * deny; otherwise any rule granting the access allows. So the cost is the
+ * sub's length plus the subject's own rules, not the size of the file.
+ */
+#include <string.h>
+
+#include "mja/acl_internal.h"
+#include "mja/levels.h"
+#include "mja/topic.h"
+
+typedef struct check_ctx {
+	const mja_acl *acl;
+	const char *t;          /* topic (READ, WRITE) or filter, $share stripped (SUBSCRIBE) */
+	size_t tlen;
+	int cover;              /* SUBSCRIBE: rules must cover t, not match it */
+	int tdollar;            /* t starts with '$' */
+	uint8_t need;           /* MJA_ACCESS_READ or MJA_ACCESS_WRITE */
+	uint8_t usable;         /* MJA_SUBST_BIT()s of usable substitution values */
+	const char *val[MJA_PART__N];
+	size_t vlen[MJA_PART__N];
+	int allowed;
+} check_ctx;
+
+/* Spec 3: a substitution value that is empty or holds '/', '+' or '#'
+ * could widen or move the rule, so a rule using it matches nothing. */
+static void set_value(check_ctx *c, int kind, const char *v)
+{
+	if (!v || !v[0] || strpbrk(v, "/+#"))
+		return;
+	c->val[kind] = v;
+	c->vlen[kind] = strlen(v);
+	c->usable |= (uint8_t)MJA_SUBST_BIT(kind);
+}
+
+static int level_eq(const check_ctx *c, const mja_acl_level *lv, const char *s, size_t n)
+{
+	size_t off = 0;
+
+	if (lv->kind == MJA_LEVEL_LIT)
+		return lv->len == n && memcmp(lv->u.s, s, n) == 0;
+	/* MJA_LEVEL_TMPL: compare part by part, nothing is built. */
+	for (uint32_t i = 0; i < lv->len; i++) {
+		const mja_acl_part *pt = &lv->u.parts[i];
+		const char *ps = pt->kind == MJA_PART_LIT ? pt->s : c->val[pt->kind];
+		size_t pl = pt->kind == MJA_PART_LIT ? pt->len : c->vlen[pt->kind];
+
+		if (pl > n - off || memcmp(ps, s + off, pl) != 0)
+			return 0;
+		off += pl;
+	}
+	return off == n;
+}
+
+/* The rule matches topic t (MQTT 3.1.1 4.7: '+' one level, '#' the parent
+ * and everything below), or, with c->cover, covers filter t: every topic
+ * that t matches, the rule matches too. */
+static int rule_applies(const check_ctx *c, const mja_acl_rule *r)
+{
+	mja_level_cursor tc;
+	const char *tl;
+	size_t tll;
+
+	mja_levels_init(&tc, c->t, c->tlen);
+	for (uint32_t i = 0; i < r->nlevels; i++) {
+		const mja_acl_level *lv = &r->levels[i];
+
+		if (lv->kind == MJA_LEVEL_HASH)
+			return 1;
+		if (!mja_levels_next(&tc, &tl, &tll))
+			return 0;
+		if (c->cover && mja_level_is(tl, tll, '#'))
+			/* The filter reaches any depth here; the rule does not,
+			 * except "+/#" against a first-level "#" (no parent). */
+			return i == 0 && lv->kind == MJA_LEVEL_PLUS && r->nlevels == 2 &&
+				r->levels[1].kind == MJA_LEVEL_HASH;
+		if (lv->kind == MJA_LEVEL_PLUS)
+			continue;
+		if (c->cover && mja_level_is(tl, tll, '+'))
+			return 0; /* any value here; the rule wants one */
+		if (!level_eq(c, lv, tl, tll))
+			return 0;
+	}
+	return mja_levels_done(&tc);
+}
+
+/* Returns 1 if a deny applies (the check is over), else 0. */
+static int eval_section(uint32_t section, void *arg)
+{
+	check_ctx *c = arg;
+	const mja_acl_section *s = &c->acl->sections[section];
+	const mja_acl_rule *r = &c->acl->rules[s->first];
+
+	for (size_t i = 0; i < s->count; i++, r++) {
+		int deny = r->access & MJA_RULE_DENY;
+
+		if (!deny && (c->allowed || !(r->access & c->need)))
+			continue; /* once allowed, only deny rules can change the answer */
+		if (r->subst & ~c->usable) {
+			/* Fail closed: a deny rule whose value is unusable would
+			 * otherwise be escaped by choosing such a client id or
+			 * username. It denies; an allow rule matches nothing. */
+			if (deny)
+				return 1;
+			continue;
+		}
+		/* MQTT 3.1.1 4.7.2: '$' topics only for rules written with '$'. */
+		if (c->tdollar && !r->dollar)
+			continue;
+		if (!rule_applies(c, r))
+			continue;
+		if (deny)
+			return 1;
+		c->allowed = 1;
+	}
+	return 0;
+}
+
+int mja_acl_check(const mja_acl *acl, const mja_acl_who *who,
+		const char *topic, size_t topiclen, int access)
+{
+	check_ctx c;
+	size_t sublen;
+
+	if (!acl || !who || !topic)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	c.acl = acl;
+	switch (access) {
+	case MJA_ACCESS_UNSUBSCRIBE:
+		return 1; /* spec 3: unsubscribing never widens access */
+	case MJA_ACCESS_READ:
+	case MJA_ACCESS_WRITE:
+		if (!mja_topic_valid(topic, topiclen))
+			return 0;
+		c.t = topic;
+		c.tlen = topiclen;
+		c.need = (uint8_t)access;
+		break;
+	case MJA_ACCESS_SUBSCRIBE:
+		/* MQTT 5 4.8.2: the rules apply to the filter of a shared
+		 * subscription; a malformed $share filter is refused. */
+		if (mja_filter_strip_share(topic, topiclen, &c.t, &c.tlen) < 0 ||
+				!mja_filter_valid(c.t, c.tlen))
+			return 0;
+		c.cover = 1;
+		c.need = MJA_ACCESS_READ;
+		break;
+	default:
+		return 0;
+	}
+	c.tdollar = c.t[0] == '$';
+	set_value(&c, MJA_PART_SUB, who->sub);
+	set_value(&c, MJA_PART_CID, who->clientid);
+	set_value(&c, MJA_PART_USER, who->username);
+
+	if (eval_section(0, &c))
+		return 0;
+	if (who->sub) {
+		uint32_t s;
+
+		sublen = strlen(who->sub);
+		s = mja_acl__htab_find(&acl->htab, MJA_KEY_SUB, who->sub, sublen);
+		if (s != UINT32_MAX && eval_section(s, &c))
+			return 0;
+		if (mja_acl__trie_walk(&acl->trie, who->sub, sublen, eval_section, &c))
+			return 0;
+	}
+	for (size_t i = 0; i < who->n_roles; i++) {
+		const char *role = who->roles ? who->roles[i] : NULL;
+		uint32_t s;
+
+		if (!role)
+			continue;
+		s = mja_acl__htab_find(&acl->htab, MJA_KEY_ROLE, role, strlen(role));
+		if (s != UINT32_MAX && eval_section(s, &c))
+			return 0;
+	}
+	return c.allowed;
+}

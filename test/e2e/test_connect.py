@@ -1,0 +1,264 @@
+"""CONNECT: tokens of each algorithm family accepted, bad tokens refused with
+"not authorised" and a log line that names the reason but never the token
+(spec sections 1 and 2)."""
+
+import os
+import subprocess
+import time
+import unittest
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+import harness as h
+from harness import V311, V5
+
+
+def attacker_rsa_pem():
+    k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                           serialization.NoEncryption())
+
+
+FAMILIES = ["HS256", "RS256", "PS256", "ES256", "EdDSA"]
+
+
+class RefusalChecks:
+    """Shared assertions for a refused CONNECT."""
+
+    def assert_refusal_logged(self, client_id, reason, token):
+        if self.broker.external:
+            return
+        line = self.broker.wait_log(client_id, reason, timeout=h.CLIENT_TIMEOUT)
+        self.assertIsNotNone(line, "no log line with %r and reason %r\n%s"
+                             % (client_id, reason, self.tail()))
+        self.assertIn("127.0.0.1", line, "refusal log line lacks the address: " + line)
+        log = self.broker.log()
+        # Spec section 2: never the token or its signature in the log.
+        self.assertNotIn(token, log)
+        sig = token.split(".")[-1]
+        if len(sig) >= 8:
+            self.assertNotIn(sig, log)
+
+
+class ExampleConfigConnect(h.BrokerTestCase, RefusalChecks):
+    """Against the example configuration (also runs against an external
+    broker)."""
+
+    class_broker = True
+
+    def test_each_family_accepted_mqtt311_and_mqtt5(self):
+        for alg in FAMILIES:
+            for proto in (V311, V5):
+                with self.subTest(alg=alg, proto=proto):
+                    sub = "dev-" + alg.lower()
+                    c = self.paho(proto, username=sub, password=h.mint(sub, alg=alg))
+                    self.assertConnected(c)
+                    c.close()
+
+    def test_jwks_keys_selected_by_kid(self):
+        for kid in sorted(h.KID_KEYS):
+            with self.subTest(kid=kid):
+                c = self.paho(V5, username="dev-kid", password=h.mint("dev-kid", kid=kid))
+                self.assertConnected(c)
+                c.close()
+
+    def test_unknown_kid_refused(self):
+        for proto in (V311, V5):
+            with self.subTest(proto=proto):
+                tok = h.mint("dev-kid", alg="ES256", kid="no-such-kid")
+                c = self.paho(proto, username="dev-kid", password=tok)
+                self.assertRefused(c, proto)
+                self.assert_refusal_logged(c.client_id, "unknown kid", tok)
+
+    def refusal_cases(self):
+        now = int(time.time())
+        lw = h.leeway()
+        good = h.mint("dev-1", alg="RS256")
+        return [
+            ("expired", "expired", h.mint("dev-1", now=now - lw - 3600, ttl=60)),
+            ("nbf in future", "not yet valid",
+             h.mint("dev-1", claims={"nbf": now + lw + 3600})),
+            ("wrong audience", "wrong audience", h.mint("dev-1", aud="other.example.net")),
+            ("wrong issuer", "wrong issuer", h.mint("dev-1", iss="https://evil.example.net")),
+            ("tampered signature", "bad signature", h.tamper_signature(good)),
+            ("payload swapped", "bad signature",
+             ".".join([good.split(".")[0], h.mint("admin").split(".")[1],
+                       good.split(".")[2]])),
+            ("signed by another RSA key", "bad signature",
+             h.mint("dev-1", alg="RS256", key=attacker_rsa_pem())),
+            ("signed with another HMAC secret", "bad signature",
+             h.mint("dev-1", alg="HS256", key=b"not-the-secret-of-this-broker-0123456789")),
+            ("alg none", "algorithm not allowed", h.alg_none_token("dev-1")),
+            ("no exp", "missing required claim", h.mint("dev-1", omit=("exp",))),
+        ]
+
+    def test_bad_tokens_refused_mqtt311_rc5_mqtt5_0x87(self):
+        for name, reason, tok in self.refusal_cases():
+            for proto in (V311, V5):
+                with self.subTest(case=name, proto=proto):
+                    c = self.paho(proto, username="dev-1", password=tok)
+                    self.assertRefused(c, proto)
+                    self.assert_refusal_logged(c.client_id, reason, tok)
+                    c.close()
+
+    def test_good_token_is_the_positive_pair(self):
+        # The pair of the refusals above: the same claims, untouched.
+        for proto in (V311, V5):
+            with self.subTest(proto=proto):
+                c = self.paho(proto, username="dev-1", password=h.mint("dev-1"))
+                self.assertConnected(c)
+
+    def test_mosquitto_pub_accepted_and_refused(self):
+        for proto in (V311, V5):
+            with self.subTest(proto=proto, token="good"):
+                tok = h.mint("dev-pub", alg="ES256")
+                r = h.mosquitto_pub(self.broker, proto, "devices/dev-pub/hello", "hi",
+                                    username="dev-pub", password=tok, qos=1)
+                self.assertEqual(r.returncode, 0, r.stderr + self.tail())
+            with self.subTest(proto=proto, token="expired"):
+                tok = h.mint("dev-pub", alg="ES256", now=int(time.time()) - 7200, ttl=60)
+                r = h.mosquitto_pub(self.broker, proto, "devices/dev-pub/hello", "hi",
+                                    username="dev-pub", password=tok)
+                self.assertNotEqual(r.returncode, 0)
+                self.assertIn("authori", r.stderr.lower() + r.stdout.lower())
+
+    def test_mosquitto_sub_accepted_and_refused(self):
+        for proto in (V311, V5):
+            with self.subTest(proto=proto):
+                tok = h.mint("dev-sub")
+                # -W 1: connect, subscribe, time out after one second (exit 27).
+                r = h.mosquitto_sub(self.broker, proto, "devices/dev-sub/#", username="dev-sub",
+                                    password=tok, wait=1)
+                self.assertNotIn("authori", r.stderr.lower())
+                self.assertEqual(r.returncode, 27, r.stderr)
+                r = h.mosquitto_sub(self.broker, proto, "devices/dev-sub/#", username="dev-sub",
+                                    password=h.tamper_signature(tok), wait=1)
+                self.assertIn("authori", r.stderr.lower())
+
+    def test_no_password_refused(self):
+        for proto in (V311, V5):
+            with self.subTest(proto=proto):
+                c = self.paho(proto, username="dev-1")
+                self.assertRefused(c, proto)
+
+
+@h.skip_if_external("needs brokers with other plugin options")
+class OptionConnect(h.BrokerTestCase, RefusalChecks):
+    """Options that change how CONNECT is judged; each test its own broker."""
+
+    start_broker = False
+
+    def start(self, **extra):
+        self.broker = self.make_broker(extra=extra)
+        self.broker.start()
+
+    def test_token_field_username(self):
+        self.start(token_field="username")
+        tok = h.mint("dev-u")
+        for proto in (V311, V5):
+            with self.subTest(proto=proto, where="username"):
+                self.assertConnected(self.paho(proto, username=tok))
+            with self.subTest(proto=proto, where="password"):
+                c = self.paho(proto, username="dev-u", password=tok)
+                self.assertRefused(c, proto)
+
+    def test_username_match_sub(self):
+        self.start(username_match="sub")
+        tok = h.mint("dev-m")
+        for proto in (V311, V5):
+            with self.subTest(proto=proto, username="same"):
+                self.assertConnected(self.paho(proto, username="dev-m", password=tok))
+            with self.subTest(proto=proto, username="other"):
+                c = self.paho(proto, username="dev-other", password=tok)
+                self.assertRefused(c, proto)
+                self.assert_refusal_logged(c.client_id, "username does not match sub", tok)
+
+    def test_clientid_match_sub(self):
+        self.start(clientid_match="sub")
+        for proto in (V311, V5):
+            with self.subTest(proto=proto, clientid="same"):
+                sub = h.unique_id("dev-c")
+                self.assertConnected(self.paho(proto, client_id=sub, username=sub,
+                                               password=h.mint(sub)))
+            with self.subTest(proto=proto, clientid="other"):
+                tok = h.mint("dev-c")
+                c = self.paho(proto, client_id=h.unique_id("not-dev-c"), username="dev-c",
+                              password=tok)
+                self.assertRefused(c, proto)
+                self.assert_refusal_logged(c.client_id, "client id does not match sub", tok)
+
+    def test_algorithms_allow_list(self):
+        self.start(algorithms="ES256")
+        for proto in (V311, V5):
+            with self.subTest(proto=proto, alg="ES256"):
+                self.assertConnected(self.paho(proto, username="d", password=h.mint("d", alg="ES256")))
+            with self.subTest(proto=proto, alg="RS256"):
+                tok = h.mint("d", alg="RS256")
+                c = self.paho(proto, username="d", password=tok)
+                self.assertRefused(c, proto)
+                self.assert_refusal_logged(c.client_id, "algorithm not allowed", tok)
+
+    def test_max_token_bytes(self):
+        self.start(max_token_bytes="200")
+        short = h.mint("d", alg="HS256")
+        self.assertLessEqual(len(short), 200)
+        self.assertConnected(self.paho(V311, username="d", password=short))
+        long_tok = h.mint("d", alg="HS256", claims={"pad": "x" * 200})
+        c = self.paho(V311, username="d", password=long_tok)
+        self.assertRefused(c, V311)
+        self.assert_refusal_logged(c.client_id, "token too long", long_tok)
+
+
+def make_password_file(broker, user, password):
+    path = broker.path("passwd")
+    subprocess.run([h.MOSQUITTO_PASSWD, "-c", "-b", path, user, password], check=True,
+                   timeout=30, capture_output=True)
+    os.chmod(path, 0o644)
+    return path
+
+
+@h.skip_if_external("needs a broker with a password_file")
+class NonJwtPasswords(h.BrokerTestCase, RefusalChecks):
+    """non_jwt defer / deny next to Mosquitto's own password_file."""
+
+    start_broker = False
+
+    def start(self, mode):
+        self.broker = self.make_broker(extra={"non_jwt": mode})
+        path = make_password_file(self.broker, "legacy-user", "legacy-pass-1")
+        self.broker.global_conf = "password_file %s" % path
+        self.broker.write_conf()
+        self.broker.start()
+
+    def test_defer_password_file_user_gets_in(self):
+        self.start("defer")
+        for proto in (V311, V5):
+            with self.subTest(proto=proto, password="right"):
+                self.assertConnected(self.paho(proto, username="legacy-user",
+                                               password="legacy-pass-1"))
+            with self.subTest(proto=proto, password="wrong"):
+                c = self.paho(proto, username="legacy-user", password="legacy-pass-2")
+                self.assertRefused(c, proto)
+            with self.subTest(proto=proto, password="token"):
+                self.assertConnected(self.paho(proto, username="dev-1", password=h.mint("dev-1")))
+        r = h.mosquitto_pub(self.broker, V311, "x/y", "m", username="legacy-user",
+                            password="legacy-pass-1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_deny_refuses_password_file_user(self):
+        self.start("deny")
+        for proto in (V311, V5):
+            with self.subTest(proto=proto, password="right"):
+                c = self.paho(proto, username="legacy-user", password="legacy-pass-1")
+                self.assertRefused(c, proto)
+                self.assert_refusal_logged(c.client_id, "not a JWT", "legacy-pass-1")
+            with self.subTest(proto=proto, password="token"):
+                self.assertConnected(self.paho(proto, username="dev-1", password=h.mint("dev-1")))
+        r = h.mosquitto_pub(self.broker, V311, "x/y", "m", username="legacy-user",
+                            password="legacy-pass-1")
+        self.assertNotEqual(r.returncode, 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,134 @@
+"""Disconnect on expiry (spec section 4, issue 6): a connected client whose
+token expires is disconnected within about a second of exp + leeway, gets a
+DISCONNECT with a reason code under MQTT 5, and its will is published. With
+per_listener_settings true (no TICK in 2.0.11) the first ACL check after
+expiry denies and disconnects."""
+
+import time
+import unittest
+
+import harness as h
+from harness import V311, V5
+import mqtt5raw as raw
+
+# Seconds from connect to expiry, and the allowed delay after it.
+TTL = 2
+GRACE = 2.0
+
+
+def short_token(sub, ttl=TTL, lw=None):
+    """A token that stops being valid (exp + leeway <= now) ttl seconds from
+    now, whatever the broker's leeway. Returns (token, expiry instant)."""
+    lw = h.leeway() if lw is None else lw
+    now = int(time.time()) + 1  # whole seconds: expiry at least ttl away
+    tok = h.mint(sub, now=now - lw, ttl=ttl)
+    return tok, float(now + ttl)
+
+
+class ExpiryBase(h.BrokerTestCase):
+    broker_kwargs = dict(extra={"leeway": "0"})
+
+    def lw(self):
+        return h.leeway() if self.broker.external else 0
+
+    def will_listener(self, sub, proto=V311):
+        """A second client of the same sub (long token) subscribed to the
+        expiring client's topics, will topic included."""
+        w = self.paho(proto, username=sub, password=h.mint(sub))
+        self.assertConnected(w)
+        self.assertIn(w.subscribe("devices/%s/#" % sub, 1)[0], (0, 1), self.tail())
+        return w, "devices/%s/status" % sub
+
+    def assert_will(self, w, topic, payload):
+        m = w.get(timeout=GRACE + 2)
+        self.assertIsNotNone(m, "will not received\n" + self.tail())
+        self.assertEqual(m[0], topic)
+        self.assertEqual(m[1], payload)
+
+
+class DisconnectOnExpiry(ExpiryBase):
+
+    def test_mqtt311_disconnected_within_grace_and_will_sent(self):
+        sub = h.unique_id("dev-exp")
+        w, topic = self.will_listener(sub)
+        tok, expiry = short_token(sub, lw=self.lw())
+        c = self.paho(V311, username=sub, password=tok, will=(topic, b"gone-311", 1, False))
+        self.assertConnected(c)
+        self.assertTrue(c.disconnected.wait(expiry - time.time() + GRACE + 1),
+                        "not disconnected after expiry\n" + self.tail())
+        at = time.time()
+        self.assertGreaterEqual(at, expiry - 0.2, "disconnected before expiry")
+        self.assertLessEqual(at, expiry + GRACE, "disconnected %.2fs after expiry" % (at - expiry))
+        self.assert_will(w, topic, b"gone-311")
+        # The other client (valid token) stays connected.
+        self.assertFalse(w.disconnected.is_set())
+
+    def test_mqtt5_gets_disconnect_with_reason_and_will_sent(self):
+        sub = h.unique_id("dev-exp5")
+        w, topic = self.will_listener(sub, V5)
+        tok, expiry = short_token(sub, lw=self.lw())
+        c = self.raw()
+        ack = c.connect(sub, username=sub, password=tok, will=(topic, b"gone-5", 1, False))
+        self.assertEqual(ack.reason, 0, "%r\n%s" % (ack, self.tail()))
+        closed, got = c.wait_closed(expiry - time.time() + GRACE + 1)
+        at = time.time()
+        self.assertTrue(closed, "not disconnected after expiry\n" + self.tail())
+        self.assertGreaterEqual(at, expiry - 0.2, "disconnected before expiry")
+        self.assertLessEqual(at, expiry + GRACE, "disconnected %.2fs after expiry" % (at - expiry))
+        disc = [p for p in got if p.type == raw.DISCONNECT]
+        self.assertEqual(len(disc), 1, "expected one DISCONNECT, got %r" % got)
+        self.assertGreaterEqual(disc[0].reason, 0x80, "DISCONNECT reason %r" % disc[0])
+        self.assert_will(w, topic, b"gone-5")
+
+    def test_valid_token_not_disconnected(self):
+        # The positive pair: a client whose token outlives the wait stays.
+        sub = h.unique_id("dev-live")
+        c = self.paho(V311, username=sub, password=h.mint(sub, ttl=600))
+        self.assertConnected(c)
+        self.assertFalse(c.disconnected.wait(TTL + GRACE))
+
+
+@h.skip_if_external("needs per_listener_settings true")
+class ExpiryPerListener(ExpiryBase):
+    """No TICK with per_listener_settings true: the first ACL check after
+    expiry denies and disconnects."""
+
+    broker_kwargs = dict(per_listener=True, listeners=[{"extra": {"leeway": "0"}}])
+
+    def test_mqtt311_publish_after_expiry_disconnects(self):
+        sub = h.unique_id("dev-pl")
+        w, topic = self.will_listener(sub)
+        tok, expiry = short_token(sub, lw=0)
+        c = self.paho(V311, username=sub, password=tok, will=(topic, b"gone-pl", 1, False))
+        self.assertConnected(c)
+        time.sleep(max(0.0, expiry - time.time()) + 0.5)
+        c.publish("devices/%s/data" % sub, b"after-expiry", 0, wait=False)
+        self.assertTrue(c.disconnected.wait(GRACE), "not disconnected\n" + self.tail())
+        self.assert_will(w, topic, b"gone-pl")
+        # The publish after expiry was not delivered.
+        self.assertIsNone(w.get(timeout=0.5))
+
+    def test_mqtt5_publish_after_expiry_disconnects(self):
+        sub = h.unique_id("dev-pl5")
+        w, topic = self.will_listener(sub, V5)
+        tok, expiry = short_token(sub, lw=0)
+        c = self.raw()
+        ack = c.connect(sub, username=sub, password=tok, will=(topic, b"gone-pl5", 1, False))
+        self.assertEqual(ack.reason, 0, "%r\n%s" % (ack, self.tail()))
+        # Before expiry the publish is accepted.
+        mid = c.publish("devices/%s/data" % sub, b"before", 1)
+        self.assertEqual(c.expect(raw.PUBACK).reason, 0)
+        self.assertEqual(w.get()[1], b"before")
+        time.sleep(max(0.0, expiry - time.time()) + 0.5)
+        c.publish("devices/%s/data" % sub, b"after-expiry", 1)
+        closed, got = c.wait_closed(GRACE)
+        self.assertTrue(closed, "not disconnected; got %r\n%s" % (got, self.tail()))
+        self.assertFalse([p for p in got if p.type == raw.PUBACK and p.reason == 0],
+                         "publish after expiry acknowledged as success: %r" % got)
+        self.assert_will(w, topic, b"gone-pl5")
+        self.assertIsNone(w.get(timeout=0.5))
+        del mid
+
+
+if __name__ == "__main__":
+    unittest.main()

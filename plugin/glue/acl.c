@@ -1,0 +1,38 @@
+/* acl.c (glue) - ACL_CHECK for token clients (spec 3, 4). Registered only
+ * when acl_file is set. */
+#include <string.h>
+
+#include "glue.h"
+
+int mja_glue_acl__check(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_acl_check *ev = event_data;
+	struct mja_glue *g = userdata;
+	const mja_client *c = mja_clients_get(g->clients, ev->client);
+	int64_t now;
+	mja_err why = MJA_OK;
+	mja_decision r;
+
+	if (!c)
+		return MOSQ_ERR_PLUGIN_DEFER;   /* did not log in with a token */
+	if (!ev->topic)
+		return MOSQ_ERR_ACL_DENIED;
+	if (c->state == MJA_CLIENT_KICKED)
+		return MOSQ_ERR_ACL_DENIED;     /* being disconnected */
+	now = mja_glue__now();
+	/* A GONE client's WRITE check is its will, sent after DISCONNECT: the
+	 * will was accepted with the connection, so it is published as for any
+	 * other loss (spec 4) if the rules allow it, also after expiry. */
+	r = mja_auth_acl(g->cfg, c->principal, c->clientid, c->username, ev->topic,
+			strlen(ev->topic), ev->access, now,
+			c->state == MJA_CLIENT_GONE && ev->access == MJA_ACCESS_WRITE, &why);
+	if (r == MJA_ALLOW)
+		return MOSQ_ERR_SUCCESS;
+	if (r == MJA_DEFER)
+		return MOSQ_ERR_PLUGIN_DEFER;
+	/* spec 4: without TICK (per_listener_settings true) the first ACL check
+	 * after expiry denies and disconnects */
+	if (why == MJA_ERR_EXPIRED && c->state == MJA_CLIENT_LIVE && g->cfg->disconnect_on_expiry)
+		mja_glue__kick_expired(g, ev->client);   /* c is invalid after this */
+	return MOSQ_ERR_ACL_DENIED;
+}

@@ -1,0 +1,88 @@
+/* glue.h - shared state of the Mosquitto glue (the files in plugin/glue).
+ *
+ * The glue is thin: it converts broker events to calls of the internal
+ * library (config.h, auth.h, clients.h), maps mja_decision to MOSQ_ERR_*,
+ * and logs. One struct mja_glue per plugin instance (per listener with
+ * per_listener_settings true) is passed as the callbacks' userdata; there
+ * are no globals.
+ *
+ * Return codes (docs/mosquitto-plugin-notes.md): a client that is not ours
+ * -> MOSQ_ERR_PLUGIN_DEFER; refused CONNECT / re-auth -> MOSQ_ERR_AUTH;
+ * denied ACL -> MOSQ_ERR_ACL_DENIED (anything else would disconnect);
+ * RELOAD -> always MOSQ_ERR_SUCCESS (an error breaks the broker's reload).
+ * Log lines start with "jwt-auth:" and name the reason, the client id and
+ * the address; never the token.
+ */
+#ifndef MJA_GLUE_H
+#define MJA_GLUE_H
+
+#include <stdint.h>
+
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+#include <mosquitto.h>
+
+#include "mja/auth.h"
+#include "mja/clients.h"
+#include "mja/config.h"
+
+/* The broker's API lives in the mosquitto executable, not in a library we
+ * could link: weak references keep -Wl,-z,defs useful for our own symbols
+ * and are resolved by the dynamic linker against the broker at dlopen.
+ * mja_glue__api_present() checks that they were. */
+#pragma weak mosquitto_log_printf
+#pragma weak mosquitto_client_id
+#pragma weak mosquitto_client_address
+#pragma weak mosquitto_client_username
+#pragma weak mosquitto_kick_client_by_clientid
+#pragma weak mosquitto_callback_register
+#pragma weak mosquitto_callback_unregister
+
+#define MJA_GLUE_EXPORT __attribute__((visibility("default")))
+#define MJA_GLUE_LOG_PREFIX "jwt-auth: "
+/* The authentication method of MQTT 5 enhanced authentication (spec 4). */
+#define MJA_GLUE_AUTH_METHOD "jwt"
+/* Expiry scan period on TICK, milliseconds (issue 6: about once a second). */
+#define MJA_GLUE_TICK_MS 1000
+/* How long a disconnected client's entry is kept for its will and for
+ * READ checks of its offline durable session (clients.h), seconds. */
+#define MJA_GLUE_GONE_GRACE 60
+/* After RELOAD the broker re-runs BASIC_AUTH synchronously; a BASIC_AUTH on
+ * a disconnected (GONE) entry within this many seconds is that re-check,
+ * later it is a new connection reusing the address. */
+#define MJA_GLUE_RELOAD_WINDOW 1
+
+struct mja_glue {
+	mosquitto_plugin_id_t *id;
+	mja_config *cfg;
+	mja_clients *clients;
+	int acl_registered;
+	int64_t last_scan_ms;      /* monotonic, of the last expiry scan */
+	int reload_pending;        /* a RELOAD re-check may be running */
+	int64_t reload_at;         /* wall clock second of the last RELOAD */
+};
+
+/* Callbacks (userdata is the struct mja_glue). */
+int mja_glue_auth__basic(int event, void *event_data, void *userdata);
+int mja_glue_auth__ext_start(int event, void *event_data, void *userdata);
+int mja_glue_auth__ext_continue(int event, void *event_data, void *userdata);
+int mja_glue_acl__check(int event, void *event_data, void *userdata);
+int mja_glue_life__tick(int event, void *event_data, void *userdata);
+int mja_glue_life__disconnect(int event, void *event_data, void *userdata);
+int mja_glue_life__reload(int event, void *event_data, void *userdata);
+
+/* Helpers (plugin.c). */
+int64_t mja_glue__now(void);        /* wall clock, seconds */
+int64_t mja_glue__mono_ms(void);    /* monotonic clock, milliseconds */
+/* A printable, bounded copy of s for a log line (control characters and
+ * non-ASCII replaced by '?', at most 128 bytes, "(none)" for NULL). */
+void mja_glue__printable(const char *s, char *buf, size_t size);
+/* Log "jwt-auth: <what> client <id> from <address>: <reason>". */
+void mja_glue__log_client(int level, const struct mosquitto *client, const char *what,
+		const char *reason);
+/* Disconnect a client whose token expired, with its will (spec 4). Marks
+ * the entry KICKED first: the broker re-checks subscriptions and fires
+ * DISCONNECT from inside the kick, re-entering the callbacks. */
+void mja_glue__kick_expired(struct mja_glue *g, const void *client);
+
+#endif

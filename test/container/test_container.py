@@ -43,6 +43,10 @@ BUILD_TIMEOUT = 480
 HEALTH_TIMEOUT = 60
 E2E_TIMEOUT = 240
 STEP_TIMEOUT = 60
+# Every step also ends by this deadline, well inside the ctest TIMEOUT (900 s),
+# so that the container is always stopped and removed by this script.
+DEADLINE = time.monotonic() + 780
+CLEANUP_RESERVE = 60
 
 
 class Skip(Exception):
@@ -61,13 +65,18 @@ def run(argv, timeout=STEP_TIMEOUT, check=True, env=None, quiet=False, **kw):
     """Run a command with a time limit; return CompletedProcess (text)."""
     if not quiet:
         log("$ " + " ".join(argv))
+    if not kw.pop("cleanup", False):
+        left = DEADLINE - CLEANUP_RESERVE - time.monotonic()
+        if left < 1:
+            raise Failed("out of time (the whole test is bounded) before: " + " ".join(argv))
+        timeout = min(timeout, left)
     try:
         p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            stdin=subprocess.DEVNULL, text=True, timeout=timeout,
                            env=env, **kw)
     except subprocess.TimeoutExpired as e:
         out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-        raise Failed("timed out after %ss: %s\n%s" % (timeout, " ".join(argv), out[-4000:]))
+        raise Failed("timed out after %.0f s: %s\n%s" % (timeout, " ".join(argv), out[-4000:]))
     if check and p.returncode != 0:
         raise Failed("exit %d: %s\n%s" % (p.returncode, " ".join(argv), p.stdout[-4000:]))
     return p
@@ -295,7 +304,11 @@ class ContainerTest:
                      % (HEALTH_TIMEOUT, self.health(), self.logs()))
 
     def logs(self):
-        return self.e("logs", self.name, check=False, quiet=True).stdout[-6000:]
+        try:
+            return self.e("logs", self.name, check=False, quiet=True, timeout=20,
+                          cleanup=True).stdout[-6000:]
+        except Failed as e:
+            return "(no logs: %s)" % e
 
     def check_basics(self):
         rc = connack(self.port)
@@ -362,10 +375,12 @@ class ContainerTest:
         log("SIGHUP reloaded the mounted secret")
 
     def stop(self):
-        self.e("stop", "-t", "5", self.name, check=False, timeout=60)
-        self.e("rm", "-f", self.name, check=False, timeout=60)
-        if self.tmp:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        try:
+            self.e("stop", "-t", "5", self.name, check=False, timeout=30, cleanup=True)
+            self.e("rm", "-f", self.name, check=False, timeout=20, cleanup=True)
+        finally:
+            if self.tmp:
+                shutil.rmtree(self.tmp, ignore_errors=True)
 
     def main(self):
         self.step("configuration", self.check_docker_conf)

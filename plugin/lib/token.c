@@ -342,28 +342,12 @@ int mja_token_looks_like_jwt(const char *s, size_t len)
 	return dots == 2 && first_dot > 0;
 }
 
-/* Decode one segment into a new JSON object, or NULL. */
-static json_t *decode_segment(const struct seg *sg, int max_depth)
-{
-	unsigned char *buf;
-	size_t n;
-	json_t *v = NULL;
-
-	buf = malloc(mja_b64url_decoded_max(sg->n) + 1);
-	if (!buf)
-		return NULL;
-	if (mja_b64url_decode(sg->p, sg->n, buf, &n) == MJA_OK)
-		v = load_object(buf, n, max_depth);
-	free(buf);
-	return v;
-}
-
 mja_err mja_token_decode_unverified(const char *tok, size_t len,
 		json_t **header, json_t **payload)
 {
 	struct seg s[3];
-	unsigned char *sig;
-	size_t sn;
+	unsigned char *buf, *p;
+	size_t n[3];
 	mja_err e;
 
 	if (header)
@@ -375,24 +359,32 @@ mja_err mja_token_decode_unverified(const char *tok, size_t len,
 	e = split(tok, len, s);
 	if (e != MJA_OK)
 		return e;
-	/* the signature is not checked, but must still be base64url */
-	sig = malloc(mja_b64url_decoded_max(s[2].n) + 1);
-	if (!sig)
+	buf = malloc(mja_b64url_decoded_max(len) + 1);
+	if (!buf)
 		return MJA_ERR_NOMEM;
-	e = mja_b64url_decode(s[2].p, s[2].n, sig, &sn);
-	free(sig);
-	if (e != MJA_OK)
-		return e;
-	*header = decode_segment(&s[0], MAX_HEADER_DEPTH);
+	/* the signature is not checked, but every segment must be base64url */
+	p = buf;
+	for (int i = 0; i < 3; i++) {
+		e = mja_b64url_decode(s[i].p, s[i].n, p, &n[i]);
+		if (e != MJA_OK)
+			goto out;
+		p += n[i];
+	}
+	e = MJA_ERR_BAD_HEADER;
+	*header = load_object(buf, n[0], MAX_HEADER_DEPTH);
 	if (!*header)
-		return MJA_ERR_BAD_HEADER;
-	*payload = decode_segment(&s[1], MAX_PAYLOAD_DEPTH);
+		goto out;
+	e = MJA_ERR_BAD_PAYLOAD;
+	*payload = load_object(buf + n[0], n[1], MAX_PAYLOAD_DEPTH);
 	if (!*payload) {
 		json_decref(*header);
 		*header = NULL;
-		return MJA_ERR_BAD_PAYLOAD;
+		goto out;
 	}
-	return MJA_OK;
+	e = MJA_OK;
+out:
+	free(buf);
+	return e;
 }
 
 /* Base64url of a JSON value's compact serialisation, malloc'd. */

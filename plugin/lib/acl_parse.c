@@ -244,6 +244,16 @@ static mja_err compile_template(parser *p, char *lit, size_t n, mja_acl_level *l
 	return MJA_OK;
 }
 
+/* " #" inside a level: most likely an end-of-line comment. */
+static int has_blank_hash(const char *lv, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		if (lv[i] == '#' && is_blank(lv[i - 1]))
+			return 1;
+	}
+	return 0;
+}
+
 /* Split a filter into levels once, at load, so checks never re-parse it.
  * Substitutions may be a whole level ("devices/%s/#") or part of one
  * ("devices/%s-data/#"); they may not share a level with a wildcard. */
@@ -282,7 +292,9 @@ static mja_err compile_filter(parser *p, const char *f, size_t len, mja_acl_rule
 		if (plus && lvlen != 1)
 			return fail(p, "invalid filter: '+' must be alone in its level");
 		if (hash && lvlen != 1)
-			return fail(p, "invalid filter: '#' must be alone in its level");
+			return fail(p, "invalid filter: '#' must be alone in its level%s",
+					has_blank_hash(lv, lvlen) ?
+					" (comments go on their own line)" : "");
 		if (hash && !mja_levels_done(&c))
 			return fail(p, "invalid filter: '#' must be the last level");
 		if (plus || hash) {

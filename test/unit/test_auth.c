@@ -1,0 +1,538 @@
+/* test_auth.c - CONNECT decisions (token field, non_jwt, binding, expiry,
+ * roles), ACL decisions before and after expiry, re-authentication and the
+ * re-check after reload; all with a fixed clock and HS256 tokens. */
+#include <openssl/evp.h>
+
+#include "mja/auth.h"
+#include "plugin_fixture.h"
+
+static const char *secret_path;
+static const char *acl_path;
+
+static int setup(void **state)
+{
+	fx_setup_dir();
+	secret_path = fx_write_str("hs.secret", FX_SECRET "\n");
+	acl_path = fx_write_str("acl.conf",
+			"pattern readwrite devices/%s/#\n"
+			"pattern read clients/%c/#\n"
+			"pattern read users/%u/#\n"
+			"role operator\n"
+			"topic read #\n"
+			"topic deny secrets/#\n");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx_cleanup_dir();
+	return 0;
+}
+
+/* A config with the secret, the ACL and extra "key value" options. */
+static mja_config *config(const char *const *extra, size_t n)
+{
+	fx_opts o = { 0 };
+
+	fx_add(&o, "secret_file %s", secret_path);
+	fx_add(&o, "acl_file %s", acl_path);
+	for (size_t i = 0; i < n; i++)
+		fx_add(&o, "%s", extra[i]);
+	return fx_parse(&o);
+}
+
+#define CONFIG(...) config((const char *const[]){ __VA_ARGS__ }, \
+		sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
+
+/* {"sub":sub,"exp":NOW+ttl} plus extra members (JSON text without braces). */
+static char *token(const char *secret, const char *sub, int64_t ttl, const char *extra)
+{
+	char json[512];
+
+	snprintf(json, sizeof(json), "{\"sub\":\"%s\",\"exp\":%lld%s%s}", sub,
+			(long long)(FX_NOW + ttl), extra ? "," : "", extra ? extra : "");
+	return fx_token(secret, json);
+}
+
+static mja_decision connect_(const mja_config *c, const char *user, const char *pass,
+		const char *id, mja_principal **p, mja_err *why)
+{
+	return mja_auth_connect(c, user, pass, id, FX_NOW, p, why);
+}
+
+static void test_connect_password_token(void **state)
+{
+	mja_config *c = CONFIG("leeway 0");
+	char *tok = token(FX_SECRET, "dev1", 60, NULL);
+	unsigned char hash[32];
+	mja_principal *p = NULL;
+	mja_err why = MJA_ERR_INTERNAL;
+
+	assert_int_equal(connect_(c, "anyone", tok, "c1", &p, &why), MJA_ALLOW);
+	assert_int_equal(why, MJA_OK);
+	assert_non_null(p);
+	assert_string_equal(p->sub, "dev1");
+	assert_true(p->has_exp);
+	assert_int_equal(p->exp, FX_NOW + 60);
+	assert_int_equal(p->n_roles, 0);
+	assert_null(p->token);   /* basic auth: the password comes again on re-check */
+	assert_true(EVP_Digest(tok, strlen(tok), hash, NULL, EVP_sha256(), NULL));
+	assert_memory_equal(p->token_hash, hash, 32);
+	mja_principal_free(p);
+
+	/* MQTT 5: a password without a username */
+	assert_int_equal(connect_(c, NULL, tok, "c1", &p, &why), MJA_ALLOW);
+	mja_principal_free(p);
+	free(tok);
+	mja_config_free(c);
+}
+
+static void test_connect_username_token(void **state)
+{
+	mja_config *c = CONFIG("token_field username");
+	char *tok = token(FX_SECRET, "dev2", 60, NULL);
+	mja_principal *p = NULL;
+	mja_err why;
+
+	assert_int_equal(connect_(c, tok, "ignored", "c", &p, &why), MJA_ALLOW);
+	assert_string_equal(p->sub, "dev2");
+	mja_principal_free(p);
+	/* the token in the password field is not looked at */
+	assert_int_equal(connect_(c, "plain-user", tok, "c", &p, &why), MJA_DEFER);
+	assert_null(p);
+	/* %u must not become the token */
+	assert_null(mja_auth_acl_username(c, tok));
+	free(tok);
+	mja_config_free(c);
+
+	c = CONFIG("token_field password");
+	assert_string_equal(mja_auth_acl_username(c, "bob"), "bob");
+	mja_config_free(c);
+}
+
+static void test_non_jwt(void **state)
+{
+	mja_config *defer = CONFIG("non_jwt defer");
+	mja_config *deny = CONFIG("non_jwt deny");
+	static const char *const not_jwt[] = {
+		"hunter2", "a.b", "a.b.c.d", ".b.c", "has space.b.c", "a.b.c=",
+	};
+	mja_principal *p = NULL;
+	mja_err why;
+
+	for (size_t i = 0; i < sizeof(not_jwt) / sizeof(not_jwt[0]); i++) {
+		why = MJA_ERR_INTERNAL;
+		assert_int_equal(connect_(defer, "u", not_jwt[i], "c", &p, &why), MJA_DEFER);
+		assert_null(p);
+		assert_int_equal(connect_(deny, "u", not_jwt[i], "c", &p, &why), MJA_DENY);
+		assert_int_equal(why, MJA_ERR_NOT_JWT);
+		assert_null(p);
+	}
+	/* no password at all (anonymous, or a username only) */
+	assert_int_equal(connect_(defer, "u", NULL, "c", &p, &why), MJA_DEFER);
+	assert_int_equal(connect_(defer, NULL, NULL, "c", &p, &why), MJA_DEFER);
+	assert_int_equal(connect_(defer, "u", "", "c", &p, &why), MJA_DEFER);
+	assert_int_equal(connect_(deny, NULL, NULL, "c", &p, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_NO_TOKEN);
+	mja_config_free(defer);
+	mja_config_free(deny);
+}
+
+/* An attacker's JWT-shaped password is ours and refused: it must never be
+ * deferred to a weaker authenticator. */
+static void test_bad_tokens_denied_not_deferred(void **state)
+{
+	mja_config *c = CONFIG("non_jwt defer");
+	char *good = token(FX_SECRET, "dev1", 60, NULL);
+	char *wrong_key = token(FX_SECRET2, "dev1", 60, NULL);
+	char tampered[1024], none[1024];
+	mja_principal *p = NULL;
+	mja_err why;
+
+	/* shaped like a JWT, so ours, but garbage */
+	assert_int_equal(connect_(c, "u", "a.b.c", "c", &p, &why), MJA_DENY);
+	assert_int_not_equal(why, MJA_OK);
+	assert_int_equal(connect_(c, "u", "abc..", "c", &p, &why), MJA_DENY);
+	assert_null(p);
+
+	assert_int_equal(connect_(c, "u", wrong_key, "c", &p, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_BAD_SIGNATURE);
+	assert_null(p);
+
+	snprintf(tampered, sizeof(tampered), "%s", good);
+	tampered[strlen(tampered) - 2] ^= 1;   /* flip a signature bit */
+	assert_int_equal(connect_(c, "u", tampered, "c", &p, &why), MJA_DENY);
+	assert_true(why == MJA_ERR_BAD_SIGNATURE || why == MJA_ERR_MALFORMED);
+
+	/* {"alg":"none"}.{"sub":"dev1","exp":...}. */
+	snprintf(none, sizeof(none), "eyJhbGciOiJub25lIn0.%s", strchr(good, '.') + 1);
+	*strrchr(none, '.') = '\0';   /* drop the HS256 signature */
+	snprintf(none + strlen(none), sizeof(none) - strlen(none), ".AAAA");
+	assert_int_equal(connect_(c, "u", none, "c", &p, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_ALG_NOT_ALLOWED);
+	assert_null(p);
+	free(good);
+	free(wrong_key);
+	mja_config_free(c);
+}
+
+static void test_expiry_and_claims(void **state)
+{
+	mja_config *c = CONFIG("leeway 10", "audience mqtt");
+	char *expired = token(FX_SECRET, "dev1", -11, "\"aud\":\"mqtt\"");
+	char *in_leeway = token(FX_SECRET, "dev1", -9, "\"aud\":\"mqtt\"");
+	char *wrong_aud = token(FX_SECRET, "dev1", 60, "\"aud\":\"other\"");
+	char *no_sub = fx_token(FX_SECRET, "{\"exp\":1800000000,\"aud\":\"mqtt\"}");
+	mja_principal *p = NULL;
+	mja_err why;
+
+	assert_int_equal(connect_(c, "u", expired, "c", &p, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_EXPIRED);
+	assert_int_equal(connect_(c, "u", in_leeway, "c", &p, &why), MJA_ALLOW);
+	/* accepted in the leeway, already expired for the session */
+	assert_true(mja_auth_expired(c, p, FX_NOW + 1));
+	assert_false(mja_auth_expired(c, p, FX_NOW));
+	mja_principal_free(p);
+	assert_int_equal(connect_(c, "u", wrong_aud, "c", &p, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_AUDIENCE);
+	assert_int_equal(connect_(c, "u", no_sub, "c", &p, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_MISSING_CLAIM);
+	free(expired);
+	free(in_leeway);
+	free(wrong_aud);
+	free(no_sub);
+	mja_config_free(c);
+
+	/* without sub in require_claims, a token without sub is still refused:
+	 * the sub is the identity */
+	c = CONFIG("require_claims exp");
+	no_sub = fx_token(FX_SECRET, "{\"exp\":1800000000}");
+	assert_int_equal(connect_(c, "u", no_sub, "c", &p, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_MISSING_CLAIM);
+	free(no_sub);
+	mja_config_free(c);
+
+	/* without exp required, a token without exp never expires */
+	c = CONFIG("require_claims sub");
+	no_sub = fx_token(FX_SECRET, "{\"sub\":\"forever\"}");
+	assert_int_equal(connect_(c, "u", no_sub, "c", &p, &why), MJA_ALLOW);
+	assert_false(p->has_exp);
+	assert_false(mja_auth_expired(c, p, INT64_MAX));
+	mja_principal_free(p);
+	free(no_sub);
+	mja_config_free(c);
+}
+
+static void test_too_long(void **state)
+{
+	mja_config *c = CONFIG("max_token_bytes 64");
+	char *tok = token(FX_SECRET, "dev1", 60, NULL);
+	mja_principal *p = NULL;
+	mja_err why;
+
+	assert_true(strlen(tok) > 64);
+	assert_int_equal(connect_(c, "u", tok, "c", &p, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_TOO_LONG);
+	free(tok);
+	mja_config_free(c);
+}
+
+static void test_username_match(void **state)
+{
+	mja_config *c = CONFIG("username_match sub");
+	char *tok = token(FX_SECRET, "dev1", 60, NULL);
+	mja_principal *p = NULL;
+	mja_err why;
+
+	assert_int_equal(connect_(c, "dev2", tok, "c", &p, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_USERNAME_MISMATCH);
+	assert_null(p);
+	assert_int_equal(connect_(c, "dev1x", tok, "c", &p, &why), MJA_DENY);
+	assert_int_equal(connect_(c, "dev", tok, "c", &p, &why), MJA_DENY);
+	assert_int_equal(connect_(c, "dev1", tok, "c", &p, &why), MJA_ALLOW);
+	mja_principal_free(p);
+	/* no username sent beside the token (MQTT 5): nothing to compare */
+	assert_int_equal(connect_(c, NULL, tok, "c", &p, &why), MJA_ALLOW);
+	mja_principal_free(p);
+	free(tok);
+	mja_config_free(c);
+}
+
+static void test_clientid_match(void **state)
+{
+	mja_config *c = CONFIG("clientid_match sub");
+	char *tok = token(FX_SECRET, "dev1", 60, NULL);
+	mja_principal *p = NULL;
+	mja_err why;
+
+	assert_int_equal(connect_(c, "u", tok, "dev2", &p, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_CLIENTID_MISMATCH);
+	assert_int_equal(connect_(c, "u", tok, NULL, &p, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_CLIENTID_MISMATCH);
+	assert_int_equal(connect_(c, "u", tok, "DEV1", &p, &why), MJA_DENY);
+	assert_int_equal(connect_(c, "u", tok, "dev1", &p, &why), MJA_ALLOW);
+	mja_principal_free(p);
+	free(tok);
+	mja_config_free(c);
+}
+
+static void test_roles(void **state)
+{
+	mja_config *c = CONFIG("roles_claim realm_access.roles");
+	char *tok = token(FX_SECRET, "dev1", 60,
+			"\"roles\":[\"ignored\"],\"realm_access\":{\"roles\":[\"operator\",7,\"viewer\"]}");
+	char *flat = token(FX_SECRET, "dev1", 60, "\"roles\":\"operator\"");
+	mja_principal *p = NULL;
+	mja_err why;
+
+	assert_int_equal(connect_(c, "u", tok, "c", &p, &why), MJA_ALLOW);
+	assert_int_equal(p->n_roles, 2);
+	assert_string_equal(p->roles[0], "operator");
+	assert_string_equal(p->roles[1], "viewer");
+	mja_principal_free(p);
+	mja_config_free(c);
+
+	c = CONFIG("leeway 0");   /* default roles_claim: roles */
+	assert_int_equal(connect_(c, "u", flat, "c", &p, &why), MJA_ALLOW);
+	assert_int_equal(p->n_roles, 1);
+	assert_string_equal(p->roles[0], "operator");
+	mja_principal_free(p);
+	free(tok);
+	free(flat);
+	mja_config_free(c);
+}
+
+static mja_decision acl(const mja_config *c, const mja_principal *p, const char *id,
+		const char *user, const char *topic, int access, int64_t now, int ignore_exp,
+		mja_err *why)
+{
+	return mja_auth_acl(c, p, id, user, topic, strlen(topic), access, now, ignore_exp, why);
+}
+
+static void test_acl_decisions(void **state)
+{
+	mja_config *c = CONFIG("leeway 5");
+	char *tok = token(FX_SECRET, "dev1", 60, NULL);
+	char *op = token(FX_SECRET, "ops", 60, "\"roles\":[\"operator\"]");
+	mja_principal *p = NULL, *o = NULL;
+	mja_err why;
+
+	assert_int_equal(connect_(c, "alice", tok, "cid", &p, &why), MJA_ALLOW);
+	assert_int_equal(connect_(c, "u", op, "c", &o, &why), MJA_ALLOW);
+	/* %s, %c, %u */
+	assert_int_equal(acl(c, p, "cid", "alice", "devices/dev1/x", MJA_ACCESS_WRITE, FX_NOW, 0, &why),
+			MJA_ALLOW);
+	assert_int_equal(acl(c, p, "cid", "alice", "devices/dev2/x", MJA_ACCESS_WRITE, FX_NOW, 0, &why),
+			MJA_DENY);
+	assert_int_equal(why, MJA_OK);   /* a rule denial, not expiry */
+	assert_int_equal(acl(c, p, "cid", "alice", "clients/cid/a", MJA_ACCESS_READ, FX_NOW, 0, &why),
+			MJA_ALLOW);
+	assert_int_equal(acl(c, p, "cid", "alice", "clients/cid/a", MJA_ACCESS_WRITE, FX_NOW, 0, &why),
+			MJA_DENY);
+	assert_int_equal(acl(c, p, "cid", "alice", "users/alice/a", MJA_ACCESS_READ, FX_NOW, 0, &why),
+			MJA_ALLOW);
+	assert_int_equal(acl(c, p, "cid", NULL, "users/alice/a", MJA_ACCESS_READ, FX_NOW, 0, &why),
+			MJA_DENY);
+	assert_int_equal(acl(c, p, "cid", "alice", "devices/dev1/#", MJA_ACCESS_SUBSCRIBE, FX_NOW, 0,
+			&why), MJA_ALLOW);
+	/* roles */
+	assert_int_equal(acl(c, o, "c", "u", "anything/at/all", MJA_ACCESS_READ, FX_NOW, 0, &why),
+			MJA_ALLOW);
+	assert_int_equal(acl(c, o, "c", "u", "secrets/x", MJA_ACCESS_READ, FX_NOW, 0, &why),
+			MJA_DENY);
+	assert_int_equal(acl(c, p, "cid", "alice", "anything/at/all", MJA_ACCESS_READ, FX_NOW, 0,
+			&why), MJA_DENY);
+
+	/* expiry: exp + leeway <= now denies everything, with reason */
+	assert_int_equal(acl(c, p, "cid", "alice", "devices/dev1/x", MJA_ACCESS_WRITE,
+			FX_NOW + 64, 0, &why), MJA_ALLOW);
+	assert_int_equal(acl(c, p, "cid", "alice", "devices/dev1/x", MJA_ACCESS_WRITE,
+			FX_NOW + 65, 0, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_EXPIRED);
+	assert_int_equal(acl(c, p, "cid", "alice", "devices/dev1/#", MJA_ACCESS_SUBSCRIBE,
+			FX_NOW + 65, 0, &why), MJA_DENY);
+	assert_int_equal(acl(c, o, "c", "u", "a", MJA_ACCESS_READ, FX_NOW + 1000, 0, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_EXPIRED);
+	/* the will of a gone client ignores expiry but not the rules */
+	assert_int_equal(acl(c, p, "cid", "alice", "devices/dev1/will", MJA_ACCESS_WRITE,
+			FX_NOW + 1000, 1, &why), MJA_ALLOW);
+	assert_int_equal(acl(c, p, "cid", "alice", "devices/dev2/will", MJA_ACCESS_WRITE,
+			FX_NOW + 1000, 1, &why), MJA_DENY);
+	mja_principal_free(p);
+	mja_principal_free(o);
+	free(tok);
+	free(op);
+	mja_config_free(c);
+}
+
+static void test_acl_without_acl_file(void **state)
+{
+	fx_opts o = { 0 };
+	mja_config *c;
+	char *tok = token(FX_SECRET, "dev1", 60, NULL);
+	mja_principal *p = NULL;
+	mja_err why;
+
+	fx_add(&o, "secret_file %s", secret_path);
+	c = fx_parse(&o);
+	assert_int_equal(connect_(c, "u", tok, "c", &p, &why), MJA_ALLOW);
+	assert_int_equal(acl(c, p, "c", "u", "devices/dev1/x", MJA_ACCESS_WRITE, FX_NOW, 0, &why),
+			MJA_DEFER);
+	mja_principal_free(p);
+	free(tok);
+	mja_config_free(c);
+}
+
+static void test_expired_boundaries(void **state)
+{
+	mja_config *c = CONFIG("leeway 30");
+	mja_principal p = { .sub = "x", .has_exp = 1, .exp = 1000 };
+
+	assert_false(mja_auth_expired(c, &p, 1029));
+	assert_true(mja_auth_expired(c, &p, 1030));
+	p.exp = INT64_MAX;
+	/* exp + leeway is beyond every int64 now: never expired, no overflow */
+	assert_false(mja_auth_expired(c, &p, INT64_MAX - 31));
+	assert_false(mja_auth_expired(c, &p, INT64_MAX));
+	p.exp = INT64_MAX - 30;
+	assert_true(mja_auth_expired(c, &p, INT64_MAX));
+	p.exp = INT64_MIN;
+	assert_true(mja_auth_expired(c, &p, 0));
+	assert_false(mja_auth_expired(c, &p, INT64_MIN));   /* no overflow */
+	mja_config_free(c);
+}
+
+static void test_reauth(void **state)
+{
+	mja_config *c = CONFIG("leeway 0");
+	char *first = token(FX_SECRET, "dev1", 10, NULL);
+	char *fresh = token(FX_SECRET, "dev1", 3600, NULL);
+	char *other = token(FX_SECRET, "dev2", 3600, NULL);
+	char *forged = token(FX_SECRET2, "dev1", 3600, NULL);
+	mja_principal *p = NULL, *q = NULL;
+	mja_err why;
+
+	assert_int_equal(mja_auth_token(c, first, strlen(first), NULL, "c", FX_NOW, 1, &p, &why),
+			MJA_ALLOW);
+	assert_non_null(p->token);
+	assert_int_equal(p->token_len, strlen(first));
+	assert_memory_equal(p->token, first, p->token_len);
+
+	/* same sub, fresh token: a longer life */
+	assert_int_equal(mja_auth_reauth(c, p, fresh, strlen(fresh), NULL, "c", FX_NOW + 5, &q,
+			&why), MJA_ALLOW);
+	assert_string_equal(q->sub, "dev1");
+	assert_int_equal(q->exp, FX_NOW + 3600);
+	assert_memory_equal(q->token, fresh, q->token_len);
+	assert_memory_not_equal(q->token_hash, p->token_hash, 32);
+	mja_principal_free(q);
+
+	/* another subject cannot take over the session */
+	q = (mja_principal *)0x1;
+	assert_int_equal(mja_auth_reauth(c, p, other, strlen(other), NULL, "c", FX_NOW, &q, &why),
+			MJA_DENY);
+	assert_int_equal(why, MJA_ERR_REAUTH_SUB);
+	assert_null(q);
+	/* a bad token is refused with its reason */
+	assert_int_equal(mja_auth_reauth(c, p, forged, strlen(forged), NULL, "c", FX_NOW, &q, &why),
+			MJA_DENY);
+	assert_int_equal(why, MJA_ERR_BAD_SIGNATURE);
+	assert_int_equal(mja_auth_reauth(c, p, "", 0, NULL, "c", FX_NOW, &q, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_NO_TOKEN);
+	assert_int_equal(mja_auth_reauth(c, p, "not a jwt", 9, NULL, "c", FX_NOW, &q, &why),
+			MJA_DENY);
+	/* the old token, now expired, cannot refresh anything */
+	assert_int_equal(mja_auth_reauth(c, p, first, strlen(first), NULL, "c", FX_NOW + 10, &q,
+			&why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_EXPIRED);
+	/* binding still applies on re-auth */
+	mja_config_free(c);
+	c = CONFIG("clientid_match sub");
+	assert_int_equal(mja_auth_reauth(c, p, fresh, strlen(fresh), NULL, "dev9", FX_NOW, &q,
+			&why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_CLIENTID_MISMATCH);
+	mja_principal_free(p);
+	free(first);
+	free(fresh);
+	free(other);
+	free(forged);
+	mja_config_free(c);
+}
+
+/* SIGHUP: the broker re-runs BASIC_AUTH. Basic clients bring their
+ * password again, enhanced-auth clients are checked with the stored copy. */
+static void test_recheck_after_reload(void **state)
+{
+	const char *rot = fx_write_str("rot.secret", FX_SECRET);
+	fx_opts o = { 0 };
+	mja_config *c;
+	char *tok = token(FX_SECRET, "dev1", 60, NULL);
+	char *other = token(FX_SECRET, "dev2", 60, NULL);
+	mja_principal *basic = NULL, *ext = NULL, *q = NULL;
+	mja_diag d = { { 0 } };
+	mja_err why;
+
+	fx_add(&o, "secret_file %s", rot);
+	c = fx_parse(&o);
+	assert_int_equal(connect_(c, "u", tok, "c", &basic, &why), MJA_ALLOW);
+	assert_int_equal(mja_auth_token(c, tok, strlen(tok), NULL, "c", FX_NOW, 1, &ext, &why),
+			MJA_ALLOW);
+
+	/* nothing changed: both pass, the enhanced one keeps its copy */
+	assert_int_equal(mja_auth_recheck(c, basic, "u", tok, "c", FX_NOW, &q, &why), MJA_ALLOW);
+	assert_null(q->token);
+	mja_principal_free(q);
+	assert_int_equal(mja_auth_recheck(c, ext, "u", NULL, "c", FX_NOW, &q, &why), MJA_ALLOW);
+	assert_non_null(q->token);
+	mja_principal_free(q);
+	/* a basic client without its token, or with another sub's */
+	assert_int_equal(mja_auth_recheck(c, basic, "u", NULL, "c", FX_NOW, &q, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_NO_TOKEN);
+	assert_int_equal(mja_auth_recheck(c, basic, "u", other, "c", FX_NOW, &q, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_REAUTH_SUB);
+	/* expired since connect */
+	assert_int_equal(mja_auth_recheck(c, basic, "u", tok, "c", FX_NOW + 120, &q, &why),
+			MJA_DENY);
+	assert_int_equal(why, MJA_ERR_EXPIRED);
+
+	/* rotation: the old secret is replaced and reloaded; both kinds of
+	 * client are now refused */
+	fx_write_str("rot.secret", FX_SECRET2);
+	assert_int_equal(mja_config_reload(c, &d), MJA_OK);
+	assert_int_equal(mja_auth_recheck(c, basic, "u", tok, "c", FX_NOW, &q, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_BAD_SIGNATURE);
+	assert_int_equal(mja_auth_recheck(c, ext, "u", NULL, "c", FX_NOW, &q, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_BAD_SIGNATURE);
+	assert_null(q);
+	/* and new connects with the old token too (the cache was emptied) */
+	assert_int_equal(connect_(c, "u", tok, "c", &q, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_BAD_SIGNATURE);
+
+	mja_principal_free(basic);
+	mja_principal_free(ext);
+	free(tok);
+	free(other);
+	mja_config_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_connect_password_token, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_username_token, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_non_jwt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_tokens_denied_not_deferred, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry_and_claims, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_too_long, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_username_match, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clientid_match, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acl_decisions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acl_without_acl_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expired_boundaries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reauth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recheck_after_reload, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -11,6 +11,7 @@
  * topic that is not a valid topic name is never readable or writable; for
  * a plain topic (no wildcards, not $share) SUBSCRIBE and READ agree.
  */
+#define _GNU_SOURCE  /* memmem */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

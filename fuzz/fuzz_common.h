@@ -25,7 +25,7 @@
 
 /* Read a whole fixture file (MJA_FUZZ_KEYS/name) or abort: a harness with a
  * missing keyset would fuzz nothing useful. *len gets the size; the buffer
- * is NUL-terminated and lives for the process. */
+ * is NUL-terminated and owned by the caller. */
 static inline char *fuzz_read_fixture(const char *name, size_t *len)
 {
 	char path[1024];

@@ -228,3 +228,16 @@ const char *mjt_iso_time(int64_t t, char *buf, size_t n)
 		snprintf(buf, n, "out of range");
 	return buf;
 }
+
+const char *mjt_relative_time(int64_t t, int64_t now, char *buf, size_t n)
+{
+	/* both are clamped to a quarter of the int64 range by the callers'
+	 * parsers or by mja_claims_exp(); compute in long double to be safe */
+	long double diff = (long double)t - (long double)now;
+
+	if (diff >= 0)
+		snprintf(buf, n, "in %.0Lf s", diff);
+	else
+		snprintf(buf, n, "%.0Lf s ago", -diff);
+	return buf;
+}

@@ -55,4 +55,7 @@ void mjt_print_json(const json_t *v);
 /* "2026-01-01T00:00:00Z" for t (UTC); buf has at least 32 bytes. */
 const char *mjt_iso_time(int64_t t, char *buf, size_t n);
 
+/* "in 60 s" or "60 s ago" for t seen at now. */
+const char *mjt_relative_time(int64_t t, int64_t now, char *buf, size_t n);
+
 #endif

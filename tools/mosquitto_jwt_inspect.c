@@ -39,7 +39,7 @@ static void help(FILE *f)
 static void print_time(const json_t *payload, const char *name, int64_t now)
 {
 	const json_t *v = json_object_get(payload, name);
-	char iso[40];
+	char iso[40], rel[48];
 	int64_t t;
 
 	if (json_is_integer(v))
@@ -51,8 +51,8 @@ static void print_time(const json_t *payload, const char *name, int64_t now)
 			printf("%s: not a number\n", name);
 		return;
 	}
-	printf("%s: %lld %s (%s %lld s)\n", name, (long long)t, mjt_iso_time(t, iso, sizeof(iso)),
-			t >= now ? "in" : "ago", (long long)(t >= now ? t - now : now - t));
+	printf("%s: %lld %s (%s)\n", name, (long long)t, mjt_iso_time(t, iso, sizeof(iso)),
+			mjt_relative_time(t, now, rel, sizeof(rel)));
 }
 
 int mjt_inspect(int argc, char **argv)

@@ -215,14 +215,13 @@ static void print_acl(const mja_config *cfg, const mja_principal *p, const char 
 
 static void print_valid(const mja_principal *p, int64_t now)
 {
-	char iso[40];
+	char iso[40], rel[48];
 
 	printf("valid\n");
 	printf("sub: %s\n", p->sub);
 	if (p->has_exp)
-		printf("exp: %lld %s (%s %lld s)\n", (long long)p->exp,
-				mjt_iso_time(p->exp, iso, sizeof(iso)), p->exp >= now ? "in" : "ago",
-				(long long)(p->exp >= now ? p->exp - now : now - p->exp));
+		printf("exp: %lld %s (%s)\n", (long long)p->exp, mjt_iso_time(p->exp, iso, sizeof(iso)),
+				mjt_relative_time(p->exp, now, rel, sizeof(rel)));
 	else
 		printf("exp: none\n");
 	printf("roles: [");

@@ -607,6 +607,9 @@ class PahoClient:
         self.c.loop_start()
         self.started = True
         self.connack.wait(self.timeout)
+        if self.rc != 0:
+            # Refused (or no answer): stop paho from reconnecting.
+            self.close()
 
     def _on_connect(self, client, userdata, flags, rc, properties=None):
         self.rc = rc.value if hasattr(rc, "value") else int(rc)

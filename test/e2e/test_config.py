@@ -13,7 +13,7 @@ class BadConfigStopsBroker(h.BrokerTestCase):
     start_broker = False
 
     def assert_fails_at_start(self, needles, extra=None, files=None):
-        b = self.make_broker(extra=extra or {}, files=files)
+        b = self.broker = self.make_broker(extra=extra or {}, files=files)
         rc = b.start(expect_exit=True)
         log = b.log()
         self.assertNotEqual(rc, 0, "broker exited 0:\n" + log)
@@ -23,7 +23,7 @@ class BadConfigStopsBroker(h.BrokerTestCase):
 
     def test_example_config_starts(self):
         # The positive pair of every case below.
-        b = self.make_broker()
+        b = self.broker = self.make_broker()
         b.start()
         self.assertTrue(b.running())
         self.assertConnected(h.PahoClient(b.host, b.port, V311, "ok", "d", h.mint("d")))

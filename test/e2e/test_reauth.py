@@ -71,7 +71,7 @@ class EnhancedAuth(h.BrokerTestCase):
         c.ping()
         self.assertIsNotNone(c.expect(raw.PINGRESP), "disconnected after re-auth\n" + self.tail())
         c.publish("devices/%s/data" % sub, b"still here", 1)
-        self.assertEqual(c.expect(raw.PUBACK).reason, SUCCESS)
+        self.assertLess(c.expect(raw.PUBACK).reason, 0x80)
 
     def test_without_reauth_same_client_is_disconnected(self):
         # The negative pair of the test above.

@@ -30,16 +30,16 @@ static inline int mja_levels_done(const mja_level_cursor *c)
 /* Next level into (*lv, *lvlen); 0 when none is left. */
 static inline int mja_levels_next(mja_level_cursor *c, const char **lv, size_t *lvlen)
 {
-	const char *slash;
-	size_t rest;
+	size_t i;
 
 	if (mja_levels_done(c))
 		return 0;
-	rest = c->len - c->pos;
-	slash = rest ? memchr(c->s + c->pos, '/', rest) : NULL;
+	/* A plain loop: levels are short, a memchr call costs more. */
+	for (i = c->pos; i < c->len && c->s[i] != '/'; i++)
+		;
 	*lv = c->s + c->pos;
-	*lvlen = slash ? (size_t)(slash - *lv) : rest;
-	c->pos += *lvlen + 1; /* past the '/', or to len + 1 after the last level */
+	*lvlen = i - c->pos;
+	c->pos = i + 1; /* past the '/', or to len + 1 after the last level */
 	return 1;
 }
 

@@ -20,7 +20,9 @@ typedef struct check_ctx {
 	int cover;              /* SUBSCRIBE: rules must cover t, not match it */
 	int tdollar;            /* t starts with '$' */
 	uint8_t need;           /* MJA_ACCESS_READ or MJA_ACCESS_WRITE */
-	uint8_t usable;         /* MJA_SUBST_BIT()s of usable substitution values */
+	const mja_acl_who *who;
+	uint8_t computed;       /* MJA_SUBST_BIT()s of the values looked at so far */
+	uint8_t usable;         /* ... and of those that are usable */
 	const char *val[MJA_PART__N];
 	size_t vlen[MJA_PART__N];
 	int allowed;
@@ -30,11 +32,35 @@ typedef struct check_ctx {
  * could widen or move the rule, so a rule using it matches nothing. */
 static void set_value(check_ctx *c, int kind, const char *v)
 {
-	if (!v || !v[0] || strpbrk(v, "/+#"))
+	size_t n;
+
+	if (!v)
+		return;
+	for (n = 0; v[n]; n++) {
+		if (v[n] == '/' || v[n] == '+' || v[n] == '#')
+			return;
+	}
+	if (n == 0)
 		return;
 	c->val[kind] = v;
-	c->vlen[kind] = strlen(v);
+	c->vlen[kind] = n;
 	c->usable |= (uint8_t)MJA_SUBST_BIT(kind);
+}
+
+/* Values are looked at only when a rule needs them: most checks never do. */
+static void compute_values(check_ctx *c, uint8_t need)
+{
+	static const int kinds[] = { MJA_PART_SUB, MJA_PART_CID, MJA_PART_USER };
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		int k = kinds[i];
+		const char *v = k == MJA_PART_SUB ? c->who->sub :
+			k == MJA_PART_CID ? c->who->clientid : c->who->username;
+
+		if ((need & MJA_SUBST_BIT(k)) && !(c->computed & MJA_SUBST_BIT(k)))
+			set_value(c, k, v);
+	}
+	c->computed |= need;
 }
 
 static int level_eq(const check_ctx *c, const mja_acl_level *lv, const char *s, size_t n)
@@ -100,6 +126,8 @@ static int eval_section(uint32_t section, void *arg)
 
 		if (!deny && (c->allowed || !(r->access & c->need)))
 			continue; /* once allowed, only deny rules can change the answer */
+		if (r->subst & ~c->computed)
+			compute_values(c, r->subst);
 		if (r->subst & ~c->usable) {
 			/* Fail closed: a deny rule whose value is unusable would
 			 * otherwise be escaped by choosing such a client id or
@@ -154,9 +182,7 @@ int mja_acl_check(const mja_acl *acl, const mja_acl_who *who,
 		return 0;
 	}
 	c.tdollar = c.t[0] == '$';
-	set_value(&c, MJA_PART_SUB, who->sub);
-	set_value(&c, MJA_PART_CID, who->clientid);
-	set_value(&c, MJA_PART_USER, who->username);
+	c.who = who;
 
 	if (eval_section(0, &c))
 		return 0;

@@ -199,6 +199,7 @@ static void test_max_token_age(void **state)
 	r.max_token_age = 3600;
 	/* iat required */
 	assert_int_equal(check(&r, NOW, "{\"exp\":%lld}", (long long)(NOW + 60)), MJA_ERR_TOO_OLD);
+	assert_int_equal(check(&r, NOW, "{}"), MJA_ERR_TOO_OLD);
 	/* rule 1: now - iat <= max + leeway */
 	assert_int_equal(check(&r, NOW, "{\"iat\":%lld}", (long long)(NOW - 3630)), MJA_OK);
 	assert_int_equal(check(&r, NOW, "{\"iat\":%lld}", (long long)(NOW - 3631)), MJA_ERR_TOO_OLD);

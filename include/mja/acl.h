@@ -10,6 +10,28 @@
  * (trailing whitespace trimmed) and must be a valid filter after
  * substitution syntax is checked (%s %c %u %% only).
  *
+ * Details (acl_parse.c, acl.c):
+ *  - Tokens are separated by spaces and tabs; '\r' counts as a blank (CRLF
+ *    files load). Keywords and access words are lower case. NAME is one
+ *    token (more is an error); FILTER keeps inner spaces. No end-of-line
+ *    comments. Lines are at most 8192 bytes; NUL bytes are refused; names
+ *    and filters must be UTF-8. The file must be a regular file.
+ *  - `sub PREFIX*`: only a trailing '*' is special; it matches any suffix,
+ *    the empty one too; `sub *` is every sub. Overlapping prefixes all
+ *    apply. A sub name with '+' or '#' or over 256 bytes is an error (spec
+ *    2.7: no token has such a sub). `role NAME*` is an error (no prefix
+ *    form for roles). A repeated section adds to the first.
+ *  - `pattern` applies to every token client wherever it stands, and ends
+ *    the current section (a following `topic` is an error).
+ *  - Substitutions work in `pattern` and `topic` lines, as a whole level or
+ *    inside one ("devices/%s-data/#"), never in a level with '+' or '#'.
+ *    At check time a value that is NULL, empty, or holds '/', '+' or '#'
+ *    makes an allow rule using it match nothing and a deny rule using it
+ *    deny everything (fail closed: else a client could dodge a deny by its
+ *    choice of client id or username).
+ *  - '$' topics are matched only by rules whose written filter starts with
+ *    '$' (so "%c/#" with client id "$SYS" does not reach $SYS).
+ *
  * A loaded mja_acl is immutable and may be shared; reload builds a new one.
  * Lookups never scan every subject: exact subjects and roles are hashed,
  * prefix sections sit in a trie walked along the sub, so the cost grows

@@ -132,8 +132,8 @@ int mja_filter_covers(const char *rule, size_t rlen, const char *sub, size_t sle
 int mja_filter_overlaps(const char *a, size_t alen, const char *b, size_t blen)
 {
 	mja_level_cursor ac, bc;
-	const char *al, *bl;
-	size_t all, bll;
+	const char *al = NULL, *bl = NULL;
+	size_t all = 0, bll = 0;
 	int first = 1;
 
 	if (!mja_filter_valid(a, alen) || !mja_filter_valid(b, blen))

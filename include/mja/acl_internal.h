@@ -24,6 +24,10 @@ void *mja_arena__alloc(mja_arena *a, size_t n);
 char *mja_arena__strndup(mja_arena *a, const char *s, size_t len);
 void mja_arena__free(mja_arena *a);
 
+/* Make room for need elements of size bytes in the realloc'd array *p of
+ * *cap elements (doubling; at most UINT32_MAX). 0 if out of memory. */
+int mja_acl__grow(void **p, size_t *cap, size_t need, size_t size);
+
 /* ---- rules ---- */
 enum {
 	MJA_PART_LIT,    /* literal bytes */

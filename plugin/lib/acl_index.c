@@ -259,7 +259,7 @@ typedef struct trie_builder {
 	size_t ncap, ecap;
 } trie_builder;
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
+int mja_acl__grow(void **p, size_t *cap, size_t need, size_t size)
 {
 	size_t ncap = *cap ? *cap : 16;
 	void *np;
@@ -291,7 +291,7 @@ static mja_err trie_node(trie_builder *b, const mja_acl_prefix *p, size_t lo, si
 	uint32_t node, first, ngroups = 0;
 	size_t i, g;
 
-	if (!grow((void **)&t->nodes, &b->ncap, t->nnodes + 1, sizeof(*t->nodes)))
+	if (!mja_acl__grow((void **)&t->nodes, &b->ncap, t->nnodes + 1, sizeof(*t->nodes)))
 		return MJA_ERR_NOMEM;
 	node = (uint32_t)t->nnodes++;
 	t->nodes[node].section = MJA_TRIE_NONE;
@@ -304,7 +304,7 @@ static mja_err trie_node(trie_builder *b, const mja_acl_prefix *p, size_t lo, si
 		while (i < hi && (unsigned char)p[i].name[depth] == c)
 			i++;
 	}
-	if (!grow((void **)&t->edges, &b->ecap, t->nedges + ngroups, sizeof(*t->edges)))
+	if (!mja_acl__grow((void **)&t->edges, &b->ecap, t->nedges + ngroups, sizeof(*t->edges)))
 		return MJA_ERR_NOMEM;
 	first = (uint32_t)t->nedges;
 	t->nedges += ngroups;

@@ -38,7 +38,7 @@ typedef struct parser {
 	/* rules in file order and the section of each */
 	mja_acl_rule *rules;
 	uint32_t *rsec;
-	size_t nrules, rcap;
+	size_t nrules, rcap, scap;
 	uint32_t nsections;    /* section 0 = patterns */
 	uint32_t cur;          /* section that `topic` lines go to */
 } parser;
@@ -152,23 +152,9 @@ static int word_is(const char *tok, size_t len, const char *word)
 
 static mja_err push_rule(parser *p, const mja_acl_rule *r, uint32_t section)
 {
-	if (p->nrules == p->rcap) {
-		size_t ncap = p->rcap ? p->rcap * 2 : 64;
-		mja_acl_rule *nr;
-		uint32_t *ns;
-
-		if (ncap > SIZE_MAX / sizeof(*nr))
-			return MJA_ERR_NOMEM;
-		nr = realloc(p->rules, ncap * sizeof(*nr));
-		if (!nr)
-			return MJA_ERR_NOMEM;
-		p->rules = nr;
-		ns = realloc(p->rsec, ncap * sizeof(*ns));
-		if (!ns)
-			return MJA_ERR_NOMEM;
-		p->rsec = ns;
-		p->rcap = ncap;
-	}
+	if (!mja_acl__grow((void **)&p->rules, &p->rcap, p->nrules + 1, sizeof(*p->rules)) ||
+			!mja_acl__grow((void **)&p->rsec, &p->scap, p->nrules + 1, sizeof(*p->rsec)))
+		return MJA_ERR_NOMEM;
 	p->rules[p->nrules] = *r;
 	p->rsec[p->nrules++] = section;
 	return MJA_OK;

@@ -885,6 +885,15 @@ static void test_htab(void **state)
 	assert_int_equal(mja_acl__htab_find(&h, MJA_KEY_SUB, "n5000", 5), UINT32_MAX);
 	assert_int_equal(mja_acl__htab_find(&h, MJA_KEY_SUB, "n1", 1), UINT32_MAX);
 	assert_int_equal(mja_acl__htab_find(&h, MJA_KEY_SUB, "", 0), UINT32_MAX);
+	{
+		/* Every table gets its own random SipHash key, so nobody can
+		 * prepare names that collide in the broker's table. */
+		mja_acl_htab h2;
+
+		assert_int_equal(mja_acl__htab_init(&h2), MJA_OK);
+		assert_memory_not_equal(h.key, h2.key, sizeof(h.key));
+		mja_acl__htab_free(&h2);
+	}
 	mja_acl__htab_free(&h);
 	mja_arena__free(&a);
 }

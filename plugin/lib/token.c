@@ -38,6 +38,8 @@ static mja_err split(const char *tok, size_t len, struct seg s[3])
 {
 	const char *end = tok + len, *d1, *d2;
 
+	if (len == 0)
+		return MJA_ERR_MALFORMED;
 	d1 = memchr(tok, '.', len);
 	if (!d1)
 		return MJA_ERR_MALFORMED;

@@ -228,6 +228,9 @@ static void test_segments(void **state)
 		mja_keyset_add_secret(ks, (const unsigned char *)SECRET, 32, NULL, "t", &d);
 		assert_int_equal(mja_token_verify(ks, &o, buf, strlen(tok), NOW, &t), MJA_OK);
 		mja_token_free(t);
+		assert_int_equal(mja_token_verify(ks, &o, NULL, 0, NOW, &t), MJA_ERR_MALFORMED);
+		assert_int_equal(mja_token_verify(ks, &o, NULL, 5, NOW, &t), MJA_ERR_INVAL);
+		assert_null(t);
 		/* and len cut before the end of the signature fails */
 		for (size_t cut = 1; cut <= 4; cut++) {
 			assert_int_not_equal(mja_token_verify(ks, &o, buf, strlen(tok) - cut,

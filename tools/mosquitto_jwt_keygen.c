@@ -174,8 +174,13 @@ static int write_all(struct outfile *o, size_t n, int force)
 			return MJT_EXIT_IO;
 		}
 	}
-	for (i = 0; i < n; i++)
-		printf("wrote %s (%s, mode %04o)\n", o[i].path, o[i].what, (unsigned)o[i].mode);
+	for (i = 0; i < n; i++) {
+		struct stat st;
+
+		/* the mode the file has (the umask may have narrowed a public one) */
+		printf("wrote %s (%s, mode %04o)\n", o[i].path, o[i].what,
+				stat(o[i].path, &st) == 0 ? (unsigned)(st.st_mode & 07777) : (unsigned)o[i].mode);
+	}
 	return MJT_EXIT_OK;
 }
 

@@ -8,6 +8,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import unittest
 
 import jwt  # python3-jwt (PyJWT 2.6)
@@ -50,6 +51,28 @@ class Usage(ToolCase):
                 self.fails(2, cmd, "-Z", err="unknown option '-Z'")
         self.fails(2, "keygen", "--type", err="option '--type' needs a value")
         self.fails(2, "sign", "--key", err="option '--key' needs a value")
+
+
+class Docs(ToolCase):
+    """Every option that --help shows is in the man page and the README."""
+
+    def test_options_documented(self):
+        src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        with open(os.path.join(src, "tools", "mosquitto_jwt.1")) as f:
+            man = f.read().replace("\\-", "-")
+        with open(os.path.join(src, "README.md")) as f:
+            readme = f.read()
+        section = readme[readme.index("## Command-line tool `mosquitto_jwt`"):]
+        section = section[:section.index("\n## ", 5)]
+        for cmd in ("keygen", "sign", "verify", "inspect"):
+            opts = set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", self.ok(cmd, "--help").out))
+            self.assertGreater(len(opts), 1)
+            for opt in sorted(opts):
+                with self.subTest(cmd=cmd, opt=opt):
+                    self.assertIn(opt, man)
+        for word in ("keygen", "sign", "verify", "inspect", "UNVERIFIED: signature not checked",
+                     "0600", "| 3 |"):
+            self.assertIn(word, section)
 
 
 class Keygen(ToolCase):

@@ -331,6 +331,21 @@ static void test_header_not_object(void **state)
 
 	for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++)
 		assert_int_equal(v(mk(hdrs[i], GOOD_PAYLOAD)), MJA_ERR_BAD_HEADER);
+	/* a header over 8 KiB decoded is refused even when the token cap allows it */
+	{
+		mja_verify_opts o = opts();
+		char *hdr = calloc(1, 9000);
+
+		strcpy(hdr, "{\"alg\":\"HS256\",\"x\":\"");
+		memset(hdr + strlen(hdr), 'x', 8200);
+		strcat(hdr, "\"}");
+		o.max_token_bytes = 20000;
+		assert_int_equal(v_opts(mk(hdr, GOOD_PAYLOAD), &o), MJA_ERR_BAD_HEADER);
+		hdr[8000] = '\0';
+		strcat(hdr, "\"}");
+		assert_int_equal(v_opts(mk(hdr, GOOD_PAYLOAD), &o), MJA_OK);
+		free(hdr);
+	}
 }
 
 static void test_alg(void **state)

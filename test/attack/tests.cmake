@@ -1,0 +1,27 @@
+# Attack suite: hostile tokens, passwords, identities and floods against the
+# real broker, reusing the end-to-end harness (test/e2e/harness.py). One
+# ctest test per test/attack/test_*.py, label "attack"; the 10,000-connect
+# flood is also labelled "slow" (left out of the sanitizer stage, where
+# ASan's quarantine would be measured instead of the plugin's memory).
+if(TARGET mosquitto_jwt_auth)
+  set(MJA_ATTACK_PLUGIN $<TARGET_FILE:mosquitto_jwt_auth>)
+else()
+  set(MJA_ATTACK_PLUGIN ${PROJECT_BINARY_DIR}/plugin/mosquitto_jwt_auth.so)
+endif()
+
+file(GLOB MJA_ATTACK_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/test_*.py)
+foreach(src ${MJA_ATTACK_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  string(REGEX REPLACE "^test_" "" case ${name})
+  add_test(NAME attack_${case}
+    COMMAND ${MJA_PYTHON} -m unittest -v ${name}
+    WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
+  set(labels attack)
+  if(case STREQUAL "flood")
+    set(labels "attack;slow")
+  endif()
+  set_tests_properties(attack_${case} PROPERTIES
+    LABELS "${labels}"
+    TIMEOUT 600
+    ENVIRONMENT "MJA_PLUGIN=${MJA_ATTACK_PLUGIN};MJA_CONF_EXAMPLES=${PROJECT_SOURCE_DIR}/config-examples;MJA_BUILD_DIR=${PROJECT_BINARY_DIR};PYTHONPATH=${PROJECT_SOURCE_DIR}/test/e2e;PYTHONDONTWRITEBYTECODE=1")
+endforeach()

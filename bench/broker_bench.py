@@ -1,0 +1,211 @@
+#!/usr/bin/python3
+"""Broker benchmark: Debian's real Mosquitto on 127.0.0.1, loaded by
+mqtt_load (libmosquitto, non-blocking), one configuration after another in
+the same run, reported as a table with ratios (spec section 6).
+
+  broker_bench.py --plugin build/plugin/mosquitto_jwt_auth.so --load build/bench/mqtt_load
+                  [--connects 5000] [--messages 200000] [--repeat 3]
+
+Configurations: allow_anonymous true; Mosquitto's password_file; the plugin
+with HS256, RS256 and ES256 tokens (one distinct token per connection, so
+every CONNECT verifies a new signature); RS256 and ES256 with the same token
+for every connection (the verified-token cache); the plugin with the ACL file
+for publish throughput. Every number is a median of --repeat runs.
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+NOW = int(time.time())
+AUD = "bench.example.com"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("broker exited with %s" % proc.returncode)
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("broker did not open port %d" % port)
+
+
+class Broker:
+    def __init__(self, workdir, name, conf_lines):
+        self.port = free_port()
+        self.dir = os.path.join(workdir, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.conf = os.path.join(self.dir, "mosquitto.conf")
+        with open(self.conf, "w") as f:
+            f.write("listener %d 127.0.0.1\n" % self.port)
+            f.write("log_dest file %s\n" % os.path.join(self.dir, "broker.log"))
+            f.write("log_type error\nlog_type warning\n")
+            f.write("max_keepalive 600\n")
+            for line in conf_lines:
+                f.write(line + "\n")
+        subprocess.run(["chmod", "-R", "a+rX", workdir], check=True)
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(["/usr/sbin/mosquitto", "-c", self.conf],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port, self.proc)
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def write_creds(path, pairs):
+    with open(path, "w") as f:
+        for user, pw in pairs:
+            f.write("%s\t%s\n" % (user or "-", pw or "-"))
+    return path
+
+
+def run_load(load, args):
+    out = subprocess.run([load] + args, capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError("mqtt_load %s failed: %s" % (" ".join(args[:1]), out.stderr.strip()))
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def tokens(alg, key, n, distinct):
+    toks = []
+    for i in range(n if distinct else 1):
+        claims = {"sub": "device-%05d" % (i % 100000), "aud": AUD, "iat": NOW,
+                  "exp": NOW + 3600, "jti": "%d" % i}
+        toks.append(jwt.encode(claims, key, algorithm=alg))
+    return toks
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--plugin", required=True)
+    ap.add_argument("--load", required=True)
+    ap.add_argument("--connects", type=int, default=5000)
+    ap.add_argument("--concurrency", type=int, default=20)
+    ap.add_argument("--messages", type=int, default=200000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+
+    work = tempfile.mkdtemp(prefix="mja-bench-")
+    try:
+        os.chmod(work, 0o755)
+        secret = b"bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+        with open(os.path.join(work, "hs.secret"), "wb") as f:
+            f.write(secret)
+        rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        ec_key = ec.generate_private_key(ec.SECP256R1())
+        for name, k in (("rsa.pem", rsa_key), ("ec.pem", ec_key)):
+            with open(os.path.join(work, name), "wb") as f:
+                f.write(k.public_key().public_bytes(serialization.Encoding.PEM,
+                                                    serialization.PublicFormat.SubjectPublicKeyInfo))
+        with open(os.path.join(work, "acl.conf"), "w") as f:
+            f.write("pattern read fleet/broadcast/#\npattern readwrite devices/%s/#\n")
+            for i in range(1000):
+                f.write("sub device-%05d\ntopic write telemetry/%05d/#\n" % (i, i))
+            f.write("sub bench-*\ntopic readwrite bench/#\n")
+        pwfile = os.path.join(work, "passwd")
+        subprocess.run(["mosquitto_passwd", "-b", "-c", pwfile, "bench", "bench-password"],
+                       check=True, capture_output=True)
+
+        plugin = ["plugin " + os.path.abspath(args.plugin),
+                  "plugin_opt_audience " + AUD]
+        hs = plugin + ["plugin_opt_secret_file " + os.path.join(work, "hs.secret")]
+        rs = plugin + ["plugin_opt_key_file " + os.path.join(work, "rsa.pem")]
+        es = plugin + ["plugin_opt_key_file " + os.path.join(work, "ec.pem")]
+        n = args.connects
+        confs = [
+            ("allow_anonymous true", ["allow_anonymous true"], [(None, None)]),
+            ("password_file", ["allow_anonymous false", "password_file " + pwfile],
+             [("bench", "bench-password")]),
+            ("plugin HS256", hs, [(None, t) for t in tokens("HS256", secret, n, True)]),
+            ("plugin RS256", rs, [(None, t) for t in tokens("RS256", rsa_key, n, True)]),
+            ("plugin ES256", es, [(None, t) for t in tokens("ES256", ec_key, n, True)]),
+            ("plugin RS256, same token", rs, [(None, t) for t in tokens("RS256", rsa_key, n, False)]),
+            ("plugin ES256, same token", es, [(None, t) for t in tokens("ES256", ec_key, n, False)]),
+        ]
+        results = {}
+        for name, conf, cred in confs:
+            cf = write_creds(os.path.join(work, "creds-%d" % len(results)), cred)
+            rates = []
+            for _ in range(args.repeat):
+                with Broker(work, "b%d" % len(results), conf) as b:
+                    r = run_load(args.load, ["connect", "--port", str(b.port), "--count", str(n),
+                                             "--concurrency", str(args.concurrency), "--creds", cf])
+                    if r["ok"] != n:
+                        raise RuntimeError("%s: only %d of %d connects accepted (%s)" % (name, r["ok"], n, r))
+                    rates.append(r["rate"])
+            results[name] = statistics.median(rates)
+            print("measured %-28s %10.0f connects/s" % (name, results[name]), file=sys.stderr)
+
+        base = results["allow_anonymous true"]
+        print("## Broker: CONNECT/CONNACK rate (%d connections, %d at a time, median of %d)\n"
+              % (n, args.concurrency, args.repeat))
+        print("| configuration | connects/s | ratio to allow_anonymous | ratio to password_file |")
+        print("|---|---:|---:|---:|")
+        for name, _, _ in confs:
+            print("| %s | %.0f | %.3f | %.3f |" % (name, results[name], results[name] / base,
+                                                  results[name] / results["password_file"]))
+
+        # QoS 0 publish throughput
+        pub_confs = [
+            ("no auth plugin (allow_anonymous true)", ["allow_anonymous true"], [(None, None)]),
+            ("plugin HS256 + ACL file", hs + ["plugin_opt_acl_file " + os.path.join(work, "acl.conf")],
+             [(None, jwt.encode({"sub": "bench-pub", "aud": AUD, "exp": NOW + 3600}, secret, "HS256")),
+              (None, jwt.encode({"sub": "bench-sub", "aud": AUD, "exp": NOW + 3600}, secret, "HS256"))]),
+        ]
+        pres = {}
+        for name, conf, cred in pub_confs:
+            cf = write_creds(os.path.join(work, "pcreds-%d" % len(pres)), cred)
+            rates = []
+            for _ in range(args.repeat):
+                with Broker(work, "p%d" % len(pres), conf) as b:
+                    r = run_load(args.load, ["publish", "--port", str(b.port), "--messages",
+                                             str(args.messages), "--size", "64", "--topic",
+                                             "bench/room-1/temp", "--filter", "bench/+/temp",
+                                             "--creds", cf])
+                    if r["received"] != r["sent"]:
+                        raise RuntimeError("%s: %d of %d messages received" % (name, r["received"], r["sent"]))
+                    rates.append(r["rate"])
+            pres[name] = statistics.median(rates)
+            print("measured %-40s %10.0f msg/s" % (name, pres[name]), file=sys.stderr)
+        pbase = pres[pub_confs[0][0]]
+        print("\n## Broker: QoS 0 publish throughput (%d messages of 64 bytes, median of %d)\n"
+              % (args.messages, args.repeat))
+        print("| configuration | messages/s | ratio to no plugin |")
+        print("|---|---:|---:|")
+        for name, _, _ in pub_confs:
+            print("| %s | %.0f | %.3f |" % (name, pres[name], pres[name] / pbase))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -19,6 +19,20 @@ static int is_reload_recheck(struct mja_glue *g, const mja_client *c, int64_t no
 	return g->reload_pending && now - g->reload_at <= MJA_GLUE_RELOAD_WINDOW;
 }
 
+/* After a re-check or re-authentication: 1 if p (allowed) now stands for the
+ * client; else 0 with *why set (p freed if it could not be stored). */
+static int replace_principal(struct mja_glue *g, const void *client, mja_decision r,
+		mja_principal *p, mja_err *why)
+{
+	if (r != MJA_ALLOW)
+		return 0;
+	if (mja_clients_set_principal(g->clients, client, p) == MJA_OK)
+		return 1;
+	mja_principal_free(p);
+	*why = MJA_ERR_NOMEM;
+	return 0;
+}
+
 /* The broker's re-check of a client we accepted (spec 4, after SIGHUP). */
 static int recheck(struct mja_glue *g, struct mosquitto_evt_basic_auth *ev,
 		const mja_client *c, int64_t now)
@@ -30,12 +44,8 @@ static int recheck(struct mja_glue *g, struct mosquitto_evt_basic_auth *ev,
 
 	r = mja_auth_recheck(g->cfg, c->principal, ev->username, ev->password,
 			mosquitto_client_id(ev->client), now, &p, &why);
-	if (r == MJA_ALLOW && mja_clients_set_principal(g->clients, ev->client, p) == MJA_OK)
+	if (replace_principal(g, ev->client, r, p, &why))
 		return MOSQ_ERR_SUCCESS;
-	if (r == MJA_ALLOW) {
-		mja_principal_free(p);
-		why = MJA_ERR_NOMEM;
-	}
 	log_refusal(ev->client, "re-check refused", why);
 	/* the broker disconnects it; until then it may do nothing */
 	if (gone)
@@ -122,12 +132,8 @@ int mja_glue_auth__ext_start(int event, void *event_data, void *userdata)
 		else
 			r = mja_auth_reauth(g->cfg, c->principal, (const char *)ev->data_in, ev->data_in_len,
 					username, id, now, &p, &why);
-		if (r == MJA_ALLOW && mja_clients_set_principal(g->clients, ev->client, p) == MJA_OK)
+		if (replace_principal(g, ev->client, r, p, &why))
 			return MOSQ_ERR_SUCCESS;
-		if (r == MJA_ALLOW) {
-			mja_principal_free(p);
-			why = MJA_ERR_NOMEM;
-		}
 		log_refusal(ev->client, "re-authentication refused", why);
 		mja_clients_kick(g->clients, ev->client);  /* 2.0.11 closes the connection */
 		return MOSQ_ERR_AUTH;

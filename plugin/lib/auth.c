@@ -160,6 +160,21 @@ mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
 	return mja_auth_token(cfg, tok, len, username, clientid, now, 0, out, why);
 }
 
+/* spec 4: a re-authentication or re-check may refresh the token, never
+ * change whom the session belongs to. */
+static mja_decision same_sub(mja_decision r, const mja_principal *old,
+		mja_principal **out, mja_err *why)
+{
+	if (r != MJA_ALLOW)
+		return r;
+	if (strcmp((*out)->sub, old->sub) != 0) {
+		mja_principal_free(*out);
+		*out = NULL;
+		return deny(why, MJA_ERR_REAUTH_SUB);
+	}
+	return MJA_ALLOW;
+}
+
 mja_decision mja_auth_reauth(const mja_config *cfg, const mja_principal *old,
 		const char *tok, size_t len, const char *username, const char *clientid,
 		int64_t now, mja_principal **out, mja_err *why)
@@ -171,16 +186,7 @@ mja_decision mja_auth_reauth(const mja_config *cfg, const mja_principal *old,
 	if (!old || !old->sub)
 		return deny(why, MJA_ERR_INVAL);
 	r = mja_auth_token(cfg, tok, len, username, clientid, now, 1, out, why);
-	if (r != MJA_ALLOW)
-		return r;
-	/* spec 4: a re-authentication may refresh the token, never change who
-	 * the session belongs to */
-	if (strcmp((*out)->sub, old->sub) != 0) {
-		mja_principal_free(*out);
-		*out = NULL;
-		return deny(why, MJA_ERR_REAUTH_SUB);
-	}
-	return MJA_ALLOW;
+	return same_sub(r, old, out, why);
 }
 
 mja_decision mja_auth_recheck(const mja_config *cfg, const mja_principal *old,
@@ -206,14 +212,7 @@ mja_decision mja_auth_recheck(const mja_config *cfg, const mja_principal *old,
 		r = mja_auth_token(cfg, tok, strlen(tok), username, clientid, now, 0, out, why);
 	else
 		return deny(why, MJA_ERR_NO_TOKEN);
-	if (r != MJA_ALLOW)
-		return r;
-	if (strcmp((*out)->sub, old->sub) != 0) {
-		mja_principal_free(*out);
-		*out = NULL;
-		return deny(why, MJA_ERR_REAUTH_SUB);
-	}
-	return MJA_ALLOW;
+	return same_sub(r, old, out, why);
 }
 
 int mja_auth_expired(const mja_config *cfg, const mja_principal *p, int64_t now)

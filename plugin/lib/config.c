@@ -1,5 +1,4 @@
 /* config.c - plugin options (spec section 1) and the files they name. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -416,6 +415,17 @@ static void file_diag(mja_diag *d, const char *name, const char *path,
 
 mja_err mja_config_load_files(const mja_config *c, mja_config_files **out, mja_diag *d)
 {
+	const struct {
+		const char *name;
+		char *const *files;
+		size_t n;
+		mja_err (*load)(mja_keyset *ks, const char *path, mja_diag *d);
+	} sources[] = {
+		{ "key_file", c ? c->key_files : NULL, c ? c->n_key_files : 0,
+			mja_keyset_load_key_file },
+		{ "secret_file", c ? c->secret_files : NULL, c ? c->n_secret_files : 0,
+			mja_keyset_load_secret_file },
+	};
 	mja_config_files *f;
 	mja_diag inner;
 	mja_err e = MJA_OK;
@@ -432,20 +442,14 @@ mja_err mja_config_load_files(const mja_config *c, mja_config_files **out, mja_d
 		e = MJA_ERR_NOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < c->n_key_files; i++) {
-		mja_diag_clear(&inner);
-		e = mja_keyset_load_key_file(f->keys, c->key_files[i], &inner);
-		if (e != MJA_OK) {
-			file_diag(d, "key_file", c->key_files[i], &inner, e);
-			goto out;
-		}
-	}
-	for (size_t i = 0; i < c->n_secret_files; i++) {
-		mja_diag_clear(&inner);
-		e = mja_keyset_load_secret_file(f->keys, c->secret_files[i], &inner);
-		if (e != MJA_OK) {
-			file_diag(d, "secret_file", c->secret_files[i], &inner, e);
-			goto out;
+	for (size_t s = 0; s < sizeof(sources) / sizeof(sources[0]); s++) {
+		for (size_t i = 0; i < sources[s].n; i++) {
+			mja_diag_clear(&inner);
+			e = sources[s].load(f->keys, sources[s].files[i], &inner);
+			if (e != MJA_OK) {
+				file_diag(d, sources[s].name, sources[s].files[i], &inner, e);
+				goto out;
+			}
 		}
 	}
 	usable = mja_keyset_algs(f->keys);

@@ -11,6 +11,7 @@ Skipped, with the reason, when the plugin was not built.
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 import unittest
@@ -20,6 +21,9 @@ import paho.mqtt.client as mqtt  # python3-paho-mqtt 1.6
 from cryptography.hazmat.primitives import serialization
 
 from toolharness import ToolCase
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from harness import plugin_is_sanitized, sanitizer_preload  # noqa: E402 (test/e2e)
 
 PLUGIN = os.environ.get("MJA_PLUGIN", "")
 MOSQUITTO = "/usr/sbin/mosquitto"
@@ -104,8 +108,16 @@ class ToolAgreesWithBroker(ToolCase):
                 os.chmod(os.path.join(root, n), 0o755 if n in dirs else 0o644)
         os.chmod(self.dir, 0o755)
         self.log = open(self.path("broker.log"), "w")
+        env = dict(os.environ)
+        if plugin_is_sanitized(PLUGIN):
+            # a sanitized plugin in Debian's uninstrumented broker: the
+            # sanitizer runtime must be loaded first (as the e2e suite does);
+            # the broker is only the reference here, its leaks are not ours
+            env["LD_PRELOAD"] = sanitizer_preload()
+            env["ASAN_OPTIONS"] = "detect_leaks=0"
         self.broker = subprocess.Popen([MOSQUITTO, "-c", self.conf], stdout=self.log,
-                                       stderr=subprocess.STDOUT)
+                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       env=env)
         self.addCleanup(self.stop_broker)
         deadline = time.time() + 10
         while time.time() < deadline:

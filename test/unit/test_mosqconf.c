@@ -206,7 +206,7 @@ static void test_not_directives(void **state)
 static void test_long_lines(void **state)
 {
 	size_t n = 200000;
-	char *buf = malloc(n + 64);
+	char *buf = malloc(n + 128);
 	mja_mosqconf *c;
 	int len;
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -199,6 +200,8 @@ int mjt_get_token(const char *cmd, const char *arg, char **tok, size_t *len)
 		}
 		return MJT_EXIT_OK;
 	}
+	if (isatty(STDIN_FILENO))
+		fprintf(stderr, "mosquitto_jwt %s: reading the token from stdin (end with Ctrl-D)\n", cmd);
 	if (mjt_read_stream(stdin, tok, len) != 0) {
 		mjt_error(cmd, "cannot read the token from stdin: %s", strerror(errno));
 		return MJT_EXIT_IO;

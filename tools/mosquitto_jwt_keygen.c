@@ -391,6 +391,10 @@ int mjt_keygen(int argc, char **argv)
 		}
 		alg = want;
 	}
+	if (kid && !*kid) {
+		mjt_error(CMD, "--kid must not be empty");
+		return MJT_EXIT_USAGE;
+	}
 	if (!*prefix || strchr(prefix, '/')) {
 		mjt_error(CMD, "--prefix must be a non-empty file name without '/'");
 		return MJT_EXIT_USAGE;

@@ -360,6 +360,11 @@ int mjt_verify(int argc, char **argv)
 		goto out;
 	}
 
+	if (cfg->token_field == MJA_TOKEN_FIELD_USERNAME && username) {
+		mjt_error(CMD, "--username: with token_field username the token is the username");
+		rc = MJT_EXIT_USAGE;
+		goto out;
+	}
 	/* The broker passes the password (or username) as a C string: an
 	 * embedded NUL ends it there, so the tool does the same. */
 	if (cfg->token_field == MJA_TOKEN_FIELD_USERNAME)

@@ -160,6 +160,7 @@ class Keygen(ToolCase):
         self.fails(2, "keygen", "--type", "hs256", "--alg", "none", err="unknown algorithm")
         self.fails(2, "keygen", "--type", "hs256", "--prefix", "a/b", err="--prefix")
         self.fails(2, "keygen", "--type", "hs256", "stray", err="unexpected argument 'stray'")
+        self.fails(2, "keygen", "--type", "hs256", "--kid", "", err="--kid must not be empty")
 
     def test_io_errors_and_no_overwrite(self):
         self.fails(3, "keygen", "--type", "ed25519", "--out-dir", self.path("missing-dir"),

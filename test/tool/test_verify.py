@@ -192,6 +192,8 @@ class Verify(ToolCase):
         self.ok("verify", *pub, "--token-field", "username", tok)
         self.fails(3, "verify", *pub, "--token-field", "username", "--username-match", "sub", tok,
                    err="option username_match")
+        self.fails(2, "verify", *pub, "--token-field", "username", "--username", "u", tok,
+                   err="the token is the username")
 
     def test_non_jwt(self):
         pub = ["--key-file", self.path("ec.jwks"), "--now", NOW]

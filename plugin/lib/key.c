@@ -94,8 +94,11 @@ void mja_key_free(mja_key *k)
 		OPENSSL_cleanse(k->secret, k->secret_len);
 		free(k->secret);
 	}
-	for (i = 0; i < 3; i++)
-		EVP_MAC_CTX_free(k->hmac[i]); /* clears its key schedule */
+	for (i = 0; i < 3; i++) {
+		/* the provider's digest free clears the key-derived state */
+		EVP_MD_CTX_free(k->hmac_in[i]);
+		EVP_MD_CTX_free(k->hmac_out[i]);
+	}
 	EVP_PKEY_free(k->pkey);
 	free(k->kid);
 	free(k->origin);
@@ -121,13 +124,36 @@ mja_err mja_key__set_kid(mja_key *k, const char *kid, size_t len)
 	return MJA_OK;
 }
 
-static const char *const hmac_digest[3] = { "SHA256", "SHA384", "SHA512" };
+/* RFC 2104 2: absorb (K' ^ pad) into a fresh digest context, where K' is
+ * the key zero-padded to the block size, or its hash if it is longer. */
+static EVP_MD_CTX *hmac_half(const EVP_MD *md, const unsigned char *key, size_t len,
+		unsigned char pad)
+{
+	unsigned char blk[EVP_MAX_MD_SIZE > 128 ? EVP_MAX_MD_SIZE : 128];
+	size_t bs = (size_t)EVP_MD_get_block_size(md), i;
+	unsigned int hl = 0;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	int ok = c && bs <= sizeof(blk);
+
+	memset(blk, 0, sizeof(blk));
+	if (ok && len > bs)
+		ok = EVP_Digest(key, len, blk, &hl, md, NULL) == 1;
+	else if (ok)
+		memcpy(blk, key, len);
+	for (i = 0; ok && i < bs; i++)
+		blk[i] ^= pad;
+	ok = ok && EVP_DigestInit_ex(c, md, NULL) == 1 && EVP_DigestUpdate(c, blk, bs) == 1;
+	OPENSSL_cleanse(blk, sizeof(blk));
+	if (!ok) {
+		EVP_MD_CTX_free(c);
+		return NULL;
+	}
+	return c;
+}
 
 mja_err mja_key__set_secret(mja_key *k, const unsigned char *s, size_t len)
 {
-	EVP_MAC *mac;
 	size_t i;
-	mja_err err = MJA_OK;
 
 	if (len == 0 || len > INT_MAX)
 		return MJA_ERR_INVAL;
@@ -137,23 +163,17 @@ mja_err mja_key__set_secret(mja_key *k, const unsigned char *s, size_t len)
 	memcpy(k->secret, s, len);
 	k->secret_len = len;
 
-	/* Keyed HMAC contexts made once; each use dups one (sig.c), which
-	 * spares the per-token fetch and key schedule. */
-	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	if (!mac)
-		return MJA_ERR_INTERNAL;
-	for (i = 0; i < 3 && err == MJA_OK; i++) {
-		OSSL_PARAM p[2];
+	/* The keyed halves are made once; each MAC copies them (sig.c),
+	 * which spares the key schedule and the fetches per token. */
+	for (i = 0; i < 3; i++) {
+		const EVP_MD *md = mja_sig__md((mja_alg)(MJA_ALG_HS256 + i));
 
-		p[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-				(char *)hmac_digest[i], 0);
-		p[1] = OSSL_PARAM_construct_end();
-		k->hmac[i] = EVP_MAC_CTX_new(mac);
-		if (!k->hmac[i] || !EVP_MAC_init(k->hmac[i], k->secret, len, p))
-			err = MJA_ERR_INTERNAL;
+		k->hmac_in[i] = hmac_half(md, s, len, 0x36);
+		k->hmac_out[i] = hmac_half(md, s, len, 0x5c);
+		if (!k->hmac_in[i] || !k->hmac_out[i])
+			return MJA_ERR_INTERNAL;
 	}
-	EVP_MAC_free(mac);
-	return err;
+	return MJA_OK;
 }
 
 /* The ES alg of a named curve, or -1 (RFC 7518 3.4: P-256, P-384, P-521). */

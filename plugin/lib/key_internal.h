@@ -28,7 +28,9 @@ struct mja_key {
 	int es_alg;              /* EC: MJA_ALG_ES256/384/512 for its curve; -1 else */
 	unsigned char *secret;   /* oct: scrubbed on free */
 	size_t secret_len;
-	EVP_MAC_CTX *hmac[3];    /* oct: keyed HMAC-SHA256/384/512, dup'ed per use */
+	/* oct: HMAC-SHA256/384/512 (RFC 2104) inner and outer digest states
+	 * after absorbing K^ipad and K^opad; each use copies them */
+	EVP_MD_CTX *hmac_in[3], *hmac_out[3];
 	char *kid;               /* NUL-free, NUL-terminated, or NULL */
 	size_t kid_len;
 	char *origin;

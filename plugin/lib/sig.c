@@ -85,18 +85,24 @@ static int key_type_ok(const mja_key *k, mja_alg alg)
 
 /* ---- HMAC (RFC 7518 3.2) ---- */
 
+/* RFC 2104 2: H(K ^ opad, H(K ^ ipad, text)) from the prepared halves. */
 static mja_err hmac(const mja_key *k, mja_alg alg, const unsigned char *in, size_t inlen,
 		unsigned char *out, size_t *outlen)
 {
-	EVP_MAC_CTX *c = EVP_MAC_CTX_dup(k->hmac[hash_index(alg)]);
+	int i = hash_index(alg);
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned int n = 0;
 	mja_err e = MJA_OK;
 
 	if (!c)
 		return MJA_ERR_NOMEM;
-	if (!EVP_MAC_update(c, in, inlen) || !EVP_MAC_final(c, out, outlen, EVP_MAX_MD_SIZE) ||
-	    *outlen != hash_len(alg))
+	if (EVP_MD_CTX_copy_ex(c, k->hmac_in[i]) != 1 || EVP_DigestUpdate(c, in, inlen) != 1 ||
+	    EVP_DigestFinal_ex(c, out, &n) != 1 || n != hash_len(alg) ||
+	    EVP_MD_CTX_copy_ex(c, k->hmac_out[i]) != 1 || EVP_DigestUpdate(c, out, n) != 1 ||
+	    EVP_DigestFinal_ex(c, out, &n) != 1 || n != hash_len(alg))
 		e = MJA_ERR_INTERNAL;
-	EVP_MAC_CTX_free(c);
+	EVP_MD_CTX_free(c);
+	*outlen = n;
 	return e;
 }
 

@@ -21,6 +21,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
+#include <openssl/hmac.h>
 #include <openssl/obj_mac.h>
 
 #include "mja/alg.h"
@@ -292,6 +293,50 @@ static void test_round_trip_all_algorithms(void **state)
 				MJA_ERR_BAD_SIGNATURE);
 		free(sig);
 		mja_key_free(ec);
+	}
+}
+
+/* Our HMAC (RFC 2104 on prepared digest states) equals OpenSSL's HMAC()
+ * for every hash, for keys shorter than, equal to and longer than the
+ * block size (64 for SHA-256, 128 for SHA-384/512), and any message. */
+static void test_hmac_matches_openssl(void **state)
+{
+	static const size_t keylens[] = { 32, 48, 63, 64, 65, 127, 128, 129, 300 };
+	static const size_t msglens[] = { 0, 1, 55, 56, 64, 200 };
+	unsigned char key[300], msg[200];
+	size_t i, j;
+	int a;
+
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (unsigned char)(i * 7 + 3);
+	for (i = 0; i < sizeof(msg); i++)
+		msg[i] = (unsigned char)(i * 13 + 1);
+	for (i = 0; i < sizeof(keylens) / sizeof(keylens[0]); i++) {
+		mja_key *k = NULL;
+		mja_diag d = { { 0 } };
+
+		assert_int_equal(mja_key_from_secret(key, keylens[i], NULL, &k, &d), MJA_OK);
+		for (a = MJA_ALG_HS256; a <= MJA_ALG_HS512; a++) {
+			const EVP_MD *md = a == MJA_ALG_HS256 ? EVP_sha256() :
+				a == MJA_ALG_HS384 ? EVP_sha384() : EVP_sha512();
+
+			if (!mja_key_fits(k, (mja_alg)a))
+				continue;
+			for (j = 0; j < sizeof(msglens) / sizeof(msglens[0]); j++) {
+				unsigned char want[EVP_MAX_MD_SIZE], *got = NULL;
+				unsigned int wl = 0;
+				size_t gl = 0;
+
+				assert_non_null(HMAC(md, key, (int)keylens[i], msg, msglens[j], want, &wl));
+				assert_int_equal(mja_sig_sign(k, (mja_alg)a, msg, msglens[j], &got, &gl),
+						MJA_OK);
+				assert_int_equal(gl, wl);
+				assert_memory_equal(got, want, wl);
+				assert_int_equal(verify(k, (mja_alg)a, msg, msglens[j], want, wl), MJA_OK);
+				free(got);
+			}
+		}
+		mja_key_free(k);
 	}
 }
 
@@ -802,6 +847,7 @@ int main(void)
 		cmocka_unit_test(test_published_vectors),
 		cmocka_unit_test(test_published_vectors_every_bit),
 		cmocka_unit_test(test_round_trip_all_algorithms),
+		cmocka_unit_test(test_hmac_matches_openssl),
 		cmocka_unit_test(test_key_pins_family),
 		cmocka_unit_test(test_alg_confusion_rsa_pem_as_hmac_secret),
 		cmocka_unit_test(test_wrong_curve),

@@ -95,7 +95,9 @@ class ToolAgreesWithBroker(ToolCase):
             "plugin %s\n"
             "plugin_opt_key_file %s\n"
             "plugin_opt_key_file %s\n"
-            "plugin_opt_audience mqtt.example.com\n"
+            # read alike by both: leading spaces skipped, trailing kept
+            # by Mosquitto and trimmed by the plugin
+            "   plugin_opt_audience    mqtt.example.com  \r\n"
             "plugin_opt_clientid_match sub\n"
             "plugin_opt_non_jwt deny\n"
             "plugin_opt_acl_file %s\n"

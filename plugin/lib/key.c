@@ -27,6 +27,7 @@
 struct mja_keyset {
 	mja_key **v;
 	size_t n;
+	mja_alg_set algs;   /* union of what the keys fit, kept up to date */
 };
 
 /* ---- diagnostics ---- */
@@ -389,6 +390,8 @@ void mja_keyset_free(mja_keyset *ks)
 static mja_err keyset_take(mja_keyset *ks, struct mja_keylist *l, const char *origin, mja_diag *d)
 {
 	mja_key **v;
+	size_t i;
+	int a;
 
 	if (l->n > SIZE_MAX / sizeof(*v) - ks->n) {
 		mja_keylist__free(l);
@@ -402,6 +405,10 @@ static mja_err keyset_take(mja_keyset *ks, struct mja_keylist *l, const char *or
 	ks->v = v;
 	memcpy(ks->v + ks->n, l->v, l->n * sizeof(*v));
 	ks->n += l->n;
+	for (i = 0; i < l->n; i++)
+		for (a = 0; a < MJA_ALG__COUNT; a++)
+			if (mja_key_fits(l->v[i], (mja_alg)a))
+				ks->algs |= MJA_ALG_BIT(a);
 	free(l->v);
 	l->v = NULL;
 	l->n = l->cap = 0;
@@ -420,15 +427,7 @@ const mja_key *mja_keyset_get(const mja_keyset *ks, size_t i)
 
 mja_alg_set mja_keyset_algs(const mja_keyset *ks)
 {
-	mja_alg_set s = 0;
-	size_t i;
-	int a;
-
-	for (i = 0; ks && i < ks->n; i++)
-		for (a = 0; a < MJA_ALG__COUNT; a++)
-			if (mja_key_fits(ks->v[i], (mja_alg)a))
-				s |= MJA_ALG_BIT(a);
-	return s;
+	return ks ? ks->algs : 0; /* keys are immutable once in the set */
 }
 
 mja_err mja_keyset_find(const mja_keyset *ks, mja_alg alg, const char *kid, size_t kidlen,

@@ -813,15 +813,35 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1; /* never prompt on a terminal; encrypted keys are refused */
 }
 
+mja_err mja_key__private(EVP_PKEY *pkey, const char *kid, const char *origin,
+		mja_key **out, mja_diag *d)
+{
+	char reason[200];
+	mja_key *k = mja_key__new(MJA_KTY_RSA, origin);
+	mja_err e;
+
+	if (!k) {
+		EVP_PKEY_free(pkey);
+		return mja_key__fail(d, MJA_ERR_NOMEM, origin, "out of memory");
+	}
+	k->is_private = 1;
+	e = mja_key__adopt_pkey(k, pkey, reason, sizeof(reason));
+	if (e == MJA_OK && kid && mja_key__set_kid(k, kid, strlen(kid)) != MJA_OK)
+		e = MJA_ERR_NOMEM;
+	if (e != MJA_OK) {
+		mja_key_free(k);
+		return mja_key__fail(d, e, origin, "%s", e == MJA_ERR_KEY ? reason : mja_strerror(e));
+	}
+	*out = k;
+	return MJA_OK;
+}
+
 mja_err mja_key_from_private_pem(const char *buf, size_t len, const char *kid,
 		mja_key **out, mja_diag *d)
 {
 	const char *origin = "private key";
-	char reason[200];
 	EVP_PKEY *pkey;
 	BIO *bio;
-	mja_key *k;
-	mja_err e;
 
 	if (!out)
 		return MJA_ERR_INVAL;
@@ -837,22 +857,8 @@ mja_err mja_key_from_private_pem(const char *buf, size_t len, const char *kid,
 	BIO_free(bio);
 	if (!pkey)
 		return mja_key__fail(d, MJA_ERR_KEY, origin, "no PEM private key found");
-	k = mja_key__new(MJA_KTY_RSA, origin);
-	if (!k) {
-		EVP_PKEY_free(pkey);
-		return mja_key__fail(d, MJA_ERR_NOMEM, origin, "out of memory");
-	}
-	k->is_private = 1;
-	e = mja_key__adopt_pkey(k, pkey, reason, sizeof(reason));
-	if (e == MJA_OK && kid && mja_key__set_kid(k, kid, strlen(kid)) != MJA_OK)
-		e = MJA_ERR_NOMEM;
-	if (e != MJA_OK) {
-		mja_key_free(k);
-		return mja_key__fail(d, e, origin, "%s", e == MJA_ERR_KEY ? reason : mja_strerror(e));
-	}
 	ERR_clear_error();
-	*out = k;
-	return MJA_OK;
+	return mja_key__private(pkey, kid, origin, out, d);
 }
 
 /* A private JWK, or the one key of a JWKS (chosen by kid if given). */

@@ -20,9 +20,7 @@
 mja_err mja_key_generate(mja_kty kty, int bits, const char *kid, mja_key **out, mja_diag *d)
 {
 	const char *origin = "generated";
-	char reason[200];
 	EVP_PKEY *pkey = NULL;
-	mja_key *k;
 	mja_err e;
 
 	if (!out)
@@ -76,21 +74,7 @@ mja_err mja_key_generate(mja_kty kty, int bits, const char *kid, mja_key **out, 
 	}
 	if (!pkey)
 		return mja_key__fail(d, MJA_ERR_INTERNAL, origin, "key generation failed");
-	k = mja_key__new(kty, origin);
-	if (!k) {
-		EVP_PKEY_free(pkey);
-		return mja_key__fail(d, MJA_ERR_NOMEM, origin, "out of memory");
-	}
-	k->is_private = 1;
-	e = mja_key__adopt_pkey(k, pkey, reason, sizeof(reason));
-	if (e == MJA_OK && kid && mja_key__set_kid(k, kid, strlen(kid)) != MJA_OK)
-		e = MJA_ERR_NOMEM;
-	if (e != MJA_OK) {
-		mja_key_free(k);
-		return mja_key__fail(d, e, origin, "%s", e == MJA_ERR_KEY ? reason : mja_strerror(e));
-	}
-	*out = k;
-	return MJA_OK;
+	return mja_key__private(pkey, kid, origin, out, d);
 }
 
 /* BIO contents as a malloc'd NUL-terminated string. */

@@ -59,6 +59,11 @@ mja_err mja_key__set_secret(mja_key *k, const unsigned char *s, size_t len);
  * reason buffer gets a short reason on MJA_ERR_KEY. */
 mja_err mja_key__adopt_pkey(mja_key *k, EVP_PKEY *pkey, char *reason, size_t rlen);
 
+/* A private key (is_private) from pkey (owned, freed on error), checked
+ * like any other; kid may be NULL. */
+mja_err mja_key__private(EVP_PKEY *pkey, const char *kid, const char *origin,
+		mja_key **out, mja_diag *d);
+
 mja_err mja_keylist__push(struct mja_keylist *l, mja_key *k);
 void mja_keylist__free(struct mja_keylist *l);
 

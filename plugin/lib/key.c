@@ -34,23 +34,20 @@ struct mja_keyset {
 
 void mja_key__printable(const char *s, size_t len, char *out, size_t outsz)
 {
-	size_t i, o = 0;
+	size_t room, keep, i, o = 0;
 
 	if (outsz == 0)
 		return;
-	for (i = 0; i < len && o + 1 < outsz; i++) {
+	room = outsz - 1;
+	keep = len <= room ? len : (room >= 3 ? room - 3 : 0);
+	for (i = 0; i < keep; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (o + 4 >= outsz && i + 1 < len) {
-			/* room left only for the ellipsis */
-			while (o + 4 > outsz)
-				o--;
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
 		out[o++] = (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? (char)c : '?';
 	}
+	if (len > room)
+		while (o < room)
+			out[o++] = '.';
 	out[o] = '\0';
 }
 
@@ -507,13 +504,13 @@ mja_err mja_key__read_file(const char *path, size_t max, char **buf, size_t *len
 			break;
 	}
 	if (over || n > max || ferror(f)) {
-		int rerr = ferror(f);
+		int rerr = ferror(f) ? errno : 0;
 
 		OPENSSL_cleanse(b, n);
 		free(b);
 		fclose(f);
 		if (rerr)
-			return mja_key__fail(d, MJA_ERR_FILE, path, "read error");
+			return mja_key__fail(d, MJA_ERR_FILE, path, "cannot read: %s", strerror(rerr));
 		return mja_key__fail(d, MJA_ERR_FILE, path, "file larger than %zu bytes", max);
 	}
 	fclose(f);
@@ -763,13 +760,17 @@ mja_err mja_keyset_add_jwk_json(mja_keyset *ks, const char *buf, size_t len,
 	return keyset_take(ks, &l, origin, d);
 }
 
+/* Length of a UTF-8 byte order mark at buf (some editors write one). */
+static size_t bom_len(const char *buf, size_t len)
+{
+	return len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+}
+
 /* First non-blank byte: '{' means JSON (RFC 8259), else PEM. */
 static int looks_like_json(const char *buf, size_t len)
 {
-	size_t i = 0;
+	size_t i = bom_len(buf, len);
 
-	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
-		i = 3; /* UTF-8 BOM written by some editors */
 	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
 		i++;
 	return i < len && buf[i] == '{';
@@ -796,7 +797,7 @@ mja_err mja_keyset_load_key_file(mja_keyset *ks, const char *path, mja_diag *d)
 	if (len == 0)
 		e = mja_key__fail(d, MJA_ERR_KEY, path, "empty key file");
 	else if (looks_like_json(buf, len))
-		e = mja_keyset_add_jwk_json(ks, buf, len, path, d);
+		e = mja_keyset_add_jwk_json(ks, buf + bom_len(buf, len), len - bom_len(buf, len), path, d);
 	else if (contains(buf, len, "-----BEGIN "))
 		e = mja_keyset_add_pem(ks, buf, len, path, d);
 	else
@@ -914,7 +915,7 @@ mja_err mja_key_load_private_file(const char *path, const char *kid, mja_key **o
 	if (e != MJA_OK)
 		return e;
 	if (looks_like_json(buf, len)) {
-		e = private_jwk(buf, len, kid, path, out, d);
+		e = private_jwk(buf + bom_len(buf, len), len - bom_len(buf, len), kid, path, out, d);
 	} else {
 		mja_diag tmp = { { 0 } };
 

@@ -149,6 +149,26 @@ static int push_bn(OSSL_PARAM_BLD *bld, const char *key, const struct blob *b, B
 	return 1;
 }
 
+/* d (and p, q, ...) must belong to n, e: a signature made with the key
+ * verifies with it. Works with or without the CRT members. */
+static int rsa_self_test(EVP_PKEY *pkey)
+{
+	static const unsigned char msg[] = "mja RSA key self-test";
+	unsigned char sig[MJA_RSA_MAX_BITS / 8];
+	size_t siglen = sizeof(sig);
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	int ok = c && EVP_PKEY_get_size(pkey) > 0 && (size_t)EVP_PKEY_get_size(pkey) <= sizeof(sig) &&
+		EVP_DigestSignInit(c, NULL, EVP_sha256(), NULL, pkey) == 1 &&
+		EVP_DigestSign(c, sig, &siglen, msg, sizeof(msg) - 1) == 1 &&
+		EVP_MD_CTX_reset(c) == 1 &&
+		EVP_DigestVerifyInit(c, NULL, EVP_sha256(), NULL, pkey) == 1 &&
+		EVP_DigestVerify(c, sig, siglen, msg, sizeof(msg) - 1) == 1;
+
+	EVP_MD_CTX_free(c);
+	ERR_clear_error();
+	return ok;
+}
+
 /* RFC 7518 6.3: RSA n, e (and d, p, q, dp, dq, qi for a private key). */
 static mja_err jwk_rsa(struct jctx *c, json_t *o, int priv, EVP_PKEY **out)
 {
@@ -203,6 +223,11 @@ static mja_err jwk_rsa(struct jctx *c, json_t *o, int priv, EVP_PKEY **out)
 	*out = fromdata("RSA", bld, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY);
 	if (!*out)
 		e = jfail(c, MJA_ERR_KEY, "invalid RSA key");
+	else if (priv && !rsa_self_test(*out)) {
+		EVP_PKEY_free(*out);
+		*out = NULL;
+		e = jfail(c, MJA_ERR_KEY, "RSA private key does not match its public key");
+	}
 out:
 	OSSL_PARAM_BLD_free(bld);
 	for (i = 0; i < 8; i++) {

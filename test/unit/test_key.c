@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "mja/alg.h"
 #include "mja/key.h"
 #include "mja/sig.h"
@@ -587,6 +589,72 @@ static void test_secret_files(void **state)
 
 /* ---- private keys, generation, serialisation ---- */
 
+/* RSA private JWK: with or without the CRT members (RFC 7518 6.3.2), the
+ * same key signs RS256 (deterministic) to the same bytes; a d that is not
+ * this key's, or an incomplete CRT set, is refused. */
+static void test_rsa_private_jwk_forms(void **state)
+{
+	json_t *full, *bare, *other;
+	json_error_t je;
+	mja_key *k1 = NULL, *k2 = NULL, *k3 = NULL;
+	unsigned char *s1 = NULL, *s2 = NULL;
+	size_t l1 = 0, l2 = 0;
+	mja_diag d;
+	char *txt, *p;
+
+	full = json_load_file(KEYS "rfc7515-a2.jwk", 0, &je);
+	other = json_load_file(KEYS "rfc7520-3.4.jwk", 0, &je);
+	assert_non_null(full);
+	assert_non_null(other);
+	bare = json_deep_copy(full);
+	json_object_del(bare, "p");
+	json_object_del(bare, "q");
+	json_object_del(bare, "dp");
+	json_object_del(bare, "dq");
+	json_object_del(bare, "qi");
+
+	assert_int_equal(mja_key_load_private_file(KEYS "rfc7515-a2.jwk", NULL, &k1, &d), MJA_OK);
+	txt = json_dumps(bare, 0);
+	p = write_tmp(txt, strlen(txt));
+	free(txt);
+	if (mja_key_load_private_file(p, NULL, &k2, &d) != MJA_OK)
+		fail_msg("%s", d.text);
+	unlink(p);
+	assert_int_equal(mja_sig_sign(k1, MJA_ALG_RS256, (const unsigned char *)"a.b", 3, &s1, &l1), MJA_OK);
+	assert_int_equal(mja_sig_sign(k2, MJA_ALG_RS256, (const unsigned char *)"a.b", 3, &s2, &l2), MJA_OK);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(s1, s2, l1);
+
+	/* someone else's d */
+	json_object_set(bare, "d", json_object_get(other, "d"));
+	txt = json_dumps(bare, 0);
+	p = write_tmp(txt, strlen(txt));
+	free(txt);
+	mja_diag_clear(&d);
+	assert_int_equal(mja_key_load_private_file(p, NULL, &k3, &d), MJA_ERR_KEY);
+	assert_diag(&d, p, "RSA private key does not match its public key");
+	unlink(p);
+	/* p without the rest */
+	json_object_set(bare, "d", json_object_get(full, "d"));
+	json_object_set(bare, "p", json_object_get(full, "p"));
+	txt = json_dumps(bare, 0);
+	p = write_tmp(txt, strlen(txt));
+	free(txt);
+	mja_diag_clear(&d);
+	assert_int_equal(mja_key_load_private_file(p, NULL, &k3, &d), MJA_ERR_KEY);
+	assert_diag(&d, p, "needs all of p, q, dp, dq, qi or none");
+	unlink(p);
+	assert_null(k3);
+
+	free(s1);
+	free(s2);
+	mja_key_free(k1);
+	mja_key_free(k2);
+	json_decref(full);
+	json_decref(bare);
+	json_decref(other);
+}
+
 static void test_private_key_loading(void **state)
 {
 	mja_key *k = NULL;
@@ -744,6 +812,47 @@ static void test_generate_refusals(void **state)
 	assert_null(k);
 }
 
+/* Text from the file in a diagnostic is printable and bounded. */
+static void test_diag_sanitised(void **state)
+{
+	char json[2048], kid[600];
+	mja_keyset *ks = mja_keyset_new();
+	mja_diag d;
+
+	memset(kid, 'k', sizeof(kid) - 1);
+	kid[sizeof(kid) - 1] = '\0';
+	kid[3] = '\t';
+	snprintf(json, sizeof(json), "{\"keys\":[{\"kty\":\"EC\",\"kid\":\"%s\\n\\\"x\",\"crv\":\"P-1\\u00e9\"}]}",
+			kid + 4);
+	memcpy(json + strlen("{\"keys\":[{\"kty\":\"EC\",\"kid\":\""), "ab\\t", 4);
+	assert_int_equal(add_json(ks, json, &d), MJA_ERR_KEY);
+	assert_true(strlen(d.text) < sizeof(d.text));
+	assert_non_null(strstr(d.text, "keys/x.jwks: key 1 (kid \"ab?kkk"));
+	assert_non_null(strstr(d.text, "...\"): unsupported curve P-1??"));
+	for (size_t i = 0; d.text[i]; i++)
+		assert_true(d.text[i] >= 0x20 && d.text[i] < 0x7f);
+	mja_keyset_free(ks);
+}
+
+static void test_bom_and_directory(void **state)
+{
+	static const char bom[] = "\xef\xbb\xbf\r\n" ED_JWK("");
+	mja_keyset *ks = mja_keyset_new();
+	mja_diag d;
+	char *p = write_tmp(bom, sizeof(bom) - 1);
+
+	mja_diag_clear(&d);
+	if (mja_keyset_load_key_file(ks, p, &d) != MJA_OK)
+		fail_msg("%s", d.text);
+	unlink(p);
+	assert_int_equal(mja_keyset_count(ks), 1);
+	mja_diag_clear(&d);
+	assert_int_equal(mja_keyset_load_key_file(ks, "/tmp", &d), MJA_ERR_FILE);
+	assert_diag(&d, "/tmp", "cannot read");
+	assert_int_equal(mja_keyset_count(ks), 1);
+	mja_keyset_free(ks);
+}
+
 static void test_null_safety(void **state)
 {
 	mja_keyset_free(NULL);
@@ -771,6 +880,9 @@ int main(void)
 		cmocka_unit_test(test_private_key_loading),
 		cmocka_unit_test(test_generate_and_public_jwk),
 		cmocka_unit_test(test_generate_refusals),
+		cmocka_unit_test(test_rsa_private_jwk_forms),
+		cmocka_unit_test(test_diag_sanitised),
+		cmocka_unit_test(test_bom_and_directory),
 		cmocka_unit_test(test_null_safety),
 	};
 

@@ -22,6 +22,7 @@ Two modes:
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -56,6 +57,13 @@ START_TIMEOUT = 10
 STOP_TIMEOUT = 5
 CLIENT_TIMEOUT = 5
 TOOL_TIMEOUT = 15
+
+# MJA_E2E_BROKER_WRAPPER: a command the broker is started under, split like
+# a shell would (test/valgrind/ runs it under valgrind). Such a broker is
+# slower, so every wait is longer.
+BROKER_WRAPPER = shlex.split(os.environ.get("MJA_E2E_BROKER_WRAPPER", ""))
+if BROKER_WRAPPER:
+    START_TIMEOUT, STOP_TIMEOUT, CLIENT_TIMEOUT = 60, 60, 20
 
 V311, V5 = "311", "5"
 
@@ -364,7 +372,7 @@ class Broker:
             env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0:log_path=%s/asan" % self.asan_dir
             env["UBSAN_OPTIONS"] = "print_stacktrace=1:log_path=%s/ubsan" % self.asan_dir
         self.log_file = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", self.conf_path],
+        self.proc = subprocess.Popen(BROKER_WRAPPER + [MOSQUITTO, "-c", self.conf_path],
                                      stdout=self.log_file, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, env=env,
                                      start_new_session=True)

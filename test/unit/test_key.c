@@ -457,6 +457,41 @@ static void test_kid_selection(void **state)
 	mja_keyset_free(ks);
 }
 
+/* An identity provider's JWKS mixes encryption and signing keys and
+ * carries x5c/x5t: the encryption key loads but never verifies. */
+static void test_idp_style_jwks(void **state)
+{
+	json_error_t je;
+	json_t *rsa = json_load_file(KEYS "rfc7520-3.4.pub.jwk", 0, &je);
+	json_t *ec, *jwks;
+	mja_keyset *ks = mja_keyset_new();
+	const mja_key *out[4];
+	mja_diag d;
+	size_t n;
+	char *json;
+
+	assert_non_null(rsa);
+	json_object_set_new(rsa, "use", json_string("enc"));
+	json_object_set_new(rsa, "alg", json_string("RSA-OAEP"));
+	json_object_set_new(rsa, "kid", json_string("enc-1"));
+	json_object_set_new(rsa, "x5t", json_string("XRpUI7DLiKM34JyQetPZ5-VC4E4"));
+	ec = json_loads(EC_JWK(",\"kid\":\"sig-1\",\"use\":\"sig\",\"alg\":\"ES256\",\"x5c\":[\"MIIB\"]"),
+			0, &je);
+	assert_non_null(ec);
+	jwks = json_pack("{s:[o,o]}", "keys", rsa, ec);
+	json = json_dumps(jwks, 0);
+	if (add_json(ks, json, &d) != MJA_OK)
+		fail_msg("%s: %s", json, d.text);
+	assert_int_equal(mja_keyset_count(ks), 2);
+	assert_int_equal(mja_keyset_algs(ks), MJA_ALG_BIT(MJA_ALG_ES256));
+	assert_int_equal(mja_keyset_find(ks, MJA_ALG_RS256, "enc-1", 5, out, 4, &n), MJA_ERR_NO_KEY);
+	assert_int_equal(mja_keyset_find(ks, MJA_ALG_ES256, "sig-1", 5, out, 4, &n), MJA_OK);
+	assert_int_equal(n, 1);
+	free(json);
+	json_decref(jwks);
+	mja_keyset_free(ks);
+}
+
 static void test_rfc_public_jwks_load(void **state)
 {
 	static const struct { const char *file; const char *kid; mja_alg_set algs; } c[] = {
@@ -875,6 +910,7 @@ int main(void)
 		cmocka_unit_test(test_rsa_jwk_checks),
 		cmocka_unit_test(test_jwk_use_key_ops_alg),
 		cmocka_unit_test(test_kid_selection),
+		cmocka_unit_test(test_idp_style_jwks),
 		cmocka_unit_test(test_rfc_public_jwks_load),
 		cmocka_unit_test(test_secret_files),
 		cmocka_unit_test(test_private_key_loading),

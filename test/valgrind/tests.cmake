@@ -6,12 +6,8 @@ find_program(MJA_VALGRIND valgrind)
 set(MJA_VALGRIND_MODULES test_connect test_acl test_reauth test_reload test_expiry
   test_tokens test_acl_escape
   CACHE STRING "Test modules (test/e2e, test/attack) run with the broker under valgrind")
-if(MJA_VALGRIND AND NOT MJA_SANITIZE)
-  if(TARGET mosquitto_jwt_auth)
-    set(MJA_VG_PLUGIN $<TARGET_FILE:mosquitto_jwt_auth>)
-  else()
-    set(MJA_VG_PLUGIN ${PROJECT_BINARY_DIR}/plugin/mosquitto_jwt_auth.so)
-  endif()
+if(MJA_VALGRIND AND NOT MJA_SANITIZE AND TARGET mosquitto_jwt_auth)
+  set(MJA_VG_PLUGIN $<TARGET_FILE:mosquitto_jwt_auth>)
   add_test(NAME valgrind_broker
     COMMAND ${MJA_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/run_valgrind.py
       ${CMAKE_CURRENT_BINARY_DIR}/valgrind ${MJA_VALGRIND_MODULES})
@@ -20,5 +16,5 @@ if(MJA_VALGRIND AND NOT MJA_SANITIZE)
     TIMEOUT 1800
     ENVIRONMENT "MJA_PLUGIN=${MJA_VG_PLUGIN};MJA_CONF_EXAMPLES=${PROJECT_SOURCE_DIR}/config-examples;MJA_BUILD_DIR=${PROJECT_BINARY_DIR};PYTHONDONTWRITEBYTECODE=1")
 elseif(NOT MJA_SANITIZE)
-  message(WARNING "valgrind not found: the valgrind_broker test is not registered")
+  message(WARNING "valgrind or the plugin target missing: valgrind_broker not registered")
 endif()

@@ -6,8 +6,10 @@ waits for the image's HEALTHCHECK to report healthy, checks the published
 port, the unprivileged user and the tool, runs the end-to-end suite
 (test/e2e) in external-broker mode against the container, replaces the
 mounted HMAC secret and reloads with `kill -s HUP`, then stops and removes
-the container. Every step has a time limit; the whole test stays under the
-ctest TIMEOUT (900 s) set in tests.cmake.
+the container. A second container runs the image with nothing mounted (its
+baked-in example configuration) and must accept a demo token. Every step
+has a time limit; the whole test stays under the ctest TIMEOUT (900 s) set
+in tests.cmake.
 
 The engine: Docker if `docker info` answers, else Podman with
 docker/containers.conf (runc, no default ulimits). When run as root with
@@ -221,9 +223,9 @@ def hs256_token(secret, sub):
 
 
 class ContainerTest:
-    def __init__(self, engine):
+    def __init__(self, engine, suffix=""):
         self.e = engine
-        self.name = "mja-ctest-%d" % os.getpid()
+        self.name = "mja-ctest-%d%s" % (os.getpid(), suffix)
         self.port = None
         self.tmp = None
         self.timings = []
@@ -256,21 +258,22 @@ class ContainerTest:
         if old.returncode == 0 and old.stdout.strip() not in ("", new):
             self.e("rmi", old.stdout.strip(), check=False, quiet=True)
 
-    def start(self):
-        # The configuration mounted from the host, as docker/compose.yaml
-        # does: a folder, so that files replaced on the host are seen after
-        # a reload. Readable by the container's mosquitto user.
-        self.tmp = tempfile.mkdtemp(prefix="mja-ctest-")
-        jwt_dir = os.path.join(self.tmp, "jwt")
-        shutil.copytree(os.path.join(EXAMPLES, "keys"), os.path.join(jwt_dir, "keys"))
-        shutil.copy(os.path.join(EXAMPLES, "acl.conf"), jwt_dir)
-        run(["chmod", "-R", "a+rX", self.tmp], quiet=True)
+    def start(self, mount=True):
+        """With mount, the configuration is mounted from the host, as
+        docker/compose.yaml does: a folder, so that files replaced on the
+        host are seen after a reload, readable by the container's mosquitto
+        user. Without, the image runs with the configuration baked into it."""
         self.port = free_port()
-        args = ["run", "-d", "--name", self.name,
-                "-p", "127.0.0.1:%d:1883" % self.port,
-                "-v", "%s:/etc/mosquitto/mosquitto.conf:ro"
-                % os.path.join(SOURCE_DIR, "docker", "mosquitto.conf"),
-                "-v", "%s:/etc/mosquitto/jwt:ro" % jwt_dir]
+        args = ["run", "-d", "--name", self.name, "-p", "127.0.0.1:%d:1883" % self.port]
+        if mount:
+            self.tmp = tempfile.mkdtemp(prefix="mja-ctest-")
+            jwt_dir = os.path.join(self.tmp, "jwt")
+            shutil.copytree(os.path.join(EXAMPLES, "keys"), os.path.join(jwt_dir, "keys"))
+            shutil.copy(os.path.join(EXAMPLES, "acl.conf"), jwt_dir)
+            run(["chmod", "-R", "a+rX", self.tmp], quiet=True)
+            args += ["-v", "%s:/etc/mosquitto/mosquitto.conf:ro"
+                     % os.path.join(SOURCE_DIR, "docker", "mosquitto.conf"),
+                     "-v", "%s:/etc/mosquitto/jwt:ro" % jwt_dir]
         if not self.e.is_podman:
             args += ["--health-interval", "2s"]
         self.e(*args, IMAGE)
@@ -374,6 +377,23 @@ class ContainerTest:
             raise Failed("broker did not log the reload or stopped\n" + self.logs())
         log("SIGHUP reloaded the mounted secret")
 
+    def check_baked_config(self):
+        """The image as shipped, nothing mounted: healthy, and a token made
+        with the demo HS256 secret from config-examples/ is accepted."""
+        with open(os.path.join(EXAMPLES, "keys", "hs256.secret"), "rb") as f:
+            secret = f.read().rstrip(b"\r\n")
+        baked = ContainerTest(self.e, "-baked")
+        try:
+            baked.start(mount=False)
+            baked.wait_healthy()
+            rc = connack(baked.port, "dev-1", hs256_token(secret, "dev-1"))
+            if rc != 0:
+                raise Failed("image without mounts: demo HS256 token got CONNACK %r\n%s"
+                             % (rc, baked.logs()))
+            log("image with its own configuration accepts a demo token")
+        finally:
+            baked.stop()
+
     def stop(self):
         try:
             self.e("stop", "-t", "5", self.name, check=False, timeout=30, cleanup=True)
@@ -392,6 +412,7 @@ class ContainerTest:
             self.step("e2e suite (external mode)", self.run_e2e)
             self.step("reload with SIGHUP", self.check_reload)
             self.wait_healthy()
+            self.step("image without mounts", self.check_baked_config)
         except Failed:
             print(self.logs())
             raise

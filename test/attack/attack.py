@@ -251,6 +251,20 @@ class AttackChecks:
         self.assert_refused_logged(cid, reasons, segments(password) + list(extra_secrets))
         return cid
 
+    def refuse_ext(self, name, data, reasons):
+        """MQTT 5 enhanced authentication (method "jwt") with data as the
+        authentication data: binary with a length, so every byte reaches
+        the plugin. Refused with 0x86/0x87 and a logged reason."""
+        from mqtt5raw import RawClient
+        cid = h.unique_id("atkx-" + name)
+        with RawClient(self.broker.host, self.broker.port, timeout=h.CLIENT_TIMEOUT) as c:
+            ack = c.connect(cid, auth_method="jwt",
+                            auth_data=data.encode() if isinstance(data, str) else data)
+        self.assertIsNotNone(ack, "%s: no CONNACK" % name)
+        self.assertIn(ack.reason, NOT_AUTHORIZED_5, "%s: answered %r" % (name, ack))
+        self.assert_refused_logged(cid, reasons, segments(data))
+        return cid
+
     def refuse_5(self, name, password, reasons):
         """The same over MQTT 5 (reason 0x86 or 0x87)."""
         from mqtt5raw import RawClient

@@ -338,6 +338,50 @@ class HostileTokens(h.BrokerTestCase, a.AttackChecks):
         self.assertEqual(rc, 0, self.tail())
 
 
+class HostileEnhancedAuth(h.BrokerTestCase, a.AttackChecks):
+    """The same attacks through MQTT 5 enhanced authentication (method
+    "jwt"): a separate code path, whose token arrives with its length."""
+
+    class_broker = True
+
+    def test_good_token_connects(self):
+        from mqtt5raw import RawClient
+        with RawClient(self.broker.host, self.broker.port, timeout=h.CLIENT_TIMEOUT) as c:
+            ack = c.connect(h.unique_id("atkx-ok"), auth_method="jwt",
+                            auth_data=h.mint("dev-1").encode())
+        self.assertEqual(ack.reason, 0, self.tail())
+
+    def test_hostile_auth_data(self):
+        good = h.mint("dev-1").encode()
+        payload = a.claims()
+        limit = int(h.EXAMPLE.get("max_token_bytes", "8192"))
+        cases = [
+            # Here the NUL is inside the data the plugin sees: no truncation
+            # may turn these into the valid token before or after the NUL.
+            ("nul-tail", good + b"\0junk", ("malformed token", "not a JWT")),
+            ("nul-tail-only", good + b"\0", ("malformed token", "not a JWT")),
+            ("nul-first", b"\0" + good, ("malformed token", "not a JWT")),
+            ("empty", b"", ("no token", "malformed token", "not a JWT")),
+            ("none", a.b64('{"alg":"none"}') + "." + a.b64(a.js(payload)) + ".",
+             ("algorithm not allowed", "malformed token")),
+            ("crit", a.forge({"alg": "RS256", "crit": ["exp"]}, payload),
+             "crit header not supported"),
+            ("hs-rs", a.forge({"alg": "HS256"}, payload, alg="HS256",
+                              key=a.demo_rsa_public_pem()), "bad signature"),
+            ("kid-path", a.forge({"alg": "RS256", "kid": "../../etc/passwd"}, payload),
+             "unknown kid"),
+            ("jwk-header", a.forge({"alg": "RS256", "jwk": a.attacker_rsa_jwk()}, payload,
+                                   key=a.attacker_rsa()), "bad signature"),
+            ("huge", b"eyJ" + b"A" * 60000 + b".e30.AA", "token too long"),
+            ("just-over", b"eyJ" + b"A" * (limit - 8) + b".e30.AA", "token too long"),
+            ("dup-sub", a.forge({"alg": "RS256"}, '{"sub":"admin",' + a.js(payload)[1:]),
+             "bad payload"),
+        ]
+        for name, data, reasons in cases:
+            with self.subTest(case=name):
+                self.refuse_ext(name, data, reasons)
+
+
 class NonJwtDefault(h.BrokerTestCase, a.AttackChecks):
     """Default `non_jwt defer` with no other auth: broken tokens still get
     "not authorized" (the broker refuses what every plugin deferred)."""

@@ -369,7 +369,9 @@ class Broker:
             # A sanitized plugin in an uninstrumented broker: the runtime
             # must come first. Reports go to files checked at stop().
             env["LD_PRELOAD"] = sanitizer_preload()
-            env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0:log_path=%s/asan" % self.asan_dir
+            env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:log_path=%s/asan" % self.asan_dir
+            env["LSAN_OPTIONS"] = "print_suppressions=0:suppressions=%s" % os.path.join(
+                HERE, "lsan.supp")
             env["UBSAN_OPTIONS"] = "print_stacktrace=1:log_path=%s/ubsan" % self.asan_dir
         self.log_file = open(self.log_path, "wb")
         self.proc = subprocess.Popen(BROKER_WRAPPER + [MOSQUITTO, "-c", self.conf_path],
@@ -423,13 +425,19 @@ class Broker:
         out = []
         for name in sorted(os.listdir(self.asan_dir)):
             with open(os.path.join(self.asan_dir, name), errors="replace") as f:
-                out.append(f.read())
+                text = f.read()
+            if "ERROR:" in text or "runtime error" in text:
+                out.append(text)
         return "\n".join(out)
 
     def cleanup(self):
+        """Stop the broker and remove its folder; returns the sanitizer
+        reports (empty without)."""
         self.stop()
+        reports = self.sanitizer_reports()
         if self.dir and not os.environ.get("MJA_E2E_KEEP"):
             shutil.rmtree(self.dir, ignore_errors=True)
+        return reports
 
     def sighup(self):
         os.kill(self.proc.pid, signal.SIGHUP)
@@ -484,8 +492,7 @@ class BrokerTestCase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         if cls.shared is not None:
-            cls.shared.cleanup()
-            reports = cls.shared.sanitizer_reports()
+            reports = cls.shared.cleanup()
             if reports:
                 raise AssertionError("sanitizer report from the broker:\n" + reports)
 
@@ -503,8 +510,7 @@ class BrokerTestCase(unittest.TestCase):
         return b
 
     def _finish_broker(self, b):
-        b.cleanup()
-        reports = b.sanitizer_reports()
+        reports = b.cleanup()
         if reports:
             self.fail("sanitizer report from the broker:\n" + reports)
 

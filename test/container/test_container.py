@@ -319,6 +319,11 @@ class ContainerTest:
             raise Failed("anonymous CONNECT through 127.0.0.1:%d: CONNACK %r, want 5 "
                          "(not authorised)" % (self.port, rc))
         log("published port 127.0.0.1:%d answers; anonymous refused" % self.port)
+        # USER mosquitto in the image (a broker started as root would also
+        # drop to mosquitto by itself, so check both).
+        user = self.e("image", "inspect", "--format", "{{.Config.User}}", IMAGE).stdout.strip()
+        if user != "mosquitto":
+            raise Failed("image USER is %r, want mosquitto" % user)
         user = self.e("exec", self.name, "stat", "-c", "%U", "/proc/1").stdout.strip()
         if user != "mosquitto":
             raise Failed("broker (PID 1) runs as %r, want mosquitto" % user)

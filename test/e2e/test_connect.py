@@ -148,6 +148,37 @@ class ExampleConfigConnect(h.BrokerTestCase, RefusalChecks):
                                     password=h.tamper_signature(tok), wait=1)
                 self.assertIn("authori", r.stderr.lower())
 
+    def test_mqtt5_password_without_username(self):
+        # MQTT 5 allows a password without a username (section 3.1.2.9).
+        sub = h.unique_id("dev-nouser")
+        c = self.raw()
+        self.assertEqual(c.connect(sub, password=h.mint(sub)).reason, 0, self.tail())
+        c2 = self.raw()
+        ack = c2.connect(sub + "-2", password=h.tamper_signature(h.mint(sub)))
+        self.assertIn(ack.reason, (0x86, 0x87))
+
+    def test_session_takeover_keeps_new_clients_identity(self):
+        # The DISCONNECT event of the old connection comes after the new one
+        # has logged in (and twice for durable sessions): the new
+        # connection's token must stay in force.
+        for proto in (V311, V5):
+            with self.subTest(proto=proto):
+                cid = h.unique_id("takeover")
+                a, b = h.unique_id("dev-a"), h.unique_id("dev-b")
+                first = self.paho(proto, client_id=cid, username=a, password=h.mint(a),
+                                  clean=False) if proto == V311 else \
+                    self.paho(proto, client_id=cid, username=a, password=h.mint(a))
+                self.assertConnected(first)
+                second = self.paho(proto, client_id=cid, username=b, password=h.mint(b))
+                self.assertConnected(second)
+                self.assertTrue(first.disconnected.wait(h.CLIENT_TIMEOUT))
+                first.close()
+                time.sleep(0.3)
+                self.assertEqual(second.subscribe("devices/%s/#" % b), [0], self.tail())
+                self.assertIn(second.subscribe("devices/%s/#" % a)[0], (0x80, 0x87))
+                second.publish("devices/%s/x" % b, b"after takeover", 1)
+                self.assertEqual(second.get(), ("devices/%s/x" % b, b"after takeover", False))
+
     def test_no_password_refused(self):
         for proto in (V311, V5):
             with self.subTest(proto=proto):
@@ -174,6 +205,15 @@ class OptionConnect(h.BrokerTestCase, RefusalChecks):
             with self.subTest(proto=proto, where="password"):
                 c = self.paho(proto, username="dev-u", password=tok)
                 self.assertRefused(c, proto)
+
+    def test_token_field_username_refused_token_not_logged(self):
+        self.start(token_field="username")
+        for proto in (V311, V5):
+            with self.subTest(proto=proto):
+                tok = h.mint("dev-u", aud="wrong.example.net")
+                c = self.paho(proto, username=tok)
+                self.assertRefused(c, proto)
+                self.assert_refusal_logged(c.client_id, "wrong audience", tok)
 
     def test_username_match_sub(self):
         self.start(username_match="sub")

@@ -89,6 +89,32 @@ class DisconnectOnExpiry(ExpiryBase):
         self.assertFalse(c.disconnected.wait(TTL + GRACE))
 
 
+@h.skip_if_external("needs disconnect_on_expiry false")
+class NoDisconnectOnExpiry(ExpiryBase):
+    """disconnect_on_expiry false: the client stays connected, but an
+    expired token is denied everything (spec section 3)."""
+
+    broker_kwargs = dict(extra={"leeway": "0", "disconnect_on_expiry": "false"})
+
+    def test_stays_connected_but_denied(self):
+        sub = h.unique_id("dev-nd")
+        w, _ = self.will_listener(sub)
+        tok, expiry = short_token(sub, lw=0)
+        c = self.raw()
+        self.assertEqual(c.connect(sub, username=sub, password=tok).reason, 0)
+        c.publish("devices/%s/data" % sub, b"before", 1)
+        self.assertLess(c.expect(raw.PUBACK).reason, 0x80)
+        self.assertEqual(w.get()[1], b"before")
+        time.sleep(max(0.0, expiry - time.time()) + GRACE)
+        c.ping()
+        self.assertIsNotNone(c.expect(raw.PINGRESP))
+        c.publish("devices/%s/data" % sub, b"after", 1)
+        p = c.read_packet()
+        self.assertIsNotNone(p, "disconnected although disconnect_on_expiry is false")
+        self.assertEqual((p.type, p.reason), (raw.PUBACK, 0x87), repr(p))
+        self.assertIsNone(w.get(timeout=0.5))
+
+
 @h.skip_if_external("needs per_listener_settings true")
 class ExpiryPerListener(ExpiryBase):
     """No TICK with per_listener_settings true: the first ACL check after

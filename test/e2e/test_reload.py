@@ -11,6 +11,7 @@ from jwt.algorithms import ECAlgorithm
 
 import harness as h
 from harness import V311, V5
+import mqtt5raw as raw
 
 JWKS = "keys/rotating.jwks"
 
@@ -79,6 +80,64 @@ class KeyRotation(h.BrokerTestCase):
             with self.subTest(proto=proto, kid="new"):
                 self.assertConnected(self.paho(proto, username="dev-rot",
                                                password=self.token("new")))
+
+    def test_enhanced_auth_clients_rechecked_on_reload(self):
+        # The broker re-runs BASIC_AUTH with a NULL password for MQTT 5
+        # enhanced-auth clients: the plugin re-checks their stored token.
+        old = self.raw()
+        self.assertEqual(old.connect("ea-old", username="dev-rot", auth_method="jwt",
+                                     auth_data=self.token("old")).reason, 0)
+        new = self.raw()
+        self.assertEqual(new.connect("ea-new", username="dev-rot", auth_method="jwt",
+                                     auth_data=self.token("new")).reason, 0)
+        self.write_jwks(("new", self.new))
+        self.reload()
+        closed, got = old.wait_closed(h.CLIENT_TIMEOUT)
+        self.assertTrue(closed, "old-kid enhanced-auth client kept: %r\n%s" % (got, self.tail()))
+        new.ping()
+        self.assertIsNotNone(new.expect(raw.PINGRESP), "new-kid client lost\n" + self.tail())
+
+    def test_reload_without_change_keeps_everyone(self):
+        pw = self.paho(V311, username="dev-rot", password=self.token("old"))
+        self.assertConnected(pw)
+        ea = self.raw()
+        self.assertEqual(ea.connect("ea", username="dev-rot", auth_method="jwt",
+                                    auth_data=self.token("new")).reason, 0)
+        mark = self.reload()
+        self.assertIsNotNone(self.broker.wait_log("Reloading config", after=mark))
+        time.sleep(1.0)
+        self.assertFalse(pw.disconnected.is_set(), "password client lost\n" + self.tail())
+        ea.ping()
+        self.assertIsNotNone(ea.expect(raw.PINGRESP), "enhanced-auth client lost\n" + self.tail())
+
+    # KNOWN BUG (reported to the plugin's owner): Mosquitto 2.0.11's
+    # re-check after SIGHUP disconnects every client without a username when
+    # allow_anonymous is false, before any plugin is asked; MQTT 5 token
+    # clients may connect without one (enhanced auth, or a password alone).
+    # The plugin would have to give them a username (e.g. the sub) at
+    # CONNECT. Remove expectedFailure when that lands.
+    @unittest.expectedFailure
+    def test_reload_keeps_mqtt5_clients_without_username(self):
+        ea = self.raw()
+        self.assertEqual(ea.connect("ea-nouser", auth_method="jwt",
+                                    auth_data=self.token("new")).reason, 0)
+        pw = self.raw()
+        self.assertEqual(pw.connect("pw-nouser", password=self.token("new")).reason, 0)
+        self.reload()
+        time.sleep(1.0)
+        for c in (ea, pw):
+            c.ping()
+            self.assertIsNotNone(c.expect(raw.PINGRESP), "client lost on SIGHUP\n" + self.tail())
+
+    def test_acl_reloaded(self):
+        c = self.paho(V311, username="dev-rot", password=self.token("new"))
+        self.assertConnected(c)
+        self.assertEqual(c.subscribe("lobby/#"), [0x80])
+        self.broker.write_file("acl.conf", "pattern readwrite devices/%s/#\n"
+                               "pattern read lobby/#\n")
+        self.reload()
+        ok = h.wait_until(lambda: c.subscribe("lobby/#") == [0], h.CLIENT_TIMEOUT, step=0.2)
+        self.assertTrue(ok, "new ACL rule not in force after SIGHUP\n" + self.tail())
 
     def test_added_kid_accepted_after_reload(self):
         newer = new_key()

@@ -2,15 +2,21 @@
  * (an HS secret with kid "hs-1", and RSA, EC P-256 and Ed25519 keys from
  * fuzz/keys/public.jwks) and mja_token_decode_unverified().
  *
- * An input with exactly one '.' is taken as "header.payload": the harness
- * appends a valid HS256 signature made with the fixture secret, so that
- * the payload and claim checks behind the signature are reached as well.
- * Any other input is verified as it is.
+ * Three shapes of input, so that the checks behind the signature are
+ * reached as well as the parser in front of it:
+ *  - "{HEADER JSON}\0{PAYLOAD JSON}": the harness base64url-encodes both
+ *    and signs them with the fixture HS256 secret (mutations then act on
+ *    the JSON itself: claims, duplicates, UTF-8, numbers);
+ *  - "header.payload" (one dot): the harness appends an HS256 signature;
+ *  - anything else is verified as it is.
+ * Every token is verified under two option sets (defaults with issuer and
+ * audience; a strict allow-list, size cap and max_token_age).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
+#include "mja/alg.h"
 #include "mja/b64url.h"
 #include "mja/claims.h"
 #include "mja/key.h"
@@ -47,15 +53,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* Two option sets, picked by the input's length, so both the defaults and
- * a stricter configuration see every shape of input. */
-static void pick_opts(size_t size, mja_verify_opts *o)
+/* Option set 0: defaults plus issuer and audience; 1: a strict allow-list,
+ * a small size cap and max_token_age. */
+static void pick_opts(int variant, mja_verify_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->claims.required = required;
 	o->claims.n_required = 2;
 	o->claims.leeway = 30;
-	if (size & 1) {
+	if (variant) {
 		o->algorithms = MJA_ALG_SET_ALL & ~(MJA_ALG_BIT(MJA_ALG_HS384) |
 			MJA_ALG_BIT(MJA_ALG_HS512) | MJA_ALG_BIT(MJA_ALG_PS512));
 		o->max_token_bytes = 2048;
@@ -68,7 +74,22 @@ static void pick_opts(size_t size, mja_verify_opts *o)
 	}
 }
 
-static void verify(const char *tok, size_t len, const mja_verify_opts *o)
+/* The roles claim of an accepted token (issuer data, still untrusted in
+ * shape): every role a NUL-free C string. */
+static void roles(const json_t *payload, const char *path)
+{
+	char **r = NULL;
+	size_t n = 0, i;
+
+	if (mja_claims_roles(payload, path, &r, &n) != MJA_OK)
+		return;
+	FUZZ_ASSERT(n == 0 || r != NULL);
+	for (i = 0; i < n; i++)
+		FUZZ_ASSERT(r[i] != NULL);
+	mja_claims_roles_free(r, n);
+}
+
+static void verify_one(const char *tok, size_t len, const mja_verify_opts *o)
 {
 	mja_token *t = (mja_token *)1;
 	mja_err e = mja_token_verify(keyset, o, tok, len, MJA_FUZZ_NOW, &t);
@@ -93,7 +114,19 @@ static void verify(const char *tok, size_t len, const mja_verify_opts *o)
 	FUZZ_ASSERT(o->algorithms == 0 || (o->algorithms & MJA_ALG_BIT(t->alg)));
 	FUZZ_ASSERT(t->sub != NULL && mja_sub_valid(t->sub, strlen(t->sub)));
 	FUZZ_ASSERT(t->has_exp && t->exp >= MJA_FUZZ_NOW - 30);
+	roles(t->payload, "roles");
+	roles(t->payload, "realm_access.roles");
 	mja_token_free(t);
+}
+
+static void verify(const char *tok, size_t len)
+{
+	mja_verify_opts o;
+
+	pick_opts(0, &o);
+	verify_one(tok, len, &o);
+	pick_opts(1, &o);
+	verify_one(tok, len, &o);
 }
 
 static void decode_unverified(const char *tok, size_t len)
@@ -109,7 +142,7 @@ static void decode_unverified(const char *tok, size_t len)
 
 /* "header.payload" -> "header.payload.sig" with the fixture HS256 secret,
  * in a buffer of exactly the token's size (no NUL, so over-reads trap). */
-static void verify_signed(const char *hp, size_t len, const mja_verify_opts *o)
+static void verify_signed(const char *hp, size_t len)
 {
 	unsigned char *sig = NULL;
 	size_t siglen = 0, slen;
@@ -126,23 +159,40 @@ static void verify_signed(const char *hp, size_t len, const mja_verify_opts *o)
 	memcpy(tok, hp, len);
 	tok[len] = '.';
 	memcpy(tok + len + 1, enc, slen);
-	verify(tok, len + 1 + slen, o);
+	verify(tok, len + 1 + slen);
 	decode_unverified(tok, len + 1 + slen);
 	free(tok);
 	free(enc);
 	free(sig);
 }
 
+/* "{header}\0{payload}" -> base64url "header.payload", then signed. */
+static void verify_json(const char *s, size_t size)
+{
+	const char *nul = memchr(s, '\0', size);
+	size_t hlen = nul ? (size_t)(nul - s) : size;
+	size_t plen = nul ? size - hlen - 1 : 0;
+	size_t eh = mja_b64url_encoded_len(hlen), ep = mja_b64url_encoded_len(plen);
+	char *hp = malloc(eh + 1 + ep + 1);
+
+	FUZZ_ASSERT(hp != NULL);
+	mja_b64url_encode((const unsigned char *)s, hlen, hp);
+	hp[eh] = '.';
+	mja_b64url_encode((const unsigned char *)s + hlen + (nul != NULL), plen, hp + eh + 1);
+	verify_signed(hp, eh + 1 + ep);
+	free(hp);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *s = (const char *)data;
-	mja_verify_opts o;
 	const char *dot = memchr(s, '.', size);
 
-	pick_opts(size, &o);
-	if (dot && !memchr(dot + 1, '.', size - (size_t)(dot + 1 - s)))
-		verify_signed(s, size, &o);
-	verify(s, size, &o);
+	if (size > 0 && s[0] == '{')
+		verify_json(s, size);
+	else if (dot && !memchr(dot + 1, '.', size - (size_t)(dot + 1 - s)))
+		verify_signed(s, size);
+	verify(s, size);
 	decode_unverified(s, size);
 	return 0;
 }

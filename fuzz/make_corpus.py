@@ -37,8 +37,12 @@ def b64(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+def js(obj, ensure_ascii=True):
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=ensure_ascii)
+
+
 def seg(obj):
-    return b64(json.dumps(obj, separators=(",", ":")))
+    return b64(js(obj))
 
 
 def load_private(name):
@@ -116,6 +120,31 @@ def main():
         "es256-short-sig": tok["ES256"].rsplit(".", 1)[0] + "." + b64(b"\x01" * 63),
         "padding": tok["HS256"] + "==",
     })
+    # Starting with '{': "header JSON\0payload JSON", encoded and signed by
+    # the harness, so mutations work on the JSON text directly.
+    hs_json = js(hs_hdr)
+    json_payloads = {
+        "basic": js(claims),
+        "aud-array": js(dict(claims, aud=["other", "mqtt.example.com"])),
+        "realm-roles": js(dict(claims, realm_access={"roles": ["operator", 7, "x"]})),
+        "role-string": js(dict(claims, roles="operator")),
+        "sub-utf8": js(dict(claims, sub="d\u00ebvice-\u2713-\U0001f600"), ensure_ascii=False),
+        "sub-bad-utf8": b'{"sub":"dev\xc3\x28","exp":1700003600}',
+        "sub-surrogate": '{"sub":"\\ud83d\\ude00","exp":1700003600}',
+        "exp-float": js(dict(claims, exp=NOW + 0.25)),
+        "exp-edge": js(dict(claims, exp=NOW - 30)),
+        "nbf-iat": js(dict(claims, nbf=NOW + 29, iat=NOW + 31)),
+        "max-age": js(dict(claims, iat=NOW - 7300, exp=NOW + 10)),
+        "dup": '{"sub":"a","exp":1700003600,"exp":1}',
+        "big-ints": '{"sub":"a","exp":9223372036854775807,"nbf":-9223372036854775808,"iat":1e18}',
+        "iss-array": js(dict(claims, iss=["https://issuer.example"])),
+    }
+    for name, p in json_payloads.items():
+        raw = p if isinstance(p, bytes) else p.encode()
+        token_seeds["json-" + name] = hs_json.encode() + b"\0" + raw
+    token_seeds["json-typ-at"] = js(dict(hs_hdr, typ="AT+JWT")).encode() + b"\0" + js(claims).encode()
+    token_seeds["json-hdr-crit"] = js(dict(hs_hdr, crit=["x"])).encode() + b"\0" + js(claims).encode()
+    token_seeds["json-hdr-nokid"] = js({"alg": "HS256"}).encode() + b"\0" + js(claims).encode()
     write_corpus("fuzz_token", token_seeds)
 
     def pem_public(k):

@@ -47,15 +47,14 @@ stage_main() {
 stage_asan() {
 	# Unit, end-to-end and attack suites with ASan + UBSan. The broker is not
 	# instrumented: the e2e harness preloads the sanitizer runtimes when the
-	# plugin is, and collects the reports (MJA_E2E_KEEP keeps its folders so
-	# that the reports can be read after the broker stops). valgrind cannot
-	# run a sanitized plugin; the flood test (slow) would measure ASan's
+	# plugin is, and fails a test on any report. valgrind cannot run a
+	# sanitized plugin; the flood test (slow) would measure ASan's
 	# quarantine, not the plugin.
 	cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DMJA_BUILD_TESTS=ON \
 		-DMJA_BUILD_BENCH=OFF -DMJA_SANITIZE=address,undefined &&
 	cmake --build build/asan -j "$jobs" &&
 	(cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 MJA_E2E_KEEP=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j 1 -LE 'fuzz|container|bench|slow|valgrind')
 }
 

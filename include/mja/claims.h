@@ -37,7 +37,7 @@ typedef struct mja_claim_rules {
  * as the numbers they are. */
 mja_err mja_claims_check(const json_t *payload, const mja_claim_rules *r, int64_t now);
 
-/* exp as whole seconds (fractions truncated toward -inf, clamped to the
+/* exp as whole seconds (fractions rounded up, toward +inf, clamped to the
  * int64 range). Returns 1 and sets *exp if exp is present and a number,
  * else 0. */
 int mja_claims_exp(const json_t *payload, int64_t *exp);

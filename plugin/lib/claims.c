@@ -181,8 +181,16 @@ int mja_claims_exp(const json_t *payload, int64_t *exp)
 		*exp = INT64_MAX;
 	else if (d < -9223372036854775808.0)
 		*exp = INT64_MIN;
-	else
-		*exp = (int64_t)floor_wide(d);
+	else {
+		/* Round up: with whole-second clocks "exp + leeway <= now" and
+		 * "ceil(exp) + leeway <= now" agree, so a principal's exp expires
+		 * exactly when the claims check starts refusing the token. */
+		wide x = floor_wide(d);
+
+		if ((double)x < d)
+			x++;
+		*exp = x > INT64_MAX ? INT64_MAX : (int64_t)x;
+	}
 	return 1;
 }
 

@@ -194,6 +194,42 @@ int mja_key__es_alg(const EVP_PKEY *pkey, int *bits)
 	}
 }
 
+
+/* 1 iff the Ed25519 public key is one of the small-order points (the sign
+ * bit ignored, as libsodium's ge25519_has_small_order does) or encodes
+ * y >= p (non-canonical). Unreadable keys count as weak. */
+static int ed25519_weak(EVP_PKEY *pkey)
+{
+	static const unsigned char blocklist[][32] = {
+		{ 0 },   /* 0: order 4 */
+		{ 1 },   /* 1: the identity */
+		{ 0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89,
+		  0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39,
+		  0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05 },   /* order 8 */
+		{ 0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76,
+		  0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6,
+		  0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a },   /* order 8 */
+	};
+	unsigned char a[32];
+	size_t len = sizeof(a), i;
+
+	if (EVP_PKEY_get_raw_public_key(pkey, a, &len) != 1 || len != sizeof(a))
+		return 1;
+	a[31] &= 0x7f;  /* the sign of x does not change the order */
+	for (i = 0; i < sizeof(blocklist) / sizeof(blocklist[0]); i++)
+		if (memcmp(a, blocklist[i], sizeof(a)) == 0)
+			return 1;
+	/* y >= p - 1 (p = 2^255 - 19): p - 1 has order 2, y >= p is not a
+	 * canonical encoding (and p, p + 1 are 0 and 1 again). */
+	if (a[31] == 0x7f && a[0] >= 0xec) {
+		for (i = 1; i < 31; i++)
+			if (a[i] != 0xff)
+				return 0;
+		return 1;
+	}
+	return 0;
+}
+
 static int rsa_public_ok(const EVP_PKEY *pkey, char *reason, size_t rlen)
 {
 	BIGNUM *n = NULL, *e = NULL;
@@ -263,6 +299,13 @@ mja_err mja_key__adopt_pkey(mja_key *k, EVP_PKEY *pkey, char *reason, size_t rle
 	case EVP_PKEY_ED25519:
 		k->kty = MJA_KTY_OKP;
 		k->bits = 256;
+		/* A small-order or non-canonical A lets anyone forge signatures
+		 * (R = identity, S = 0 verifies for every message with A =
+		 * identity); RFC 8032 5.1.7 leaves the check to us. */
+		if (ed25519_weak(pkey)) {
+			snprintf(reason, rlen, "weak (small-order or non-canonical) Ed25519 public key");
+			goto bad;
+		}
 		break;
 	case EVP_PKEY_RSA_PSS:
 		snprintf(reason, rlen, "RSA-PSS restricted keys are not supported (use a plain RSA key)");
@@ -576,6 +619,21 @@ mja_err mja_keyset_add_secret(mja_keyset *ks, const unsigned char *secret, size_
 	return keyset_take(ks, &l, origin, d);
 }
 
+/* 1 iff a secret file's content starts (after a UTF-8 BOM and blanks)
+ * with a PEM armour line or a JSON object: a key, not a secret. */
+static int looks_like_key(const char *b, size_t len)
+{
+	size_t i = 0;
+
+	if (len >= 3 && !memcmp(b, "\xef\xbb\xbf", 3))
+		i = 3;
+	while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
+		i++;
+	if (i < len && b[i] == '{')
+		return 1;
+	return len - i >= 10 && !memcmp(b + i, "-----BEGIN", 10);
+}
+
 mja_err mja_keyset_load_secret_file(mja_keyset *ks, const char *path, mja_diag *d)
 {
 	char *buf;
@@ -593,6 +651,14 @@ mja_err mja_keyset_load_secret_file(mja_keyset *ks, const char *path, mja_diag *
 		len -= 2;
 	else if (len >= 1 && buf[len - 1] == '\n')
 		len -= 1;
+	/* A public key given as a secret makes HS tokens forgeable by anyone
+	 * who has the public key (RFC 8725 2.1, alg confusion by config). */
+	if (looks_like_key(buf, len)) {
+		mja_diag_set(d, "%s: looks like a PEM or JWK key, not a secret "
+				"(give keys with key_file)", path);
+		scrub_free(buf, flen);
+		return MJA_ERR_KEY;
+	}
 	e = mja_keyset_add_secret(ks, (const unsigned char *)buf, len, NULL, path, d);
 	scrub_free(buf, flen);
 	return e;

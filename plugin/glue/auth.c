@@ -67,6 +67,11 @@ static int accept_client(struct mja_glue *g, struct mosquitto *client, const cha
 		log_refusal(client, "refused", MJA_ERR_NOMEM);
 		return MOSQ_ERR_AUTH;
 	}
+	/* glue.h: without a username the broker would drop it on SIGHUP */
+	if ((!username || !username[0]) && g->cfg->token_field == MJA_TOKEN_FIELD_PASSWORD &&
+	    mosquitto_set_username(client, p->sub) != MOSQ_ERR_SUCCESS)
+		mja_glue__log_client(MOSQ_LOG_WARNING, client, "cannot set username for",
+				"it will be disconnected on SIGHUP");
 	{
 		char sub[160], line[176];
 

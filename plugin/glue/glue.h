@@ -12,6 +12,14 @@
  * RELOAD -> always MOSQ_ERR_SUCCESS (an error breaks the broker's reload).
  * Log lines start with "jwt-auth:" and name the reason, the client id and
  * the address; never the token.
+ *
+ * Clients without a username: MQTT 5 allows a password without a username,
+ * and enhanced-auth clients need none. Mosquitto 2.0.11 disconnects every
+ * client without a username on SIGHUP when allow_anonymous is false, before
+ * any plugin is asked. So a token client that sent no username is given
+ * its sub as broker username (mosquitto_set_username) when accepted: it
+ * survives the reload and its token is re-checked like any other. The ACL's
+ * %u still stands for the username the client sent (none).
  */
 #ifndef MJA_GLUE_H
 #define MJA_GLUE_H
@@ -34,6 +42,7 @@
 #pragma weak mosquitto_client_id
 #pragma weak mosquitto_client_address
 #pragma weak mosquitto_client_username
+#pragma weak mosquitto_set_username
 #pragma weak mosquitto_kick_client_by_clientid
 #pragma weak mosquitto_callback_register
 #pragma weak mosquitto_callback_unregister

@@ -72,7 +72,8 @@ void mja_glue__kick_expired(struct mja_glue *g, const void *client)
 static int api_present(void)
 {
 	return mosquitto_log_printf && mosquitto_client_id && mosquitto_client_address &&
-		mosquitto_client_username && mosquitto_kick_client_by_clientid &&
+		mosquitto_client_username && mosquitto_set_username &&
+		mosquitto_kick_client_by_clientid &&
 		mosquitto_callback_register && mosquitto_callback_unregister;
 }
 

@@ -26,9 +26,10 @@
  *  - Substitutions work in `pattern` and `topic` lines, as a whole level or
  *    inside one ("devices/%s-data/#"), never in a level with '+' or '#'.
  *    At check time a value that is NULL, empty, or holds '/', '+' or '#'
- *    makes an allow rule using it match nothing and a deny rule using it
- *    deny everything (fail closed: else a client could dodge a deny by its
- *    choice of client id or username).
+ *    makes an allow rule using it match nothing (spec 3); in a deny rule
+ *    the level holding it stands for any value, like '+' (fail closed at
+ *    that level: else a client could dodge a deny by its choice of client
+ *    id or username, and a blanket deny would lock out clients without one).
  *  - '$' topics are matched only by rules whose written filter starts with
  *    '$' (so "%c/#" with client id "$SYS" does not reach $SYS).
  *

@@ -82,6 +82,21 @@ static int level_eq(const check_ctx *c, const mja_acl_level *lv, const char *s, 
 	return off == n;
 }
 
+/* 1 iff lv is a template with a substitution whose value is unusable.
+ * Only deny rules get this far with such values (allow rules are skipped
+ * first), and for them the level stands for any value, like '+': the deny
+ * can neither be escaped with a client id "+" nor lock out clients that
+ * have no username. */
+static int level_wild(const check_ctx *c, const mja_acl_level *lv)
+{
+	if (lv->kind != MJA_LEVEL_TMPL)
+		return 0;
+	for (uint32_t i = 0; i < lv->len; i++)
+		if (lv->u.parts[i].kind != MJA_PART_LIT && !c->val[lv->u.parts[i].kind])
+			return 1;
+	return 0;
+}
+
 /* The rule matches topic t (MQTT 3.1.1 4.7: '+' one level, '#' the parent
  * and everything below), or, with c->cover, covers filter t: every topic
  * that t matches, the rule matches too. */
@@ -104,7 +119,7 @@ static int rule_applies(const check_ctx *c, const mja_acl_rule *r)
 			 * except "+/#" against a first-level "#" (no parent). */
 			return i == 0 && lv->kind == MJA_LEVEL_PLUS && r->nlevels == 2 &&
 				r->levels[1].kind == MJA_LEVEL_HASH;
-		if (lv->kind == MJA_LEVEL_PLUS)
+		if (lv->kind == MJA_LEVEL_PLUS || level_wild(c, lv))
 			continue;
 		if (c->cover && mja_level_is(tl, tll, '+'))
 			return 0; /* any value here; the rule wants one */
@@ -128,14 +143,12 @@ static int eval_section(uint32_t section, void *arg)
 			continue; /* once allowed, only deny rules can change the answer */
 		if (r->subst & ~c->computed)
 			compute_values(c, r->subst);
-		if (r->subst & ~c->usable) {
-			/* Fail closed: a deny rule whose value is unusable would
-			 * otherwise be escaped by choosing such a client id or
-			 * username. It denies; an allow rule matches nothing. */
-			if (deny)
-				return 1;
+		/* Spec 3: an allow rule whose value is unusable matches
+		 * nothing. A deny rule fails closed at that level only (see
+		 * level_wild), so it cannot be escaped by choosing such a
+		 * client id or username. */
+		if ((r->subst & ~c->usable) && !deny)
 			continue;
-		}
 		/* MQTT 3.1.1 4.7.2: '$' topics only for rules written with '$'. */
 		if (c->tdollar && !r->dollar)
 			continue;

@@ -620,21 +620,37 @@ static void test_substitution_unusable_values(void **state)
 
 /* A deny rule whose value is unusable denies everything: otherwise a client
  * could escape "pattern deny" by picking such a client id or username. */
+/* A deny rule must not be escaped by choosing an unusable value (client id
+ * "+", no username), and must not lock everyone out either: the unusable
+ * level of a deny rule stands for any value ('+'), an allow rule with an
+ * unusable value matches nothing (spec 3). */
 static void test_substitution_deny_fails_closed(void **state)
 {
 	mja_acl *acl = load(
 		"pattern readwrite #\n"
-		"pattern deny      clients/%c/admin\n");
+		"pattern deny      clients/%c/admin\n"
+		"pattern deny      users/%u-x/secret/#\n");
 	mja_acl_who good = who_full("d", "c1", "u"), plus = who_full("d", "+", "u");
-	mja_acl_who none = who_full("d", NULL, "u");
+	mja_acl_who none = who_full("d", NULL, NULL);
 
 	assert_int_equal(chk(acl, &good, W, "clients/c1/admin"), 0);
 	assert_int_equal(chk(acl, &good, W, "clients/c2/admin"), 1);
 	assert_int_equal(chk(acl, &good, W, "anything"), 1);
+	assert_int_equal(chk(acl, &good, W, "users/u-x/secret/a"), 0);
+	assert_int_equal(chk(acl, &good, W, "users/v-x/secret/a"), 1);
+	/* client id "+": the deny covers clients/+/admin for this client */
 	assert_int_equal(chk(acl, &plus, W, "clients/c1/admin"), 0);
-	assert_int_equal(chk(acl, &plus, W, "anything"), 0);
-	assert_int_equal(chk(acl, &plus, S, "#"), 0);
-	assert_int_equal(chk(acl, &none, R, "anything"), 0);
+	assert_int_equal(chk(acl, &plus, W, "clients/+/admin"), 0);
+	assert_int_equal(chk(acl, &plus, S, "clients/+/admin"), 0);
+	assert_int_equal(chk(acl, &plus, S, "clients/#"), 1);   /* partial overlap: per delivery */
+	assert_int_equal(chk(acl, &plus, R, "clients/zz/admin"), 0);
+	assert_int_equal(chk(acl, &plus, W, "clients/c1/other"), 1);
+	assert_int_equal(chk(acl, &plus, W, "anything"), 1);
+	/* no client id, no username: the same, for both deny rules */
+	assert_int_equal(chk(acl, &none, R, "clients/x/admin"), 0);
+	assert_int_equal(chk(acl, &none, R, "users/anyone-x/secret/k"), 0);
+	assert_int_equal(chk(acl, &none, R, "users/anyone/secret/k"), 0);
+	assert_int_equal(chk(acl, &none, R, "anything"), 1);
 	assert_int_equal(chk(acl, &none, U, "anything"), 1);
 	mja_acl_free(acl);
 }

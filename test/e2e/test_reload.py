@@ -110,13 +110,10 @@ class KeyRotation(h.BrokerTestCase):
         ea.ping()
         self.assertIsNotNone(ea.expect(raw.PINGRESP), "enhanced-auth client lost\n" + self.tail())
 
-    # KNOWN BUG (reported to the plugin's owner): Mosquitto 2.0.11's
-    # re-check after SIGHUP disconnects every client without a username when
-    # allow_anonymous is false, before any plugin is asked; MQTT 5 token
-    # clients may connect without one (enhanced auth, or a password alone).
-    # The plugin would have to give them a username (e.g. the sub) at
-    # CONNECT. Remove expectedFailure when that lands.
-    @unittest.expectedFailure
+    # Mosquitto 2.0.11's re-check after SIGHUP disconnects every client
+    # without a username when allow_anonymous is false, before any plugin is
+    # asked; MQTT 5 token clients may connect without one (enhanced auth, or
+    # a password alone), so the plugin gives them their sub as username.
     def test_reload_keeps_mqtt5_clients_without_username(self):
         ea = self.raw()
         self.assertEqual(ea.connect("ea-nouser", auth_method="jwt",

@@ -14,7 +14,11 @@
  * username_match sub, and an `algorithms` list that no configured key can
  * verify are errors: d then reads "option NAME: ..." naming the option, the
  * file (if any) and the reason, e.g.
- *   option key_file "/etc/k.pem": cannot read file: No such file or directory
+ *   option key_file: /etc/k.pem: cannot open: No such file or directory
+ *   option acl_file: /etc/acl.conf:3: unknown directive 'x' (pattern, sub, role or topic)
+ *   option leeway: "30s" is not a whole number
+ * (the file loaders' own diagnostic, prefixed with the option; the path is
+ * added when the loader did not name it).
  *
  * Ownership: a mja_config owns every string, array, file set and the token
  * cache it holds; all are freed by mja_config_free(). Fields are read-only

@@ -34,7 +34,7 @@ int mja_glue_life__disconnect(int event, void *event_data, void *userdata)
 	 * DISCONNECT for the same pointer (session takeover) removes it. */
 	mja_clients_disconnect(g->clients, ev->client, now);
 	mja_clients_sweep(g->clients, now, MJA_GLUE_GONE_GRACE);
-	return MOSQ_ERR_PLUGIN_DEFER;
+	return MOSQ_ERR_SUCCESS;   /* the broker ignores it */
 }
 
 int mja_glue_life__reload(int event, void *event_data, void *userdata)

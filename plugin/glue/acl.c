@@ -19,7 +19,7 @@ int mja_glue_acl__check(int event, void *event_data, void *userdata)
 		return MOSQ_ERR_ACL_DENIED;
 	if (c->state == MJA_CLIENT_KICKED)
 		return MOSQ_ERR_ACL_DENIED;     /* being disconnected */
-	now = mja_glue__now();
+	now = g->now();
 	/* A GONE client's WRITE check is its will, sent after DISCONNECT: the
 	 * will was accepted with the connection, so it is published as for any
 	 * other loss (spec 4) if the rules allow it, also after expiry. */

@@ -87,7 +87,7 @@ int mja_glue_auth__basic(int event, void *event_data, void *userdata)
 	struct mosquitto_evt_basic_auth *ev = event_data;
 	struct mja_glue *g = userdata;
 	const mja_client *c = mja_clients_get(g->clients, ev->client);
-	int64_t now = mja_glue__now();
+	int64_t now = g->now();
 	mja_principal *p = NULL;
 	mja_err why = MJA_OK;
 	mja_decision r;
@@ -121,7 +121,7 @@ int mja_glue_auth__ext_start(int event, void *event_data, void *userdata)
 
 	if (!ev->auth_method || strcmp(ev->auth_method, MJA_GLUE_AUTH_METHOD) != 0)
 		return MOSQ_ERR_PLUGIN_DEFER;
-	now = mja_glue__now();
+	now = g->now();
 	username = mosquitto_client_username(ev->client);
 	id = mosquitto_client_id(ev->client);
 	c = mja_clients_get(g->clients, ev->client);

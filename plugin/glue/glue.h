@@ -69,6 +69,10 @@ struct mja_glue {
 	int64_t last_scan_ms;      /* monotonic, of the last expiry scan */
 	int reload_pending;        /* a RELOAD re-check may be running */
 	int64_t reload_at;         /* wall clock second of the last RELOAD */
+	/* Clocks: mja_glue__now / mja_glue__mono_ms, set by init; time is a
+	 * parameter so that test_glue.c can drive expiry with a fixed clock. */
+	int64_t (*now)(void);
+	int64_t (*mono_ms)(void);
 };
 
 /* Callbacks (userdata is the struct mja_glue). */

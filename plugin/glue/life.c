@@ -4,7 +4,7 @@
 int mja_glue_life__tick(int event, void *event_data, void *userdata)
 {
 	struct mja_glue *g = userdata;
-	int64_t ms = mja_glue__mono_ms(), now;
+	int64_t ms = g->mono_ms(), now;
 	const mja_client *c;
 
 	/* TICK fires about 10 times a second when idle and far more under
@@ -12,7 +12,7 @@ int mja_glue_life__tick(int event, void *event_data, void *userdata)
 	if (ms - g->last_scan_ms < MJA_GLUE_TICK_MS)
 		return MOSQ_ERR_SUCCESS;
 	g->last_scan_ms = ms;
-	now = mja_glue__now();
+	now = g->now();
 	g->reload_pending = 0;   /* the re-check after RELOAD ran before this tick */
 	mja_clients_sweep(g->clients, now, MJA_GLUE_GONE_GRACE);
 	if (!g->cfg->disconnect_on_expiry)
@@ -28,7 +28,7 @@ int mja_glue_life__disconnect(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_disconnect *ev = event_data;
 	struct mja_glue *g = userdata;
-	int64_t now = mja_glue__now();
+	int64_t now = g->now();
 
 	/* refused CONNECTs (client id NULL) have no entry: a no-op. A second
 	 * DISCONNECT for the same pointer (session takeover) removes it. */
@@ -55,7 +55,7 @@ int mja_glue_life__reload(int event, void *event_data, void *userdata)
 	}
 	/* the broker now re-runs BASIC_AUTH for every client */
 	g->reload_pending = 1;
-	g->reload_at = mja_glue__now();
+	g->reload_at = g->now();
 	/* an error here would skip later reload callbacks and the broker's own
 	 * password_file / acl_file reload (notes) */
 	return MOSQ_ERR_SUCCESS;

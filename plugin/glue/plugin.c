@@ -165,7 +165,9 @@ MJA_GLUE_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *id, void **user
 		return MOSQ_ERR_NOMEM;
 	}
 	g->acl_registered = g->cfg->acl_file != NULL;
-	g->last_scan_ms = mja_glue__mono_ms();
+	g->now = mja_glue__now;
+	g->mono_ms = mja_glue__mono_ms;
+	g->last_scan_ms = g->mono_ms();
 	for (i = 0; i < N_CALLBACKS; i++) {
 		int rc;
 

@@ -1,0 +1,593 @@
+/* test_glue.c - the Mosquitto glue against a fake broker, with a fixed clock.
+ *
+ * The glue sources are compiled into this program and the broker's API
+ * (weak references in the plugin) is defined here, so that every callback
+ * can be driven the way Mosquitto 2.0.11 drives it (docs: plugin notes):
+ * return codes, log lines that never contain the token, the expiry kick
+ * that re-enters the plugin (subscription re-check, DISCONNECT, then the
+ * will's WRITE check), per-listener instances, reload that keeps the old
+ * set, re-check of enhanced-auth clients, and re-authentication. */
+#include "plugin_fixture.h"
+
+#include "../../plugin/glue/plugin.c"
+#include "../../plugin/glue/auth.c"
+#include "../../plugin/glue/acl.c"
+#include "../../plugin/glue/life.c"
+
+/* ---- the fake broker ---- */
+
+struct mosquitto {
+	const char *id;
+	const char *address;
+	char *username;
+	const char *will_topic;   /* checked (WRITE) after DISCONNECT when kicked */
+};
+
+static struct reg {
+	mosquitto_plugin_id_t *pid;
+	int event;
+	MOSQ_FUNC_generic_callback cb;
+	void *userdata;
+} regs[32];
+static size_t n_regs;
+static char logbuf[16384];
+static struct mosquitto *known[8];   /* clients the fake can kick by id */
+static int kicks, kick_will, will_result, resub_result;
+
+int mosquitto_callback_register(mosquitto_plugin_id_t *pid, int event,
+		MOSQ_FUNC_generic_callback cb, const void *event_data, void *userdata)
+{
+	for (size_t i = 0; i < n_regs; i++)
+		if (regs[i].pid == pid && regs[i].event == event && regs[i].cb == cb)
+			return MOSQ_ERR_ALREADY_EXISTS;
+	assert_true(n_regs < 32);
+	regs[n_regs++] = (struct reg){ pid, event, cb, userdata };
+	return MOSQ_ERR_SUCCESS;
+}
+
+int mosquitto_callback_unregister(mosquitto_plugin_id_t *pid, int event,
+		MOSQ_FUNC_generic_callback cb, const void *event_data)
+{
+	for (size_t i = 0; i < n_regs; i++) {
+		if (regs[i].pid == pid && regs[i].event == event && regs[i].cb == cb) {
+			regs[i] = regs[--n_regs];
+			return MOSQ_ERR_SUCCESS;
+		}
+	}
+	return MOSQ_ERR_NOT_FOUND;
+}
+
+void mosquitto_log_printf(int level, const char *fmt, ...)
+{
+	size_t used = strlen(logbuf);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(logbuf + used, sizeof(logbuf) - used, fmt, ap);
+	va_end(ap);
+	used = strlen(logbuf);
+	if (used + 1 < sizeof(logbuf))
+		strcat(logbuf, "\n");
+}
+
+const char *mosquitto_client_id(const struct mosquitto *c) { return c->id; }
+const char *mosquitto_client_address(const struct mosquitto *c) { return c->address; }
+const char *mosquitto_client_username(const struct mosquitto *c) { return c->username; }
+
+int mosquitto_set_username(struct mosquitto *c, const char *username)
+{
+	free(c->username);
+	c->username = username ? strdup(username) : NULL;
+	return MOSQ_ERR_SUCCESS;
+}
+
+/* Dispatch like the broker: registration order, first non-DEFER wins. */
+static int fire(mosquitto_plugin_id_t *pid, int event, void *data)
+{
+	for (size_t i = 0; i < n_regs; i++) {
+		if (regs[i].pid != pid || regs[i].event != event)
+			continue;
+		int rc = regs[i].cb(event, data, regs[i].userdata);
+
+		if (rc != MOSQ_ERR_PLUGIN_DEFER)
+			return rc;
+	}
+	return MOSQ_ERR_PLUGIN_DEFER;
+}
+
+static int registered(mosquitto_plugin_id_t *pid, int event)
+{
+	for (size_t i = 0; i < n_regs; i++)
+		if (regs[i].pid == pid && regs[i].event == event)
+			return 1;
+	return 0;
+}
+
+static mosquitto_plugin_id_t *kick_pid;
+
+static int acl(mosquitto_plugin_id_t *pid, struct mosquitto *c, const char *topic, int access)
+{
+	struct mosquitto_evt_acl_check ev = { .client = c, .topic = topic, .access = access };
+
+	return fire(pid, MOSQ_EVT_ACL_CHECK, &ev);
+}
+
+static void disconnect(mosquitto_plugin_id_t *pid, struct mosquitto *c)
+{
+	struct mosquitto_evt_disconnect ev = { .client = c, .reason = -1 };
+
+	fire(pid, MOSQ_EVT_DISCONNECT, &ev);
+}
+
+/* As Debian's 2.0.11: re-check a subscription, disconnect, then send the
+ * will (WRITE check after the DISCONNECT event). */
+int mosquitto_kick_client_by_clientid(const char *clientid, bool with_will)
+{
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		struct mosquitto *c = known[i];
+
+		if (!c || !c->id || strcmp(c->id, clientid) != 0)
+			continue;
+		kicks++;
+		kick_will = with_will;
+		resub_result = acl(kick_pid, c, "devices/dev1/#", MOSQ_ACL_SUBSCRIBE);
+		disconnect(kick_pid, c);
+		if (with_will && c->will_topic)
+			will_result = acl(kick_pid, c, c->will_topic, MOSQ_ACL_WRITE);
+		return MOSQ_ERR_SUCCESS;
+	}
+	return MOSQ_ERR_NOT_FOUND;
+}
+
+/* ---- helpers ---- */
+
+static int64_t fake_now = FX_NOW;
+static int64_t fake_ms = 1000000;
+static int64_t now_fn(void) { return fake_now; }
+static int64_t ms_fn(void) { return fake_ms; }
+
+static char pid1, pid2;
+#define PID1 ((mosquitto_plugin_id_t *)&pid1)
+#define PID2 ((mosquitto_plugin_id_t *)&pid2)
+
+static const char *secret_path, *acl_path;
+
+/* What the fake broker saw; the clock back at its start. */
+static void reset_fake(void)
+{
+	logbuf[0] = '\0';
+	memset(known, 0, sizeof(known));
+	kicks = kick_will = 0;
+	will_result = resub_result = -100;
+	fake_now = FX_NOW;
+	fake_ms = 1000000;
+}
+
+static int setup(void **state)
+{
+	fx_setup_dir();
+	secret_path = fx_write_str("hs.secret", FX_SECRET "\n");
+	acl_path = fx_write_str("acl.conf", "pattern readwrite devices/%s/#\n");
+	n_regs = 0;
+	reset_fake();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx_cleanup_dir();
+	return 0;
+}
+
+/* Init one instance with the secret, the ACL (unless no_acl) and extra
+ * "key value" options; the glue's clocks become the fake ones. */
+static struct mja_glue *init(mosquitto_plugin_id_t *pid, int no_acl, const char *extra)
+{
+	struct mosquitto_opt opts[4];
+	char keys[4][32], vals[4][256];
+	int n = 0;
+	void *ud = NULL;
+
+	snprintf(keys[n], sizeof(keys[n]), "secret_file");
+	snprintf(vals[n], sizeof(vals[n]), "%s", secret_path);
+	n++;
+	if (!no_acl) {
+		snprintf(keys[n], sizeof(keys[n]), "acl_file");
+		snprintf(vals[n], sizeof(vals[n]), "%s", acl_path);
+		n++;
+	}
+	snprintf(keys[n], sizeof(keys[n]), "leeway");
+	snprintf(vals[n], sizeof(vals[n]), "0");
+	n++;
+	if (extra) {
+		const char *sp = strchr(extra, ' ');
+
+		snprintf(keys[n], sizeof(keys[n]), "%.*s", (int)(sp - extra), extra);
+		snprintf(vals[n], sizeof(vals[n]), "%s", sp + 1);
+		n++;
+	}
+	for (int i = 0; i < n; i++) {
+		opts[i].key = keys[i];
+		opts[i].value = vals[i];
+	}
+	assert_int_equal(mosquitto_plugin_init(pid, &ud, opts, n), MOSQ_ERR_SUCCESS);
+	assert_non_null(ud);
+	((struct mja_glue *)ud)->now = now_fn;
+	((struct mja_glue *)ud)->mono_ms = ms_fn;
+	((struct mja_glue *)ud)->last_scan_ms = fake_ms;
+	return ud;
+}
+
+static int basic(mosquitto_plugin_id_t *pid, struct mosquitto *c, const char *user,
+		const char *pass)
+{
+	struct mosquitto_evt_basic_auth ev = { .client = c, .username = (char *)user,
+		.password = (char *)pass };
+
+	return fire(pid, MOSQ_EVT_BASIC_AUTH, &ev);
+}
+
+static int ext(mosquitto_plugin_id_t *pid, struct mosquitto *c, const char *method,
+		const char *tok)
+{
+	struct mosquitto_evt_extended_auth ev = { .client = c, .auth_method = method,
+		.data_in = tok, .data_in_len = (uint16_t)(tok ? strlen(tok) : 0) };
+
+	return fire(pid, MOSQ_EVT_EXT_AUTH_START, &ev);
+}
+
+static void tick(mosquitto_plugin_id_t *pid)
+{
+	struct mosquitto_evt_tick ev = { 0 };
+
+	fire(pid, MOSQ_EVT_TICK, &ev);
+}
+
+static char *tok_for(const char *secret, const char *sub, int64_t ttl)
+{
+	char json[256];
+
+	snprintf(json, sizeof(json), "{\"sub\":\"%s\",\"exp\":%lld}", sub,
+			(long long)(fake_now + ttl));
+	return fx_token(secret, json);
+}
+
+/* The log never holds the token or its signature. */
+static void assert_log_clean(const char *tok)
+{
+	const char *sig = strrchr(tok, '.') + 1;
+
+	assert_null(strstr(logbuf, tok));
+	assert_null(strstr(logbuf, sig));
+}
+
+/* ---- tests ---- */
+
+static void test_version_and_bad_init(void **state)
+{
+	static const int offered[] = { 5, 4, 3, 2 }, old[] = { 4, 3 };
+	struct mosquitto_opt bad[] = { { "secret_file", (char *)secret_path }, { "leway", "3" } };
+	struct mosquitto_opt none[] = { { "leeway", "3" } };
+	void *ud = NULL;
+
+	assert_int_equal(mosquitto_plugin_version(4, offered), 5);
+	assert_int_equal(mosquitto_plugin_version(2, old), -1);
+	assert_int_not_equal(mosquitto_plugin_init(PID1, &ud, bad, 2), MOSQ_ERR_SUCCESS);
+	assert_non_null(strstr(logbuf, "jwt-auth: configuration error: option leway: unknown option"));
+	assert_int_not_equal(mosquitto_plugin_init(PID1, &ud, none, 1), MOSQ_ERR_SUCCESS);
+	assert_non_null(strstr(logbuf, "key_file"));
+	assert_null(ud);
+	assert_int_equal(n_regs, 0);   /* nothing left registered */
+}
+
+static void test_registration(void **state)
+{
+	struct mja_glue *g = init(PID1, 1, NULL);
+
+	assert_true(registered(PID1, MOSQ_EVT_BASIC_AUTH));
+	assert_true(registered(PID1, MOSQ_EVT_EXT_AUTH_START));
+	assert_true(registered(PID1, MOSQ_EVT_EXT_AUTH_CONTINUE));
+	assert_true(registered(PID1, MOSQ_EVT_DISCONNECT));
+	assert_true(registered(PID1, MOSQ_EVT_TICK));
+	assert_true(registered(PID1, MOSQ_EVT_RELOAD));
+	/* spec 1: without acl_file no ACL callback, and a warning */
+	assert_false(registered(PID1, MOSQ_EVT_ACL_CHECK));
+	assert_non_null(strstr(logbuf, "jwt-auth: no acl_file"));
+	mosquitto_plugin_cleanup(g, NULL, 0);
+	assert_int_equal(n_regs, 0);
+
+	g = init(PID1, 0, NULL);
+	assert_true(registered(PID1, MOSQ_EVT_ACL_CHECK));
+	mosquitto_plugin_cleanup(g, NULL, 0);
+	assert_int_equal(n_regs, 0);
+}
+
+static void test_basic_auth_codes_and_log(void **state)
+{
+	struct mja_glue *g = init(PID1, 0, NULL);
+	struct mosquitto c = { .id = "cid-1", .address = "192.0.2.7" };
+	char *good = tok_for(FX_SECRET, "dev1", 60);
+	char *forged = tok_for(FX_SECRET2, "dev1", 60);
+
+	assert_int_equal(basic(PID1, &c, "u", forged), MOSQ_ERR_AUTH);
+	assert_non_null(strstr(logbuf, "jwt-auth: refused client cid-1 from 192.0.2.7: bad signature"));
+	assert_log_clean(forged);
+	assert_null(mja_clients_get(g->clients, &c));
+	/* the refused CONNECT's DISCONNECT (client id NULL) is harmless */
+	c.id = NULL;
+	disconnect(PID1, &c);
+	c.id = "cid-1";
+
+	assert_int_equal(basic(PID1, &c, "u", "hunter2"), MOSQ_ERR_PLUGIN_DEFER);
+	assert_int_equal(basic(PID1, &c, NULL, NULL), MOSQ_ERR_PLUGIN_DEFER);
+	/* a client that is not ours is left to others for ACL too */
+	assert_int_equal(acl(PID1, &c, "devices/dev1/x", MOSQ_ACL_WRITE), MOSQ_ERR_PLUGIN_DEFER);
+
+	assert_int_equal(basic(PID1, &c, "u", good), MOSQ_ERR_SUCCESS);
+	assert_non_null(mja_clients_get(g->clients, &c));
+	assert_null(c.username);   /* it sent one: not replaced */
+	assert_log_clean(good);
+	assert_int_equal(acl(PID1, &c, "devices/dev1/x", MOSQ_ACL_WRITE), MOSQ_ERR_SUCCESS);
+	/* exactly MOSQ_ERR_ACL_DENIED: anything else would disconnect */
+	assert_int_equal(acl(PID1, &c, "devices/dev2/x", MOSQ_ACL_WRITE), MOSQ_ERR_ACL_DENIED);
+	assert_int_equal(acl(PID1, &c, "devices/dev2/#", MOSQ_ACL_SUBSCRIBE), MOSQ_ERR_ACL_DENIED);
+	mosquitto_plugin_cleanup(g, NULL, 0);
+	free(good);
+	free(forged);
+}
+
+/* MQTT 5 password without username: given the sub as username, so the
+ * broker's SIGHUP re-check does not drop it as anonymous. */
+static void test_username_given_to_usernameless(void **state)
+{
+	struct mja_glue *g = init(PID1, 0, NULL);
+	struct mosquitto c = { .id = "c", .address = "a" };
+	char *tok = tok_for(FX_SECRET, "dev1", 60);
+
+	assert_int_equal(basic(PID1, &c, NULL, tok), MOSQ_ERR_SUCCESS);
+	assert_non_null(c.username);
+	assert_string_equal(c.username, "dev1");
+	/* %u still stands for what the client sent: nothing */
+	assert_null(mja_clients_get(g->clients, &c)->username);
+	mosquitto_plugin_cleanup(g, NULL, 0);
+	free(c.username);
+	free(tok);
+}
+
+static void test_expiry_on_tick_kicks_with_will(void **state)
+{
+	struct mja_glue *g = init(PID1, 0, NULL);
+	struct mosquitto c = { .id = "dev1", .address = "a", .will_topic = "devices/dev1/will" };
+	struct mosquitto other = { .id = "dev2", .address = "a" };
+	char *tok = tok_for(FX_SECRET, "dev1", 10);
+	char *tok2 = tok_for(FX_SECRET, "dev2", 100);
+
+	kick_pid = PID1;
+	known[0] = &c;
+	known[1] = &other;
+	assert_int_equal(basic(PID1, &c, "u", tok), MOSQ_ERR_SUCCESS);
+	assert_int_equal(basic(PID1, &other, "u", tok2), MOSQ_ERR_SUCCESS);
+	fake_now += 9;
+	fake_ms += 5000;
+	tick(PID1);
+	assert_int_equal(kicks, 0);
+	/* exp reached, but the tick is rate-limited to once a second */
+	fake_now += 1;
+	fake_ms += 500;
+	tick(PID1);
+	assert_int_equal(kicks, 0);
+	fake_ms += 500;
+	tick(PID1);
+	assert_int_equal(kicks, 1);
+	assert_true(kick_will);
+	/* inside the kick: the subscription re-check is denied, the DISCONNECT
+	 * is taken, and the will is allowed by the rules despite expiry */
+	assert_int_equal(resub_result, MOSQ_ERR_ACL_DENIED);
+	assert_int_equal(will_result, MOSQ_ERR_SUCCESS);
+	assert_int_equal(mja_clients_get(g->clients, &c)->state, MJA_CLIENT_GONE);
+	assert_non_null(strstr(logbuf, "jwt-auth: disconnecting client dev1 from a: expired"));
+	/* the other client is untouched and the kick is not repeated */
+	fake_ms += 1000;
+	tick(PID1);
+	assert_int_equal(kicks, 1);
+	assert_int_equal(acl(PID1, &other, "devices/dev2/x", MOSQ_ACL_WRITE), MOSQ_ERR_SUCCESS);
+	/* a will to a topic the rules deny stays denied */
+	assert_int_equal(acl(PID1, &c, "devices/dev2/x", MOSQ_ACL_WRITE), MOSQ_ERR_ACL_DENIED);
+	/* the gone entry is forgotten after the grace period */
+	fake_now += MJA_GLUE_GONE_GRACE;
+	fake_ms += 1000;
+	tick(PID1);
+	assert_null(mja_clients_get(g->clients, &c));
+	mosquitto_plugin_cleanup(g, NULL, 0);
+	free(tok);
+	free(tok2);
+}
+
+/* per_listener_settings: no TICK; the first ACL check after expiry denies
+ * and kicks. */
+static void test_expiry_on_acl_check(void **state)
+{
+	struct mja_glue *g = init(PID1, 0, NULL);
+	struct mosquitto c = { .id = "dev1", .address = "a" };
+	char *tok = tok_for(FX_SECRET, "dev1", 10);
+
+	kick_pid = PID1;
+	known[0] = &c;
+	assert_int_equal(basic(PID1, &c, "u", tok), MOSQ_ERR_SUCCESS);
+	fake_now += 9;
+	assert_int_equal(acl(PID1, &c, "devices/dev1/x", MOSQ_ACL_WRITE), MOSQ_ERR_SUCCESS);
+	fake_now += 1;
+	assert_int_equal(acl(PID1, &c, "devices/dev1/x", MOSQ_ACL_WRITE), MOSQ_ERR_ACL_DENIED);
+	assert_int_equal(kicks, 1);
+	assert_int_equal(resub_result, MOSQ_ERR_ACL_DENIED);
+	mosquitto_plugin_cleanup(g, NULL, 0);
+	free(tok);
+
+	/* disconnect_on_expiry false: denied, never kicked */
+	reset_fake();
+	g = init(PID1, 0, "disconnect_on_expiry false");
+	tok = tok_for(FX_SECRET, "dev1", 10);
+	known[0] = &c;
+	assert_int_equal(basic(PID1, &c, "u", tok), MOSQ_ERR_SUCCESS);
+	fake_now += 10;
+	fake_ms += 2000;
+	tick(PID1);
+	assert_int_equal(acl(PID1, &c, "devices/dev1/x", MOSQ_ACL_WRITE), MOSQ_ERR_ACL_DENIED);
+	assert_int_equal(kicks, 0);
+	mosquitto_plugin_cleanup(g, NULL, 0);
+	free(tok);
+}
+
+static void test_takeover_disconnect_twice(void **state)
+{
+	struct mja_glue *g = init(PID1, 0, NULL);
+	struct mosquitto old = { .id = "dev1", .address = "a" }, fresh = { .id = "dev1", .address = "b" };
+	char *tok = tok_for(FX_SECRET, "dev1", 100);
+
+	assert_int_equal(basic(PID1, &old, "u", tok), MOSQ_ERR_SUCCESS);
+	assert_int_equal(basic(PID1, &fresh, "u", tok), MOSQ_ERR_SUCCESS);
+	disconnect(PID1, &old);
+	disconnect(PID1, &old);
+	assert_null(mja_clients_get(g->clients, &old));
+	assert_int_equal(mja_clients_get(g->clients, &fresh)->state, MJA_CLIENT_LIVE);
+	assert_int_equal(acl(PID1, &fresh, "devices/dev1/x", MOSQ_ACL_WRITE), MOSQ_ERR_SUCCESS);
+	mosquitto_plugin_cleanup(g, NULL, 0);
+	free(tok);
+}
+
+static void test_enhanced_auth_and_reauth(void **state)
+{
+	struct mja_glue *g = init(PID1, 0, NULL);
+	struct mosquitto c = { .id = "dev1", .address = "a" };
+	char *first = tok_for(FX_SECRET, "dev1", 10);
+	char *fresh = tok_for(FX_SECRET, "dev1", 3600);
+	char *other = tok_for(FX_SECRET, "dev2", 3600);
+	char *forged = tok_for(FX_SECRET2, "dev1", 3600);
+	struct mosquitto_evt_extended_auth cont = { .client = &c };
+
+	assert_int_equal(ext(PID1, &c, "SCRAM-SHA-1", first), MOSQ_ERR_PLUGIN_DEFER);
+	assert_int_equal(fire(PID1, MOSQ_EVT_EXT_AUTH_CONTINUE, &cont), MOSQ_ERR_PLUGIN_DEFER);
+	/* method jwt: ours, so a non-JWT is refused, not deferred */
+	assert_int_equal(ext(PID1, &c, "jwt", "hunter2"), MOSQ_ERR_AUTH);
+	assert_int_equal(ext(PID1, &c, "jwt", NULL), MOSQ_ERR_AUTH);
+	assert_int_equal(ext(PID1, &c, "jwt", forged), MOSQ_ERR_AUTH);
+	assert_int_equal(ext(PID1, &c, "jwt", first), MOSQ_ERR_SUCCESS);
+	assert_string_equal(c.username, "dev1");
+	assert_int_equal(mja_clients_get(g->clients, &c)->principal->exp, fake_now + 10);
+	/* a continuation from our client is refused */
+	assert_int_equal(fire(PID1, MOSQ_EVT_EXT_AUTH_CONTINUE, &cont), MOSQ_ERR_AUTH);
+
+	/* re-auth (EXT_AUTH_START again) with the same sub: the new exp
+	 * replaces the old one */
+	kick_pid = PID1;
+	known[0] = &c;
+	assert_int_equal(ext(PID1, &c, "jwt", fresh), MOSQ_ERR_SUCCESS);
+	assert_int_equal(mja_clients_get(g->clients, &c)->principal->exp, fake_now + 3600);
+	fake_now += 20;
+	fake_ms += 2000;
+	tick(PID1);
+	assert_int_equal(kicks, 0);   /* rescheduled */
+	assert_int_equal(acl(PID1, &c, "devices/dev1/x", MOSQ_ACL_WRITE), MOSQ_ERR_SUCCESS);
+	/* another sub: refused, and the session may do nothing more */
+	assert_int_equal(ext(PID1, &c, "jwt", other), MOSQ_ERR_AUTH);
+	assert_non_null(strstr(logbuf, "re-authentication with a different sub"));
+	assert_int_equal(acl(PID1, &c, "devices/dev1/x", MOSQ_ACL_WRITE), MOSQ_ERR_ACL_DENIED);
+	assert_log_clean(other);
+	assert_log_clean(fresh);
+	mosquitto_plugin_cleanup(g, NULL, 0);
+	free(c.username);
+	free(first);
+	free(fresh);
+	free(other);
+	free(forged);
+}
+
+static int reload(mosquitto_plugin_id_t *pid)
+{
+	struct mosquitto_evt_reload ev = { 0 };
+
+	return fire(pid, MOSQ_EVT_RELOAD, &ev);
+}
+
+/* SIGHUP: broken files keep the old set (and RELOAD still succeeds); a
+ * rotation refuses the old tokens at the broker's BASIC_AUTH re-check, for
+ * basic clients (password again) and enhanced ones (password NULL). */
+static void test_reload_and_recheck(void **state)
+{
+	struct mja_glue *g = init(PID1, 0, NULL);
+	struct mosquitto b = { .id = "b", .address = "a" }, e = { .id = "e", .address = "a" };
+	char *tok = tok_for(FX_SECRET, "dev1", 100);
+	char *tok2 = tok_for(FX_SECRET2, "dev1", 100);
+	const mja_config_files *before = g->cfg->files;
+
+	assert_int_equal(basic(PID1, &b, "u", tok), MOSQ_ERR_SUCCESS);
+	assert_int_equal(ext(PID1, &e, "jwt", tok), MOSQ_ERR_SUCCESS);
+
+	fx_write_str("acl.conf", "pattern readwrite devices/%s/#\nbroken line\n");
+	assert_int_equal(reload(PID1), MOSQ_ERR_SUCCESS);
+	assert_ptr_equal(g->cfg->files, before);
+	assert_non_null(strstr(logbuf, "jwt-auth: reload failed, the previous keys and ACL stay in force"));
+	assert_int_equal(basic(PID1, &b, "u", tok), MOSQ_ERR_SUCCESS);
+	assert_int_equal(basic(PID1, &e, e.username, NULL), MOSQ_ERR_SUCCESS);
+
+	/* rotate the secret */
+	fx_write_str("acl.conf", "pattern readwrite devices/%s/#\n");
+	fx_write_str("hs.secret", FX_SECRET2);
+	assert_int_equal(reload(PID1), MOSQ_ERR_SUCCESS);
+	assert_ptr_not_equal(g->cfg->files, before);
+	assert_int_equal(basic(PID1, &b, "u", tok), MOSQ_ERR_AUTH);
+	assert_int_equal(basic(PID1, &e, e.username, NULL), MOSQ_ERR_AUTH);
+	assert_non_null(strstr(logbuf, "jwt-auth: re-check refused client e from a: bad signature"));
+	/* until the broker disconnects them they may do nothing */
+	assert_int_equal(acl(PID1, &b, "devices/dev1/x", MOSQ_ACL_WRITE), MOSQ_ERR_ACL_DENIED);
+	/* new tokens with the new secret work */
+	{
+		struct mosquitto n = { .id = "n", .address = "a" };
+
+		assert_int_equal(basic(PID1, &n, "u", tok2), MOSQ_ERR_SUCCESS);
+		assert_int_equal(acl(PID1, &n, "devices/dev1/x", MOSQ_ACL_WRITE), MOSQ_ERR_SUCCESS);
+	}
+	mosquitto_plugin_cleanup(g, NULL, 0);
+	free(e.username);
+	free(tok);
+	free(tok2);
+}
+
+/* per_listener_settings: two instances, own options and clients. */
+static void test_two_instances(void **state)
+{
+	struct mja_glue *g1 = init(PID1, 0, NULL);
+	struct mja_glue *g2 = init(PID2, 0, "clientid_match sub");
+	struct mosquitto c = { .id = "someone", .address = "a" };
+	char *tok = tok_for(FX_SECRET, "dev1", 100);
+
+	assert_ptr_not_equal(g1, g2);
+	assert_int_equal(basic(PID1, &c, "u", tok), MOSQ_ERR_SUCCESS);
+	assert_int_equal(basic(PID2, &c, "u", tok), MOSQ_ERR_AUTH);
+	assert_non_null(mja_clients_get(g1->clients, &c));
+	assert_null(mja_clients_get(g2->clients, &c));
+	mosquitto_plugin_cleanup(g1, NULL, 0);
+	assert_true(registered(PID2, MOSQ_EVT_BASIC_AUTH));
+	assert_false(registered(PID1, MOSQ_EVT_BASIC_AUTH));
+	mosquitto_plugin_cleanup(g2, NULL, 0);
+	assert_int_equal(n_regs, 0);
+	free(tok);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_version_and_bad_init, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registration, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_basic_auth_codes_and_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_username_given_to_usernameless, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry_on_tick_kicks_with_will, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry_on_acl_check, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_takeover_disconnect_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enhanced_auth_and_reauth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_and_recheck, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_instances, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -81,6 +81,51 @@ class DisconnectOnExpiry(ExpiryBase):
         self.assertGreaterEqual(disc[0].reason, 0x80, "DISCONNECT reason %r" % disc[0])
         self.assert_will(w, topic, b"gone-5")
 
+    def test_will_still_checked_against_acl(self):
+        # The negative pair of the will tests: a will to a topic the token
+        # may not write is not published at expiry.
+        sub, other = h.unique_id("dev-exp"), h.unique_id("dev-other")
+        w, _ = self.will_listener(other)
+        tok, expiry = short_token(sub, lw=self.lw())
+        c = self.paho(V311, username=sub, password=tok,
+                      will=("devices/%s/status" % other, b"forged", 1, False))
+        self.assertConnected(c)
+        self.assertTrue(c.disconnected.wait(expiry - time.time() + GRACE + 1))
+        self.assertIsNone(w.get(timeout=1.0), "will to a forbidden topic delivered")
+
+    # KNOWN BUG (reported): Debian's mosquitto re-checks every subscription
+    # (SUBSCRIBE access) when a client is kicked; the plugin denies them for
+    # the expired token, so the durable session survives without its
+    # subscriptions and the resumed client receives nothing until it
+    # subscribes again. Remove expectedFailure once the plugin lets the
+    # kick's subscription re-check pass (deliveries stay denied).
+    @unittest.expectedFailure
+    def test_durable_session_resumes_with_fresh_token(self):
+        # README "While connected": the session survives the kick offline;
+        # messages for it while its token is expired are denied, not queued;
+        # a fresh token resumes it.
+        sub = h.unique_id("dev-dur")
+        tok, expiry = short_token(sub, lw=self.lw())
+        c = self.raw()
+        ack = c.connect(sub, username=sub, password=tok, clean_start=False, session_expiry=300)
+        self.assertEqual(ack.reason, 0)
+        c.subscribe("devices/%s/#" % sub, 1)
+        self.assertEqual(c.expect(raw.SUBACK).reasons, [1])
+        closed, got = c.wait_closed(expiry - time.time() + GRACE + 1)
+        self.assertTrue(closed, "not disconnected at expiry: %r" % got)
+        pub = self.paho(V311, username=sub, password=h.mint(sub))
+        self.assertConnected(pub)
+        pub.publish("devices/%s/x" % sub, b"while-offline", 1)
+        c2 = self.raw()
+        ack = c2.connect(sub, username=sub, password=h.mint(sub), clean_start=False,
+                         session_expiry=300)
+        self.assertEqual(ack.reason, 0, repr(ack))
+        self.assertTrue(ack.session_present, "durable session lost at expiry")
+        pub.publish("devices/%s/x" % sub, b"after-resume", 1)
+        m = c2.expect(raw.PUBLISH)
+        self.assertEqual(m.payload, b"after-resume", "expected only the message sent after "
+                         "the resume, got %r" % m.payload)
+
     def test_valid_token_not_disconnected(self):
         # The positive pair: a client whose token outlives the wait stays.
         sub = h.unique_id("dev-live")

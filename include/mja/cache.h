@@ -13,6 +13,11 @@
  * pair empties it first. Callers that rebuild a keyset at the same address
  * (reload) must call mja_cache_clear() as well.
  *
+ * The cache also owns a header memo (mja_token_memo, token.h) used on every
+ * miss, also with capacity 0: tokens whose header segment is byte-identical
+ * to that of a verified token skip parsing it again (all header checks still
+ * run). mja_cache_clear() and mja_cache_free() drop it too.
+ *
  * Bounded: `capacity` entries in 4-way sets, least recently used evicted.
  * Not thread-safe (the broker is single-threaded).
  */

@@ -47,9 +47,43 @@ typedef struct mja_token {
 } mja_token;
 
 /* Verify tok[0..len) (not necessarily NUL-terminated). On MJA_OK *out is a
- * new token; on error *out is NULL and the return value is the reason. */
+ * new token; on error *out is NULL and the return value is the reason.
+ * The token's header and payload are to be treated as read-only (with
+ * mja_token_verify_ex or the cache they are shared with other tokens). */
 mja_err mja_token_verify(const mja_keyset *ks, const mja_verify_opts *o,
 		const char *tok, size_t len, int64_t now, mja_token **out);
+
+/* A memo of parsed JOSE headers, so that a stream of tokens from one issuer
+ * (same alg, typ, kid: byte-identical header segments) parses its header
+ * once. Keyed by the exact base64url header segment; holds the parsed
+ * header object only. It skips the base64url decoding and JSON parsing of
+ * a header segment it has seen, nothing else: every header check (alg
+ * allow-list and key fit, crit, typ, kid) runs on every token. Only the
+ * headers of tokens that passed every check are remembered, so unverified
+ * input never enters it.
+ * Owned by the caller (e.g. the verified-token cache); zero-initialise it
+ * (or mja_token_memo_init), release with mja_token_memo_clear. Not
+ * thread-safe: one memo per thread. */
+#define MJA_TOKEN_MEMO_SLOTS 4
+#define MJA_TOKEN_MEMO_MAX_SEGMENT 256  /* longer header segments: not memoized */
+
+typedef struct mja_token_memo {
+	struct {
+		size_t len;                     /* 0: slot empty */
+		char seg[MJA_TOKEN_MEMO_MAX_SEGMENT];
+		json_t *header;                 /* owned reference, read-only */
+	} slot[MJA_TOKEN_MEMO_SLOTS];
+	unsigned next;                          /* round-robin victim */
+} mja_token_memo;
+
+void mja_token_memo_init(mja_token_memo *m);
+void mja_token_memo_clear(mja_token_memo *m);  /* drops every slot; NULL is fine */
+
+/* mja_token_verify with a header memo; memo may be NULL (then exactly
+ * mja_token_verify). Same checks, same results. */
+mja_err mja_token_verify_ex(const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len, int64_t now, mja_token_memo *memo,
+		mja_token **out);
 
 void mja_token_free(mja_token *t);
 

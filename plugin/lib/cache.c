@@ -26,6 +26,11 @@ struct mja_cache {
 	const mja_keyset *ks;   /* what the entries were verified with */
 	const mja_verify_opts *opts;
 	mja_cache_stats st;
+	mja_token_memo memo;    /* parsed headers of verified tokens (token.h) */
+	/* SHA-256 fetched once and a digest context reused for every token:
+	 * an implicit fetch per call costs as much as hashing the token */
+	EVP_MD *sha256;
+	EVP_MD_CTX *mdctx;
 };
 
 mja_cache *mja_cache_new(size_t capacity)
@@ -36,18 +41,19 @@ mja_cache *mja_cache_new(size_t capacity)
 		return NULL;
 	c->nsets = (capacity + WAYS - 1) / WAYS;
 	if (c->nsets) {
-		if (c->nsets > SIZE_MAX / WAYS / sizeof(struct entry)) {
-			free(c);
-			return NULL;
-		}
+		if (c->nsets > SIZE_MAX / WAYS / sizeof(struct entry))
+			goto fail;
 		c->e = calloc(c->nsets * WAYS, sizeof(struct entry));
-		if (!c->e) {
-			free(c);
-			return NULL;
-		}
+		c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+		c->mdctx = EVP_MD_CTX_new();
+		if (!c->e || !c->sha256 || !c->mdctx)
+			goto fail;
 	}
 	c->st.capacity = c->nsets * WAYS;
 	return c;
+fail:
+	mja_cache_free(c);
+	return NULL;
 }
 
 static void entry_drop(struct entry *e)
@@ -63,9 +69,10 @@ void mja_cache_clear(mja_cache *c)
 
 	if (!c)
 		return;
-	for (i = 0; i < c->nsets * WAYS; i++)
+	for (i = 0; c->e && i < c->nsets * WAYS; i++)
 		if (c->e[i].used)
 			entry_drop(&c->e[i]);
+	mja_token_memo_clear(&c->memo);
 	c->st.used = 0;
 	c->ks = NULL;
 	c->opts = NULL;
@@ -76,6 +83,8 @@ void mja_cache_free(mja_cache *c)
 	if (!c)
 		return;
 	mja_cache_clear(c);
+	EVP_MD_CTX_free(c->mdctx);
+	EVP_MD_free(c->sha256);
 	free(c->e);
 	free(c);
 }
@@ -128,8 +137,10 @@ mja_err mja_cache_verify(mja_cache *c, const mja_keyset *ks, const mja_verify_op
 	if (!out)
 		return MJA_ERR_INVAL;
 	*out = NULL;
-	if (!c || c->nsets == 0)
+	if (!c)
 		return mja_token_verify(ks, o, tok, len, now, out);
+	if (c->nsets == 0)
+		return mja_token_verify_ex(ks, o, tok, len, now, &c->memo, out);
 	if (!ks || !o || (!tok && len))
 		return MJA_ERR_INVAL;
 
@@ -143,7 +154,9 @@ mja_err mja_cache_verify(mja_cache *c, const mja_keyset *ks, const mja_verify_op
 		c->ks = ks;
 		c->opts = o;
 	}
-	if (!EVP_Digest(tok, len, h, &hlen, EVP_sha256(), NULL) || hlen != sizeof(h))
+	if (EVP_DigestInit_ex(c->mdctx, c->sha256, NULL) != 1 ||
+	    EVP_DigestUpdate(c->mdctx, tok, len) != 1 ||
+	    EVP_DigestFinal_ex(c->mdctx, h, &hlen) != 1 || hlen != sizeof(h))
 		return MJA_ERR_INTERNAL;
 
 	/* The set index comes from the hash, which an attacker cannot steer
@@ -159,7 +172,7 @@ mja_err mja_cache_verify(mja_cache *c, const mja_keyset *ks, const mja_verify_op
 	}
 	c->st.misses++;
 
-	rc = mja_token_verify(ks, o, tok, len, now, out);
+	rc = mja_token_verify_ex(ks, o, tok, len, now, &c->memo, out);
 	if (rc != MJA_OK)
 		return rc;
 

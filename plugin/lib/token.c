@@ -203,13 +203,62 @@ out:
 	return e;
 }
 
+/* ---- header memo (see token.h) ---- */
+
+void mja_token_memo_init(mja_token_memo *m)
+{
+	if (m)
+		memset(m, 0, sizeof(*m));
+}
+
+void mja_token_memo_clear(mja_token_memo *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < MJA_TOKEN_MEMO_SLOTS; i++)
+		json_decref(m->slot[i].header);
+	memset(m, 0, sizeof(*m));
+}
+
+/* The parsed header of a byte-identical header segment seen before in a
+ * token that passed every check, or NULL. Borrowed from the memo. */
+static json_t *memo_find(const mja_token_memo *m, const char *seg, size_t n)
+{
+	if (!m || n == 0 || n > MJA_TOKEN_MEMO_MAX_SEGMENT)
+		return NULL;
+	for (size_t i = 0; i < MJA_TOKEN_MEMO_SLOTS; i++)
+		if (m->slot[i].len == n && memcmp(m->slot[i].seg, seg, n) == 0)
+			return m->slot[i].header;
+	return NULL;
+}
+
+static void memo_add(mja_token_memo *m, const char *seg, size_t n, json_t *header)
+{
+	size_t i;
+
+	if (!m || n == 0 || n > MJA_TOKEN_MEMO_MAX_SEGMENT)
+		return;
+	i = m->next++ % MJA_TOKEN_MEMO_SLOTS;
+	json_decref(m->slot[i].header);
+	memcpy(m->slot[i].seg, seg, n);
+	m->slot[i].len = n;
+	m->slot[i].header = json_incref(header);
+}
+
 mja_err mja_token_verify(const mja_keyset *ks, const mja_verify_opts *o,
 		const char *tok, size_t len, int64_t now, mja_token **out)
 {
+	return mja_token_verify_ex(ks, o, tok, len, now, NULL, out);
+}
+
+mja_err mja_token_verify_ex(const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len, int64_t now, mja_token_memo *memo,
+		mja_token **out)
+{
 	unsigned char stackbuf[STACK_DECODE], *buf = stackbuf, *hdr, *pay, *sig;
-	size_t maxlen, need, hn, pn, sn;
+	size_t maxlen, need, hn = 0, pn, sn;
 	struct seg s[3];
-	json_t *header = NULL, *payload = NULL;
+	json_t *header = NULL, *payload = NULL, *known;
 	mja_token *t;
 	mja_alg alg;
 	const char *kid;
@@ -234,8 +283,13 @@ mja_err mja_token_verify(const mja_keyset *ks, const mja_verify_opts *o,
 	if (s[2].n == 0)
 		return MJA_ERR_MALFORMED;
 
+	/* A header segment byte-identical to one that already passed strict
+	 * base64url and JSON parsing gives the same object: only the
+	 * decoding and parsing are skipped, the checks below all run. */
+	known = memo_find(memo, s[0].p, s[0].n);
+
 	/* RFC 7515 2 / spec 2.1: strict base64url for every segment. */
-	need = mja_b64url_decoded_max(s[0].n) + mja_b64url_decoded_max(s[1].n) +
+	need = (known ? 0 : mja_b64url_decoded_max(s[0].n)) + mja_b64url_decoded_max(s[1].n) +
 		mja_b64url_decoded_max(s[2].n); /* <= len, cannot overflow */
 	if (need > sizeof(stackbuf)) {
 		buf = malloc(need);
@@ -243,7 +297,7 @@ mja_err mja_token_verify(const mja_keyset *ks, const mja_verify_opts *o,
 			return MJA_ERR_NOMEM;
 	}
 	hdr = buf;
-	if (mja_b64url_decode(s[0].p, s[0].n, hdr, &hn) != MJA_OK)
+	if (!known && mja_b64url_decode(s[0].p, s[0].n, hdr, &hn) != MJA_OK)
 		goto malformed;
 	pay = hdr + hn;
 	if (mja_b64url_decode(s[1].p, s[1].n, pay, &pn) != MJA_OK)
@@ -254,11 +308,15 @@ mja_err mja_token_verify(const mja_keyset *ks, const mja_verify_opts *o,
 
 	/* Step 2: the JOSE header (RFC 7515 4, 5.2 steps 3-5). */
 	e = MJA_ERR_BAD_HEADER;
-	if (hn > MAX_HEADER_BYTES)
-		goto out;
-	header = load_object(hdr, hn, MAX_HEADER_DEPTH);
-	if (!header)
-		goto out;
+	if (known) {
+		header = json_incref(known);
+	} else {
+		if (hn > MAX_HEADER_BYTES)
+			goto out;
+		header = load_object(hdr, hn, MAX_HEADER_DEPTH);
+		if (!header)
+			goto out;
+	}
 	e = check_header(header, ks, o->algorithms ? o->algorithms : MJA_ALG_SET_ALL,
 			&alg, &kid, &kidlen);
 	if (e != MJA_OK)
@@ -286,6 +344,9 @@ mja_err mja_token_verify(const mja_keyset *ks, const mja_verify_opts *o,
 		e = MJA_ERR_NOMEM;
 		goto out;
 	}
+	/* the token passed every check: its header may be remembered */
+	if (!known)
+		memo_add(memo, s[0].p, s[0].n, header);
 	t->alg = alg;
 	t->header = header;
 	t->payload = payload;

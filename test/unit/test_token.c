@@ -885,6 +885,138 @@ static void test_sign_roundtrip(void **state)
 	mja_keyset_free(ks);
 }
 
+/* ---- header memo (mja_token_verify_ex) ---- */
+
+static mja_keyset *two_secrets(void)
+{
+	mja_keyset *ks = mja_keyset_new();
+	mja_diag d = { 0 };
+
+	assert_non_null(ks);
+	assert_int_equal(mja_keyset_add_secret(ks, (const unsigned char *)SECRET, 32, "k1",
+			"test", &d), MJA_OK);
+	assert_int_equal(mja_keyset_add_secret(ks, (const unsigned char *)SECRET2, 32, "k2",
+			"test", &d), MJA_OK);
+	return ks;
+}
+
+/* Verify tok with the memo and without: the verdict must be the same. */
+static mja_err vmemo(const mja_keyset *ks, const mja_verify_opts *o, const char *tok,
+		mja_token_memo *m)
+{
+	mja_token *t = (mja_token *)1;
+	mja_err e = mja_token_verify_ex(ks, o, tok, strlen(tok), NOW, m, &t);
+
+	assert_int_equal(e, verify_with(ks, o, tok, NOW));
+	if (e == MJA_OK)
+		assert_true(json_is_object(t->header));
+	else
+		assert_null(t);
+	mja_token_free(t);
+	return e;
+}
+
+static int memo_has(const mja_token_memo *m, const char *tok)
+{
+	size_t n = (size_t)(strchr(tok, '.') - tok);
+
+	for (int i = 0; i < MJA_TOKEN_MEMO_SLOTS; i++)
+		if (m->slot[i].len == n && memcmp(m->slot[i].seg, tok, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* An attacker reusing a remembered header segment must get exactly the
+ * verdict he gets without the memo: it skips parsing, never a check. */
+static void test_header_memo(void **state)
+{
+	const char *hdr = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+	mja_keyset *ks = two_secrets();
+	mja_verify_opts o = opts();
+	mja_token_memo m;
+	mja_token *t = NULL;
+	char *good = mk(hdr, GOOD_PAYLOAD), *tok;
+
+	mja_token_memo_init(&m);
+	assert_int_equal(vmemo(ks, &o, good, &m), MJA_OK);
+	assert_true(memo_has(&m, good));
+	/* a hit gives the remembered object itself */
+	assert_int_equal(mja_token_verify_ex(ks, &o, good, strlen(good), NOW, &m, &t), MJA_OK);
+	assert_ptr_equal(t->header, m.slot[0].header);
+	mja_token_free(t);
+
+	/* same header segment, every later check still decides */
+	tok = mk_hmac(hdr, GOOD_PAYLOAD, "another-secret-another-secret-32", EVP_sha256());
+	assert_int_equal(vmemo(ks, &o, tok, &m), MJA_ERR_BAD_SIGNATURE);
+	free(tok);
+	tok = mk(hdr, "{\"sub\":\"dev1\",\"exp\":1699990000}");
+	assert_int_equal(vmemo(ks, &o, tok, &m), MJA_ERR_EXPIRED);
+	free(tok);
+	tok = mk(hdr, "{\"sub\":\"dev1\",\"sub\":\"admin\"}");
+	assert_int_equal(vmemo(ks, &o, tok, &m), MJA_ERR_BAD_PAYLOAD);
+	free(tok);
+	/* header checks run on the remembered object: allow-list ... */
+	o.algorithms = MJA_ALG_BIT(MJA_ALG_HS384);
+	assert_int_equal(vmemo(ks, &o, good, &m), MJA_ERR_ALG_NOT_ALLOWED);
+	o = opts();
+	/* ... and what the keys can do (a keyset without secrets) */
+	{
+		mja_keyset *empty = mja_keyset_new();
+
+		assert_int_equal(vmemo(empty, &o, good, &m), MJA_ERR_ALG_NOT_ALLOWED);
+		mja_keyset_free(empty);
+	}
+	/* refused tokens are never remembered, even with a good header */
+	tok = mk("{\"alg\":\"HS256\",\"crit\":[\"x\"]}", GOOD_PAYLOAD);
+	assert_int_equal(vmemo(ks, &o, tok, &m), MJA_ERR_CRIT);
+	assert_false(memo_has(&m, tok));
+	free(tok);
+	tok = mk_hmac("{\"alg\":\"HS256\",\"kid\":\"k2\"}", GOOD_PAYLOAD, SECRET, EVP_sha256());
+	assert_int_equal(vmemo(ks, &o, tok, &m), MJA_ERR_BAD_SIGNATURE);
+	assert_false(memo_has(&m, tok));
+	free(tok);
+	tok = mk("{\"alg\":\"HS256\",\"typ\":\"at+jwt\"}", "{\"exp\":1}");
+	assert_int_equal(vmemo(ks, &o, tok, &m), MJA_ERR_EXPIRED);
+	assert_false(memo_has(&m, tok));
+	free(tok);
+
+	/* more headers than slots: bounded, all still verify */
+	{
+		static const char *const hdrs[] = {
+			"{\"alg\":\"HS256\"}", "{\"alg\":\"HS256\",\"kid\":\"k1\"}",
+			"{\"alg\":\"HS256\",\"typ\":\"at+jwt\"}", "{\"typ\":\"jwt\",\"alg\":\"HS256\"}",
+			"{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"k1\"}",
+		};
+
+		for (int r = 0; r < 2; r++)
+			for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
+				tok = mk(hdrs[i], GOOD_PAYLOAD);
+				assert_int_equal(vmemo(ks, &o, tok, &m), MJA_OK);
+				assert_true(memo_has(&m, tok));
+				free(tok);
+			}
+	}
+	/* a header segment longer than the memo's limit is verified, not kept */
+	{
+		char big[MJA_TOKEN_MEMO_MAX_SEGMENT + 64];
+
+		snprintf(big, sizeof(big), "{\"alg\":\"HS256\",\"x\":\"%0*d\"}",
+				MJA_TOKEN_MEMO_MAX_SEGMENT, 7);
+		tok = mk(big, GOOD_PAYLOAD);
+		assert_int_equal(vmemo(ks, &o, tok, &m), MJA_OK);
+		assert_false(memo_has(&m, tok));
+		free(tok);
+	}
+	mja_token_memo_clear(&m);
+	for (int i = 0; i < MJA_TOKEN_MEMO_SLOTS; i++) {
+		assert_int_equal(m.slot[i].len, 0);
+		assert_null(m.slot[i].header);
+	}
+	mja_token_memo_clear(NULL);
+	free(good);
+	mja_keyset_free(ks);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -908,6 +1040,7 @@ int main(void)
 		cmocka_unit_test(test_looks_like_jwt),
 		cmocka_unit_test(test_decode_unverified),
 		cmocka_unit_test(test_sign_roundtrip),
+		cmocka_unit_test(test_header_memo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

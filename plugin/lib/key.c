@@ -97,6 +97,7 @@ void mja_key_free(mja_key *k)
 		EVP_MD_CTX_free(k->hmac_in[i]);
 		EVP_MD_CTX_free(k->hmac_out[i]);
 	}
+	mja_sig__unprepare(k);
 	EVP_PKEY_free(k->pkey);
 	free(k->kid);
 	free(k->origin);
@@ -323,6 +324,11 @@ mja_err mja_key__adopt_pkey(mja_key *k, EVP_PKEY *pkey, char *reason, size_t rle
 		goto bad;
 	}
 	k->pkey = pkey;
+	/* k owns pkey from here: on failure the caller's mja_key_free frees it */
+	if (mja_sig__prepare(k) != MJA_OK) {
+		snprintf(reason, rlen, "cannot prepare signature verification (out of memory?)");
+		return MJA_ERR_NOMEM;
+	}
 	return MJA_OK;
 bad:
 	EVP_PKEY_free(pkey);

@@ -31,6 +31,13 @@ struct mja_key {
 	/* oct: HMAC-SHA256/384/512 (RFC 2104) inner and outer digest states
 	 * after absorbing K^ipad and K^opad; each use copies them */
 	EVP_MD_CTX *hmac_in[3], *hmac_out[3];
+	/* RSA, EC: per algorithm the key's type serves (RS*, PS*, its ES*), an
+	 * EVP_PKEY_CTX set up once for verification (digest, padding, PSS
+	 * salt rule); each verification uses a duplicate (sig.c). Set by
+	 * mja_key__adopt_pkey, never changed afterwards. vmd: fetched
+	 * SHA-256/384/512 for hashing the signing input. */
+	EVP_PKEY_CTX *vctx[MJA_ALG__COUNT];
+	EVP_MD *vmd[3];
 	char *kid;               /* NUL-free, NUL-terminated, or NULL */
 	size_t kid_len;
 	char *origin;
@@ -88,5 +95,11 @@ mja_err mja_key__read_file(const char *path, size_t max, char **buf, size_t *len
 
 /* Digest of an algorithm (NULL for EdDSA). */
 const EVP_MD *mja_sig__md(mja_alg alg);
+
+/* Fill k->vctx / k->vmd for the algorithms k->pkey's type serves (called by
+ * mja_key__adopt_pkey once k->pkey is set); MJA_ERR_NOMEM/INTERNAL on
+ * failure. mja_sig__unprepare frees them (mja_key_free). */
+mja_err mja_sig__prepare(mja_key *k);
+void mja_sig__unprepare(mja_key *k);
 
 #endif

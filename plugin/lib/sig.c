@@ -108,26 +108,44 @@ static mja_err hmac(const mja_key *k, mja_alg alg, const unsigned char *in, size
 
 /* ---- ECDSA R||S <-> DER (RFC 7518 3.4) ---- */
 
-static unsigned char *raw_to_der(const unsigned char *sig, size_t clen, int *derlen)
+/* One DER INTEGER (X.690 8.3) for the unsigned big-endian v[0..n): leading
+ * zero bytes dropped (minimal encoding), a 0x00 prepended when the top bit
+ * is set (positive); zero is 02 01 00. n <= 66, so the length fits one
+ * byte. Returns the bytes written (at most n + 3). */
+static size_t der_uint(const unsigned char *v, size_t n, unsigned char *out)
 {
-	ECDSA_SIG *es = ECDSA_SIG_new();
-	BIGNUM *r = BN_bin2bn(sig, (int)clen, NULL);
-	BIGNUM *s = BN_bin2bn(sig + clen, (int)clen, NULL);
-	unsigned char *der = NULL;
+	size_t o = 0;
 
-	if (!es || !r || !s || !ECDSA_SIG_set0(es, r, s)) {
-		BN_free(r);
-		BN_free(s);
-		ECDSA_SIG_free(es);
-		return NULL;
+	while (n > 1 && v[0] == 0) {
+		v++;
+		n--;
 	}
-	*derlen = i2d_ECDSA_SIG(es, &der);
-	ECDSA_SIG_free(es);
-	if (*derlen <= 0) {
-		OPENSSL_free(der);
-		return NULL;
-	}
-	return der;
+	out[o++] = 0x02;
+	out[o++] = (unsigned char)(n + (v[0] >> 7));
+	if (v[0] & 0x80)
+		out[o++] = 0x00;
+	memcpy(out + o, v, n);
+	return o + n;
+}
+
+/* R||S (clen bytes each) as the DER Ecdsa-Sig-Value OpenSSL verifies (RFC
+ * 3279 2.2.3: SEQUENCE { r INTEGER, s INTEGER }), into out (room for
+ * ECDSA_DER_MAX). Built by hand: OpenSSL's BIGNUM + ASN.1 encoder costs
+ * more than the rest of our token handling. OpenSSL decodes it again and
+ * refuses any non-canonical encoding, so a mistake here fails closed. */
+#define ECDSA_DER_MAX (3 + 2 * (3 + 66))
+static size_t raw_to_der(const unsigned char *sig, size_t clen, unsigned char *out)
+{
+	unsigned char body[2 * (3 + 66)];
+	size_t n = der_uint(sig, clen, body), o = 0;
+
+	n += der_uint(sig + clen, clen, body + n);
+	out[o++] = 0x30;
+	if (n >= 0x80)
+		out[o++] = 0x81;  /* P-521: up to 138 content bytes */
+	out[o++] = (unsigned char)n;
+	memcpy(out + o, body, n);
+	return o + n;
 }
 
 static mja_err der_to_raw(const unsigned char *der, size_t derlen, size_t clen,
@@ -165,16 +183,90 @@ static int set_padding(EVP_PKEY_CTX *pc, mja_alg alg)
 		EVP_PKEY_CTX_set_rsa_mgf1_md(pc, mja_sig__md(alg)) > 0;
 }
 
+/* ---- prepared verification contexts (RS, PS, ES) ----
+ *
+ * EVP_DigestVerifyInit fetches the signature algorithm and the digest and
+ * builds a context for every token; for RS256 that is a tenth of the
+ * whole verification. Instead, for each algorithm a key serves, one
+ * context is set up at load (EVP_PKEY_verify_init, the digest, the
+ * padding and PSS salt rule); a verification hashes the signing input
+ * itself and checks the signature with EVP_PKEY_verify on a duplicate of
+ * that context. OpenSSL runs the same check either way (EVP_DigestVerify
+ * ends in the same provider verify on the digest). */
+
+static const char *const md_names[3] = { "SHA256", "SHA384", "SHA512" };
+
+mja_err mja_sig__prepare(mja_key *k)
+{
+	if (!k->pkey)
+		return MJA_OK;
+	for (int a = 0; a < MJA_ALG__COUNT; a++) {
+		mja_alg alg = (mja_alg)a;
+		int h = hash_index(alg);
+		EVP_PKEY_CTX *pc;
+
+		if (family_of(alg) == FAM_HS || family_of(alg) == FAM_ED || !key_type_ok(k, alg))
+			continue;
+		if (!k->vmd[h] && !(k->vmd[h] = EVP_MD_fetch(NULL, md_names[h], NULL)))
+			goto fail;
+		pc = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+		if (!pc)
+			goto fail;
+		k->vctx[a] = pc;
+		if (EVP_PKEY_verify_init(pc) != 1 || EVP_PKEY_CTX_set_signature_md(pc, k->vmd[h]) <= 0 ||
+		    !set_padding(pc, alg))
+			goto fail;
+	}
+	ERR_clear_error();
+	return MJA_OK;
+fail:
+	mja_sig__unprepare(k);
+	ERR_clear_error();
+	return MJA_ERR_NOMEM;
+}
+
+void mja_sig__unprepare(mja_key *k)
+{
+	for (int a = 0; a < MJA_ALG__COUNT; a++) {
+		EVP_PKEY_CTX_free(k->vctx[a]);
+		k->vctx[a] = NULL;
+	}
+	for (int h = 0; h < 3; h++) {
+		EVP_MD_free(k->vmd[h]);
+		k->vmd[h] = NULL;
+	}
+}
+
+/* EVP_PKEY_verify of sig over H(input) with k's prepared context. */
+static mja_err verify_prepared(const mja_key *k, mja_alg alg,
+		const unsigned char *input, size_t inlen,
+		const unsigned char *sig, size_t siglen)
+{
+	unsigned char dgst[EVP_MAX_MD_SIZE];
+	unsigned int dlen = 0;
+	EVP_PKEY_CTX *pc;
+	mja_err e;
+
+	if (!k->vctx[alg] || !k->vmd[hash_index(alg)])
+		return MJA_ERR_INTERNAL;
+	if (EVP_Digest(input, inlen, dgst, &dlen, k->vmd[hash_index(alg)], NULL) != 1 ||
+	    dlen != hash_len(alg))
+		return MJA_ERR_INTERNAL;
+	pc = EVP_PKEY_CTX_dup(k->vctx[alg]);
+	if (!pc)
+		return MJA_ERR_NOMEM;
+	e = EVP_PKEY_verify(pc, sig, siglen, dgst, dlen) == 1 ? MJA_OK : MJA_ERR_BAD_SIGNATURE;
+	EVP_PKEY_CTX_free(pc);
+	return e;
+}
+
 mja_err mja_sig_verify(const mja_key *k, mja_alg alg,
 		const unsigned char *input, size_t inlen,
 		const unsigned char *sig, size_t siglen)
 {
-	const unsigned char *s = sig;
-	unsigned char *der = NULL;
+	unsigned char der[ECDSA_DER_MAX];
 	EVP_MD_CTX *mc;
-	EVP_PKEY_CTX *pc = NULL;
 	mja_err e;
-	int derlen, r;
 
 	if (!k || (unsigned)alg >= MJA_ALG__COUNT)
 		return MJA_ERR_NO_KEY;
@@ -202,40 +294,35 @@ mja_err mja_sig_verify(const mja_key *k, mja_alg alg,
 		/* RFC 8017 8.1.2 / 8.2.2: signature length = modulus length */
 		if (siglen != (size_t)EVP_PKEY_get_size(k->pkey))
 			return MJA_ERR_BAD_SIGNATURE;
+		e = verify_prepared(k, alg, input, inlen, sig, siglen);
 		break;
 	case FAM_ES:
 		/* RFC 7518 3.4: exactly R||S, each the coordinate size; DER or
 		 * any other length is refused */
 		if (siglen != 2 * ec_coord_len(alg))
 			return MJA_ERR_BAD_SIGNATURE;
-		der = raw_to_der(sig, ec_coord_len(alg), &derlen);
-		if (!der)
-			return MJA_ERR_NOMEM;
-		s = der;
-		siglen = (size_t)derlen;
+		e = verify_prepared(k, alg, input, inlen, der,
+				raw_to_der(sig, ec_coord_len(alg), der));
 		break;
 	case FAM_ED:
 		/* RFC 8032 5.1.7: 64 bytes */
 		if (siglen != 64)
 			return MJA_ERR_BAD_SIGNATURE;
+		mc = EVP_MD_CTX_new();
+		if (!mc)
+			return MJA_ERR_NOMEM;
+		/* no digest (RFC 8037 3.1, pure Ed25519): one-shot only */
+		if (EVP_DigestVerifyInit(mc, NULL, NULL, NULL, k->pkey) != 1)
+			e = MJA_ERR_INTERNAL;
+		else if (EVP_DigestVerify(mc, sig, siglen, input, inlen) != 1)
+			e = MJA_ERR_BAD_SIGNATURE;
+		else
+			e = MJA_OK;
+		EVP_MD_CTX_free(mc);
 		break;
+	default:
+		e = MJA_ERR_NO_KEY;
 	}
-
-	mc = EVP_MD_CTX_new();
-	if (!mc) {
-		OPENSSL_free(der);
-		return MJA_ERR_NOMEM;
-	}
-	/* EdDSA: no digest (RFC 8037 3.1, pure Ed25519) */
-	if (EVP_DigestVerifyInit(mc, &pc, mja_sig__md(alg), NULL, k->pkey) != 1 ||
-	    !set_padding(pc, alg)) {
-		e = MJA_ERR_INTERNAL;
-	} else {
-		r = EVP_DigestVerify(mc, s, siglen, input, inlen);
-		e = r == 1 ? MJA_OK : MJA_ERR_BAD_SIGNATURE;
-	}
-	EVP_MD_CTX_free(mc);
-	OPENSSL_free(der);
 	ERR_clear_error();
 	return e;
 }

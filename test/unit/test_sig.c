@@ -21,6 +21,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
+#include <openssl/pem.h>
 #include <openssl/hmac.h>
 #include <openssl/obj_mac.h>
 
@@ -293,6 +294,84 @@ static void test_round_trip_all_algorithms(void **state)
 				MJA_ERR_BAD_SIGNATURE);
 		free(sig);
 		mja_key_free(ec);
+	}
+}
+
+/* ECDSA R||S is turned into DER by our own encoder before OpenSSL
+ * verifies it. Sign until each shape of INTEGER has been seen (a leading
+ * zero byte to drop, a top bit that needs a 0x00 pad, neither) on every
+ * curve, and check every signature both ways: ours accepts it, and so does
+ * OpenSSL given its own DER (i2d_ECDSA_SIG). */
+static void test_ecdsa_der_shapes(void **state)
+{
+	static const mja_alg algs[] = { MJA_ALG_ES256, MJA_ALG_ES384, MJA_ALG_ES512 };
+
+	for (size_t a = 0; a < sizeof(algs) / sizeof(algs[0]); a++) {
+		mja_key *k = NULL;
+		mja_key *kk = key_for(algs[a], &k);
+		size_t clen = algs[a] == MJA_ALG_ES256 ? 32 : algs[a] == MJA_ALG_ES384 ? 48 : 66;
+		int strip = 0, pad = 0, plain = 0, i;
+		char *pem = NULL;
+		BIO *bio;
+		EVP_PKEY *pub;
+
+		assert_ptr_equal(kk, k);
+		/* OpenSSL's view of the key, from its PEM export */
+		assert_int_equal(mja_key_public_pem(k, &pem), MJA_OK);
+		bio = BIO_new_mem_buf(pem, -1);
+		assert_non_null(bio);
+		pub = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+		assert_non_null(pub);
+		BIO_free(bio);
+		free(pem);
+		for (i = 0; i < 4000 && !(strip && pad && plain && i >= 20); i++) {
+			unsigned char msg[16], *sig = NULL, *der = NULL;
+			size_t siglen = 0;
+			ECDSA_SIG *es;
+			EVP_MD_CTX *mc;
+			int derlen;
+
+			snprintf((char *)msg, sizeof(msg), "message %06d", i);
+			assert_int_equal(mja_sig_sign(k, algs[a], msg, sizeof(msg), &sig, &siglen), MJA_OK);
+			assert_int_equal(siglen, 2 * clen);
+			for (int h = 0; h < 2; h++) {
+				const unsigned char *v = sig + h * clen;
+				size_t z = 0;
+
+				while (z < clen - 1 && v[z] == 0)
+					z++;
+				strip |= z > 0;
+				pad |= v[z] >= 0x80;
+				plain |= z == 0 && v[0] < 0x80;
+			}
+			assert_int_equal(verify(k, algs[a], msg, sizeof(msg), sig, siglen), MJA_OK);
+			sig[siglen - 1] ^= 1;
+			assert_int_equal(verify(k, algs[a], msg, sizeof(msg), sig, siglen),
+					MJA_ERR_BAD_SIGNATURE);
+			sig[siglen - 1] ^= 1;
+			/* OpenSSL's own opinion of the same signature */
+			es = ECDSA_SIG_new();
+			assert_non_null(es);
+			assert_int_equal(ECDSA_SIG_set0(es, BN_bin2bn(sig, (int)clen, NULL),
+					BN_bin2bn(sig + clen, (int)clen, NULL)), 1);
+			derlen = i2d_ECDSA_SIG(es, &der);
+			assert_true(derlen > 0);
+			mc = EVP_MD_CTX_new();
+			assert_non_null(mc);
+			assert_int_equal(EVP_DigestVerifyInit(mc, NULL, mja_alg_name(algs[a])[2] == '2' ?
+					EVP_sha256() : mja_alg_name(algs[a])[2] == '3' ? EVP_sha384() :
+					EVP_sha512(), NULL, pub), 1);
+			assert_int_equal(EVP_DigestVerify(mc, der, (size_t)derlen, msg, sizeof(msg)), 1);
+			EVP_MD_CTX_free(mc);
+			OPENSSL_free(der);
+			ECDSA_SIG_free(es);
+			free(sig);
+		}
+		if (!strip || !pad || !plain)
+			fail_msg("%s: shapes not all seen (strip %d pad %d plain %d)",
+				mja_alg_name(algs[a]), strip, pad, plain);
+		EVP_PKEY_free(pub);
+		mja_key_free(k);
 	}
 }
 
@@ -852,6 +931,7 @@ int main(void)
 		cmocka_unit_test(test_alg_confusion_rsa_pem_as_hmac_secret),
 		cmocka_unit_test(test_wrong_curve),
 		cmocka_unit_test(test_ecdsa_signature_shapes),
+		cmocka_unit_test(test_ecdsa_der_shapes),
 		cmocka_unit_test(test_rsa_and_hmac_lengths),
 		cmocka_unit_test(test_sign_needs_private_key),
 		cmocka_unit_test(test_jwk_alg_pin),

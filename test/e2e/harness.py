@@ -19,6 +19,7 @@ Two modes:
   with the reason.
 """
 
+import functools
 import json
 import os
 import re
@@ -230,6 +231,7 @@ def leeway():
 # --------------------------------------------------------------------------
 # The broker
 
+@functools.lru_cache(maxsize=None)
 def plugin_is_sanitized(path):
     try:
         out = subprocess.run(["readelf", "-d", path], capture_output=True,
@@ -292,6 +294,10 @@ class Broker:
             shutil.copy(os.path.join(CONF_DIR, "acl.conf"), self.conf_dir)
         for rel, data in self.files.items():
             self.write_file(rel, data)
+        # The broker loads the plugin after dropping root: a copy in the
+        # opened-up folder works wherever the build folder is (even /root).
+        self.plugin = os.path.join(self.dir, "mosquitto_jwt_auth.so")
+        shutil.copy(PLUGIN, self.plugin)
         self.conf_path = os.path.join(self.dir, "mosquitto.conf")
         self.log_path = os.path.join(self.dir, "broker.log")
         self.asan_dir = os.path.join(self.dir, "asan")
@@ -351,7 +357,7 @@ class Broker:
                 lines.append("allow_anonymous false")
             lines.append(lst.get("conf", ""))
             if lst.get("plugin", True) and (self.per_listener or lst is self.listeners[0]):
-                lines.append("plugin %s" % PLUGIN)
+                lines.append("plugin %s" % self.plugin)
                 for k, v in self.plugin_options(lst):
                     lines.append("plugin_opt_%s %s" % (k, v))
         with open(self.conf_path, "w") as f:
@@ -370,8 +376,10 @@ class Broker:
             # must come first. Reports go to files checked at stop().
             env["LD_PRELOAD"] = sanitizer_preload()
             env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:log_path=%s/asan" % self.asan_dir
-            env["LSAN_OPTIONS"] = "print_suppressions=0:suppressions=%s" % os.path.join(
-                HERE, "lsan.supp")
+            supp = os.path.join(self.dir, "lsan.supp")
+            shutil.copy(os.path.join(HERE, "lsan.supp"), supp)
+            os.chmod(supp, 0o644)
+            env["LSAN_OPTIONS"] = "print_suppressions=0:suppressions=%s" % supp
             env["UBSAN_OPTIONS"] = "print_stacktrace=1:log_path=%s/ubsan" % self.asan_dir
         self.log_file = open(self.log_path, "wb")
         self.proc = subprocess.Popen(BROKER_WRAPPER + [MOSQUITTO, "-c", self.conf_path],
@@ -703,21 +711,21 @@ def mosquitto_pub(broker, proto, topic, message, username=None, password=None,
                           stdin=subprocess.DEVNULL)
 
 
-def mosquitto_sub(broker, proto, topic, username=None, password=None, client_id=None,
-                  count=1, wait=5, port=None, extra=()):
-    """Runs mosquitto_sub -C count -W wait; returns the CompletedProcess."""
+def sub_args(broker, proto, topic, username=None, password=None, client_id=None,
+             count=1, wait=5, port=None, extra=()):
+    """mosquitto_sub arguments: exit after count messages or wait seconds."""
     args = ["mosquitto_sub"] + tool_args(proto, broker.host, port or broker.port,
                                          username, password, client_id)
-    args += ["-t", topic, "-C", str(count), "-W", str(wait)] + list(extra)
-    return subprocess.run(args, capture_output=True, text=True, timeout=wait + TOOL_TIMEOUT,
-                          stdin=subprocess.DEVNULL)
+    return args + ["-t", topic, "-C", str(count), "-W", str(wait)] + list(extra)
 
 
-def start_sub(broker, proto, topic, username=None, password=None, client_id=None,
-              count=1, wait=5, port=None, extra=()):
+def mosquitto_sub(broker, proto, topic, wait=5, **kw):
+    """Runs mosquitto_sub to its end; returns the CompletedProcess."""
+    return subprocess.run(sub_args(broker, proto, topic, wait=wait, **kw), capture_output=True,
+                          text=True, timeout=wait + TOOL_TIMEOUT, stdin=subprocess.DEVNULL)
+
+
+def start_sub(broker, proto, topic, **kw):
     """mosquitto_sub in the background; collect with .communicate()."""
-    args = ["mosquitto_sub"] + tool_args(proto, broker.host, port or broker.port,
-                                         username, password, client_id)
-    args += ["-t", topic, "-C", str(count), "-W", str(wait)] + list(extra)
-    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL)
+    return subprocess.Popen(sub_args(broker, proto, topic, **kw), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)

@@ -21,6 +21,7 @@ def attacker_rsa_pem():
 
 
 FAMILIES = ["HS256", "RS256", "PS256", "ES256", "EdDSA"]
+TOOL = os.path.join(os.environ.get("MJA_BUILD_DIR", "/nonexistent"), "tools", "mosquitto_jwt")
 
 
 class RefusalChecks:
@@ -147,6 +148,23 @@ class ExampleConfigConnect(h.BrokerTestCase, RefusalChecks):
                 r = h.mosquitto_sub(self.broker, proto, "devices/dev-sub/#", username="dev-sub",
                                     password=h.tamper_signature(tok), wait=1)
                 self.assertIn("authori", r.stderr.lower())
+
+    @unittest.skipUnless(os.path.exists(TOOL), "mosquitto_jwt not built (MJA_BUILD_DIR/tools)")
+    def test_token_from_mosquitto_jwt_sign_accepted(self):
+        # README "Minting a test token": the tool's tokens work as printed.
+        iss, aud = h.EXAMPLE.words("issuer")[0], h.EXAMPLE.words("audience")[0]
+        for args in (["--key", h.demo_key_path("ec-p256.key.pem"), "--alg", "ES256"],
+                     ["--secret", os.path.join(h.CONF_DIR, "keys", "hs256.secret")],
+                     ["--key", h.demo_key_path("jwks-rsa.key.pem"), "--kid", "demo-rsa-2026"]):
+            with self.subTest(args=args[:2]):
+                r = subprocess.run([TOOL, "sign"] + args + ["--sub", "dev-tool", "--ttl", "600",
+                                                            "--iss", iss, "--aud", aud],
+                                   capture_output=True, text=True, timeout=h.TOOL_TIMEOUT)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                tok = r.stdout.strip()
+                self.assertConnected(self.paho(V5, username="dev-tool", password=tok))
+                self.assertRefused(self.paho(V5, username="dev-tool",
+                                             password=h.tamper_signature(tok)), V5)
 
     def test_mqtt5_password_without_username(self):
         # MQTT 5 allows a password without a username (section 3.1.2.9).

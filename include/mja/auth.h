@@ -10,7 +10,7 @@
  *
  * A principal is what an accepted token leaves behind for the session: its
  * sub, roles, exp, a SHA-256 of the whole token, and, for MQTT 5 enhanced
- * authentication only, a copy of the token itself.
+ * authentication and token_field username only, a copy of the token itself.
  *
  * Why the token copy (spec 4, SIGHUP): after a reload the broker re-runs
  * BASIC_AUTH for every client; basic-auth clients come with their password
@@ -18,7 +18,9 @@
  * enhanced-auth clients come with password NULL. To re-check those against
  * the new keys we keep their token bytes in the principal (they are in the
  * broker's memory during the session anyway); the copy is scrubbed
- * (OPENSSL_cleanse) before it is freed and is never logged.
+ * (OPENSSL_cleanse) before it is freed and is never logged. Same with
+ * token_field username: the glue replaces the username (the token, which
+ * Mosquitto would log) with the sub, so the re-check finds no token there.
  */
 #ifndef MJA_AUTH_H
 #define MJA_AUTH_H
@@ -50,6 +52,9 @@ typedef struct mja_principal {
 } mja_principal;
 
 void mja_principal_free(mja_principal *p);   /* NULL is fine; scrubs token */
+/* Scrub and free the token copy (token NULL, token_len 0 after); NULL is
+ * fine. For a session that is over: nothing re-checks it any more. */
+void mja_principal_drop_token(mja_principal *p);
 
 /* BASIC_AUTH at CONNECT (spec 1, 2). username / password / clientid as the
  * broker passes them (NUL-terminated, NULL when absent; an empty one is
@@ -59,7 +64,8 @@ void mja_principal_free(mja_principal *p);   /* NULL is fine; scrubs token */
  *    defer -> MJA_DEFER
  *  - otherwise it is ours: mja_auth_token() decides (allow or deny, never
  *    defer).
- * On MJA_ALLOW *out is a new principal (token copy not kept). */
+ * On MJA_ALLOW *out is a new principal; it keeps a token copy only with
+ * token_field username (see above). */
 mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
 		const char *password, const char *clientid, int64_t now,
 		mja_principal **out, mja_err *why);

@@ -12,6 +12,7 @@ int mja_glue_acl__check(int event, void *event_data, void *userdata)
 	int64_t now;
 	mja_err why = MJA_OK;
 	mja_decision r;
+	int is_will;
 
 	if (!c)
 		return MOSQ_ERR_PLUGIN_DEFER;   /* did not log in with a token */
@@ -20,12 +21,17 @@ int mja_glue_acl__check(int event, void *event_data, void *userdata)
 	if (c->state == MJA_CLIENT_KICKED)
 		return MOSQ_ERR_ACL_DENIED;     /* being disconnected */
 	now = g->now();
-	/* A GONE client's WRITE check is its will, sent after DISCONNECT: the
-	 * will was accepted with the connection, so it is published as for any
-	 * other loss (spec 4) if the rules allow it, also after expiry. */
+	/* A GONE client's WRITE check is its will, sent after DISCONNECT
+	 * (notes). A will is a write by that client (spec 3): denied if its
+	 * token no longer held when it went (expired, or refused by a re-check
+	 * or re-authentication); a client disconnected for expiry gets it
+	 * published as for any other loss (spec 4), so the expiry test is
+	 * skipped then (will_ok, set when it went). */
+	is_will = c->state == MJA_CLIENT_GONE && ev->access == MJA_ACCESS_WRITE;
+	if (is_will && !c->will_ok)
+		return MOSQ_ERR_ACL_DENIED;
 	r = mja_auth_acl(g->cfg, c->principal, c->clientid, c->username, ev->topic,
-			strlen(ev->topic), ev->access, now,
-			c->state == MJA_CLIENT_GONE && ev->access == MJA_ACCESS_WRITE, &why);
+			strlen(ev->topic), ev->access, now, is_will, &why);
 	if (r == MJA_ALLOW)
 		return MOSQ_ERR_SUCCESS;
 	if (r == MJA_DEFER)

@@ -9,16 +9,6 @@ static void log_refusal(const struct mosquitto *client, const char *what, mja_er
 	mja_glue__log_client(MOSQ_LOG_NOTICE, client, what, mja_strerror(why));
 }
 
-/* A BASIC_AUTH or EXT_AUTH_START on a pointer whose entry is GONE is a new
- * connection at a reused address, except during the re-check right after
- * RELOAD (clients.h). */
-static int is_reload_recheck(struct mja_glue *g, const mja_client *c, int64_t now)
-{
-	if (c->state != MJA_CLIENT_GONE)
-		return 1;   /* same connection: only a reload re-runs BASIC_AUTH */
-	return g->reload_pending && now - g->reload_at <= MJA_GLUE_RELOAD_WINDOW;
-}
-
 /* After a re-check or re-authentication: 1 if p (allowed) now stands for the
  * client; else 0 with *why set (p freed if it could not be stored). */
 static int replace_principal(struct mja_glue *g, const void *client, mja_decision r,
@@ -33,45 +23,58 @@ static int replace_principal(struct mja_glue *g, const void *client, mja_decisio
 	return 0;
 }
 
-/* The broker's re-check of a client we accepted (spec 4, after SIGHUP). */
+/* The broker's re-check of a connection we accepted (spec 4, after
+ * SIGHUP): a LIVE or KICKED entry (glue.h). */
 static int recheck(struct mja_glue *g, struct mosquitto_evt_basic_auth *ev,
 		const mja_client *c, int64_t now)
 {
 	mja_principal *p = NULL;
 	mja_err why = MJA_OK;
 	mja_decision r;
-	int gone = c->state == MJA_CLIENT_GONE;
 
+	/* KICKED: it is being disconnected and may do nothing any more */
+	if (c->state == MJA_CLIENT_KICKED)
+		return MOSQ_ERR_AUTH;
 	r = mja_auth_recheck(g->cfg, c->principal, ev->username, ev->password,
 			mosquitto_client_id(ev->client), now, &p, &why);
 	if (replace_principal(g, ev->client, r, p, &why))
 		return MOSQ_ERR_SUCCESS;
 	log_refusal(ev->client, "re-check refused", why);
-	/* the broker disconnects it; until then it may do nothing */
-	if (gone)
-		mja_clients_remove(g->clients, ev->client);
-	else
-		mja_clients_kick(g->clients, ev->client);
+	/* the broker disconnects it; until then it may do nothing, and its
+	 * will (a write under a token that no longer holds) is denied */
+	mja_glue__kick(g, ev->client, 0);
 	return MOSQ_ERR_AUTH;
 }
 
-/* Register an accepted principal; fail closed if we cannot remember it. */
+/* Register an accepted principal; fail closed if we cannot remember it.
+ * username is the broker's string: mosquitto_set_username frees it, so it
+ * is not read after that call. */
 static int accept_client(struct mja_glue *g, struct mosquitto *client, const char *username,
 		mja_principal *p)
 {
 	const char *id = mosquitto_client_id(client);
+	int token_in_username = g->cfg->token_field == MJA_TOKEN_FIELD_USERNAME;
+	/* glue.h: the sub replaces a username that is the token, and is given
+	 * to a client without one (else the broker drops it on SIGHUP) */
+	int give_sub = token_in_username || !username || !username[0];
 
-	if (mja_clients_put(g->clients, client, id,
-			mja_auth_acl_username(g->cfg, username), p) != MJA_OK) {
+	if (mja_clients_put(g->clients, client, id, mja_auth_acl_username(g->cfg, username),
+			!mosquitto_client_clean_session(client), p) != MJA_OK) {
 		mja_principal_free(p);
 		log_refusal(client, "refused", MJA_ERR_NOMEM);
 		return MOSQ_ERR_AUTH;
 	}
-	/* glue.h: without a username the broker would drop it on SIGHUP */
-	if ((!username || !username[0]) && g->cfg->token_field == MJA_TOKEN_FIELD_PASSWORD &&
-	    mosquitto_set_username(client, p->sub) != MOSQ_ERR_SUCCESS)
+	username = NULL;   /* may be freed by mosquitto_set_username below */
+	if (give_sub && mosquitto_set_username(client, p->sub) != MOSQ_ERR_SUCCESS) {
+		if (token_in_username) {
+			/* else Mosquitto would log the token as the username */
+			mja_clients_remove(g->clients, client);
+			log_refusal(client, "refused", MJA_ERR_NOMEM);
+			return MOSQ_ERR_AUTH;
+		}
 		mja_glue__log_client(MOSQ_LOG_WARNING, client, "cannot set username for",
 				"it will be disconnected on SIGHUP");
+	}
 	{
 		char sub[160], line[176];
 
@@ -93,9 +96,11 @@ int mja_glue_auth__basic(int event, void *event_data, void *userdata)
 	mja_decision r;
 
 	if (c) {
-		if (is_reload_recheck(g, c, now))
+		if (c->state != MJA_CLIENT_GONE)
 			return recheck(g, ev, c, now);
-		mja_clients_remove(g->clients, ev->client);   /* stale, address reused */
+		/* glue.h: a GONE entry's connection is over; its principal says
+		 * nothing about the credentials of this one */
+		mja_clients_remove(g->clients, ev->client);
 	}
 	r = mja_auth_connect(g->cfg, ev->username, ev->password,
 			mosquitto_client_id(ev->client), now, &p, &why);
@@ -140,7 +145,7 @@ int mja_glue_auth__ext_start(int event, void *event_data, void *userdata)
 		if (replace_principal(g, ev->client, r, p, &why))
 			return MOSQ_ERR_SUCCESS;
 		log_refusal(ev->client, "re-authentication refused", why);
-		mja_clients_kick(g->clients, ev->client);  /* 2.0.11 closes the connection */
+		mja_glue__kick(g, ev->client, 0);   /* 2.0.11 closes the connection */
 		return MOSQ_ERR_AUTH;
 	}
 	/* CONNECT with authentication method "jwt": the client says it is ours,

@@ -20,6 +20,20 @@
  * its sub as broker username (mosquitto_set_username) when accepted: it
  * survives the reload and its token is re-checked like any other. The ACL's
  * %u still stands for the username the client sent (none).
+ *
+ * token_field username: the username field is the token, and Mosquitto
+ * logs the username ("New client connected ... u'...'") after the plugin
+ * accepted it. So an accepted client's username is replaced with its sub
+ * (mosquitto_set_username, which frees the broker's old string: nothing
+ * reads the event's username after it); the token is kept in the principal
+ * for the SIGHUP re-check (auth.h). %u matches nothing in this mode.
+ *
+ * Which BASIC_AUTH is the SIGHUP re-check: only one on a LIVE or KICKED
+ * entry (the same connection). A GONE entry's connection is over: a
+ * BASIC_AUTH on its address is a new connection reusing a freed
+ * `struct mosquitto`, or the re-check of an offline durable session; both
+ * are decided afresh from the credentials they carry (an offline
+ * enhanced-auth session carries none and is refused: fail closed).
  */
 #ifndef MJA_GLUE_H
 #define MJA_GLUE_H
@@ -42,6 +56,7 @@
 #pragma weak mosquitto_client_id
 #pragma weak mosquitto_client_address
 #pragma weak mosquitto_client_username
+#pragma weak mosquitto_client_clean_session
 #pragma weak mosquitto_set_username
 #pragma weak mosquitto_kick_client_by_clientid
 #pragma weak mosquitto_callback_register
@@ -53,13 +68,15 @@
 #define MJA_GLUE_AUTH_METHOD "jwt"
 /* Expiry scan period on TICK, milliseconds (issue 6: about once a second). */
 #define MJA_GLUE_TICK_MS 1000
-/* How long a disconnected client's entry is kept for its will and for
- * READ checks of its offline durable session (clients.h), seconds. */
+/* How long a disconnected clean-session client's entry is kept for its
+ * will (clients.h), seconds; also how long a KICKED entry waits for its
+ * DISCONNECT. */
 #define MJA_GLUE_GONE_GRACE 60
-/* After RELOAD the broker re-runs BASIC_AUTH synchronously; a BASIC_AUTH on
- * a disconnected (GONE) entry within this many seconds is that re-check,
- * later it is a new connection reusing the address. */
-#define MJA_GLUE_RELOAD_WINDOW 1
+/* A durable session's entry is kept while it is offline, for the READ
+ * checks of the messages queued for it, until its token's exp + leeway
+ * (READ is denied after that anyway), at least the grace above and at
+ * most this many seconds (also the bound for a token without exp). */
+#define MJA_GLUE_DURABLE_MAX 86400
 
 struct mja_glue {
 	mosquitto_plugin_id_t *id;
@@ -67,8 +84,6 @@ struct mja_glue {
 	mja_clients *clients;
 	int acl_registered;
 	int64_t last_scan_ms;      /* monotonic, of the last expiry scan */
-	int reload_pending;        /* a RELOAD re-check may be running */
-	int64_t reload_at;         /* wall clock second of the last RELOAD */
 	/* Clocks: mja_glue__now / mja_glue__mono_ms, set by init; time is a
 	 * parameter so that test_glue.c can drive expiry with a fixed clock. */
 	int64_t (*now)(void);
@@ -97,5 +112,12 @@ void mja_glue__log_client(int level, const struct mosquitto *client, const char 
  * the entry KICKED first: the broker re-checks subscriptions and fires
  * DISCONNECT from inside the kick, re-entering the callbacks. */
 void mja_glue__kick_expired(struct mja_glue *g, const void *client);
+/* Mark a LIVE entry KICKED with the usual deadline (will_ok: whether its
+ * will may still be published). */
+void mja_glue__kick(struct mja_glue *g, const void *client, int will_ok);
+/* DISCONNECT of client at now (life.c): LIVE / KICKED -> GONE, kept for
+ * its will and, for a durable session, its offline READ checks; a second
+ * DISCONNECT removes it. */
+void mja_glue__gone(struct mja_glue *g, const void *client, int64_t now);
 
 #endif

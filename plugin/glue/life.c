@@ -1,6 +1,52 @@
 /* life.c (glue) - TICK (expiry), DISCONNECT and RELOAD (spec 4, issue 6). */
 #include "glue.h"
 
+/* a + b for b >= 0, saturating at INT64_MAX */
+static int64_t add_sat(int64_t a, int64_t b)
+{
+	return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+/* How long a client that went at now is kept (glue.h): a clean session
+ * for its will only; a durable one while its offline READ checks can still
+ * be allowed (exp + leeway), within [grace, MJA_GLUE_DURABLE_MAX]. */
+static int64_t gone_until(const struct mja_glue *g, const mja_client *c, int64_t now)
+{
+	int64_t least = add_sat(now, MJA_GLUE_GONE_GRACE);
+	int64_t most = add_sat(now, MJA_GLUE_DURABLE_MAX);
+	int64_t until;
+
+	if (!c->durable)
+		return least;
+	if (!c->principal->has_exp)
+		return most;
+	until = add_sat(c->principal->exp, g->cfg->leeway > 0 ? g->cfg->leeway : 0);
+	return until < least ? least : until > most ? most : until;
+}
+
+void mja_glue__gone(struct mja_glue *g, const void *client, int64_t now)
+{
+	const mja_client *c = mja_clients_get(g->clients, client);
+	int will_ok;
+
+	if (!c)
+		return;   /* not ours, or a refused CONNECT (client id NULL) */
+	if (c->state == MJA_CLIENT_GONE) {
+		mja_clients_remove(g->clients, client);   /* second: session takeover */
+		return;
+	}
+	/* the will may go if the token still held when the client went, or
+	 * as the kick decided (acl.c) */
+	will_ok = c->state == MJA_CLIENT_KICKED ? c->will_ok :
+		!mja_auth_expired(g->cfg, c->principal, now);
+	mja_clients_disconnect(g->clients, client, now, gone_until(g, c, now), will_ok);
+}
+
+void mja_glue__kick(struct mja_glue *g, const void *client, int will_ok)
+{
+	mja_clients_kick(g->clients, client, add_sat(g->now(), MJA_GLUE_GONE_GRACE), will_ok);
+}
+
 int mja_glue_life__tick(int event, void *event_data, void *userdata)
 {
 	struct mja_glue *g = userdata;
@@ -13,8 +59,7 @@ int mja_glue_life__tick(int event, void *event_data, void *userdata)
 		return MOSQ_ERR_SUCCESS;
 	g->last_scan_ms = ms;
 	now = g->now();
-	g->reload_pending = 0;   /* the re-check after RELOAD ran before this tick */
-	mja_clients_sweep(g->clients, now, MJA_GLUE_GONE_GRACE);
+	mja_clients_sweep(g->clients, now);
 	if (!g->cfg->disconnect_on_expiry)
 		return MOSQ_ERR_SUCCESS;
 	/* the schedule's top only: no scan of every client. Each kicked entry
@@ -30,10 +75,8 @@ int mja_glue_life__disconnect(int event, void *event_data, void *userdata)
 	struct mja_glue *g = userdata;
 	int64_t now = g->now();
 
-	/* refused CONNECTs (client id NULL) have no entry: a no-op. A second
-	 * DISCONNECT for the same pointer (session takeover) removes it. */
-	mja_clients_disconnect(g->clients, ev->client, now);
-	mja_clients_sweep(g->clients, now, MJA_GLUE_GONE_GRACE);
+	mja_glue__gone(g, ev->client, now);
+	mja_clients_sweep(g->clients, now);
 	return MOSQ_ERR_SUCCESS;   /* the broker ignores it */
 }
 
@@ -53,10 +96,9 @@ int mja_glue_life__reload(int event, void *event_data, void *userdata)
 				mja_keyset_count(g->cfg->files->keys),
 				g->cfg->files->acl ? ", ACL" : "");
 	}
-	/* the broker now re-runs BASIC_AUTH for every client */
-	g->reload_pending = 1;
-	g->reload_at = g->now();
-	/* an error here would skip later reload callbacks and the broker's own
-	 * password_file / acl_file reload (notes) */
+	/* the broker now re-runs BASIC_AUTH for every client (auth.c): a LIVE
+	 * entry's is a re-check, anything else is decided afresh.
+	 * An error here would skip later reload callbacks and the broker's own
+	 * password_file / acl_file reload (notes). */
 	return MOSQ_ERR_SUCCESS;
 }

@@ -61,7 +61,8 @@ void mja_glue__kick_expired(struct mja_glue *g, const void *client)
 	mja_glue__log_client(MOSQ_LOG_NOTICE, client, "disconnecting",
 			mja_strerror(MJA_ERR_EXPIRED));
 	id = c->clientid ? strdup(c->clientid) : NULL;
-	mja_clients_kick(g->clients, client);   /* c is not used after this */
+	/* with its will (spec 4); c is not used after this */
+	mja_glue__kick(g, client, 1);
 	if (id) {
 		/* with_will: the will is published as for any other loss (spec 4) */
 		mosquitto_kick_client_by_clientid(id, true);
@@ -72,7 +73,8 @@ void mja_glue__kick_expired(struct mja_glue *g, const void *client)
 static int api_present(void)
 {
 	return mosquitto_log_printf && mosquitto_client_id && mosquitto_client_address &&
-		mosquitto_client_username && mosquitto_set_username &&
+		mosquitto_client_username && mosquitto_client_clean_session &&
+		mosquitto_set_username &&
 		mosquitto_kick_client_by_clientid &&
 		mosquitto_callback_register && mosquitto_callback_unregister;
 }
@@ -183,10 +185,17 @@ MJA_GLUE_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *id, void **user
 			return rc;
 		}
 	}
+	/* spec 1: no ACL callback without acl_file (registering one would
+	 * deny every client that is not ours). Expiry of connected clients is
+	 * then enforced on TICK only, and Mosquitto 2.0.11 sends no TICK with
+	 * per_listener_settings true (notes), which init cannot see. */
 	if (!g->acl_registered)
 		mosquitto_log_printf(MOSQ_LOG_WARNING, MJA_GLUE_LOG_PREFIX "no acl_file: the "
 				"plugin makes no topic decisions (Mosquitto's behaviour without "
-				"ACLs applies to token clients)");
+				"ACLs applies to token clients)%s",
+				g->cfg->disconnect_on_expiry ? "; connected clients whose token "
+				"expires are disconnected only on the broker's TICK, which "
+				"Mosquitto 2.0 never sends with per_listener_settings true" : "");
 	mosquitto_log_printf(MOSQ_LOG_INFO, MJA_GLUE_LOG_PREFIX "ready: %zu key(s)%s",
 			mja_keyset_count(g->cfg->files->keys),
 			g->acl_registered ? ", ACL loaded" : "");

@@ -17,16 +17,23 @@ static mja_decision deny(mja_err *why, mja_err e)
 	return MJA_DENY;
 }
 
+void mja_principal_drop_token(mja_principal *p)
+{
+	if (!p || !p->token)
+		return;
+	OPENSSL_cleanse(p->token, p->token_len);
+	free(p->token);
+	p->token = NULL;
+	p->token_len = 0;
+}
+
 void mja_principal_free(mja_principal *p)
 {
 	if (!p)
 		return;
 	free(p->sub);
 	mja_claims_roles_free(p->roles, p->n_roles);
-	if (p->token) {
-		OPENSSL_cleanse(p->token, p->token_len);
-		free(p->token);
-	}
+	mja_principal_drop_token(p);
 	OPENSSL_cleanse(p->token_hash, sizeof(p->token_hash));
 	free(p);
 }
@@ -157,7 +164,10 @@ mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
 			return deny(why, MJA_ERR_NOT_JWT);
 		return MJA_DEFER;
 	}
-	return mja_auth_token(cfg, tok, len, username, clientid, now, 0, out, why);
+	/* token_field username: keep the token for the SIGHUP re-check, the
+	 * glue replaces the username field that held it (auth.h) */
+	return mja_auth_token(cfg, tok, len, username, clientid, now,
+			cfg->token_field == MJA_TOKEN_FIELD_USERNAME, out, why);
 }
 
 /* spec 4: a re-authentication or re-check may refresh the token, never

@@ -1,4 +1,5 @@
-/* clients.c - per-client registry with an expiry schedule (issue 6). */
+/* clients.c - per-client registry with an expiry schedule (issue 6) and
+ * a sweep heap for disconnected entries. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,16 +9,22 @@
 typedef struct entry {
 	mja_client pub;            /* first: a const mja_client * is an entry */
 	struct entry *hnext;       /* hash chain */
-	struct entry *gprev, *gnext; /* FIFO of GONE entries */
 } entry;
+
+/* A binary min-heap of entries; the key is exp for the schedule (LIVE)
+ * and gone_until for KICKED and GONE entries (key_of). An entry is in at
+ * most one of the two, the one its state says (heap_of). */
+typedef struct heap {
+	entry **a;
+	size_t n, cap;
+} heap;
 
 struct mja_clients {
 	entry **buckets;
 	size_t nbuckets;           /* power of two */
 	size_t count;
-	entry **heap;              /* min-heap by principal->exp */
-	size_t nheap, capheap;
-	entry *gone_head, *gone_tail;
+	heap sched;                /* LIVE entries with exp, by exp */
+	heap gone;                 /* KICKED and GONE entries, by gone_until */
 };
 
 #define NO_INDEX SIZE_MAX
@@ -71,7 +78,8 @@ void mja_clients_free(mja_clients *r)
 		}
 	}
 	free(r->buckets);
-	free(r->heap);
+	free(r->sched.a);
+	free(r->gone.a);
 	free(r);
 }
 
@@ -116,129 +124,117 @@ static void grow_buckets(mja_clients *r)
 	r->nbuckets = n;
 }
 
-/* ---- the schedule: a binary min-heap by exp ---- */
+/* ---- the two heaps ---- */
 
-static int64_t exp_of(const entry *e)
+static int64_t key_of(const entry *e)
 {
-	return e->pub.principal->exp;
+	return e->pub.state == MJA_CLIENT_LIVE ? e->pub.principal->exp : e->pub.gone_until;
 }
 
-static void heap_set(mja_clients *r, size_t i, entry *e)
+static heap *heap_of(mja_clients *r, const entry *e)
 {
-	r->heap[i] = e;
+	return e->pub.state == MJA_CLIENT_LIVE ? &r->sched : &r->gone;
+}
+
+static void heap_set(heap *h, size_t i, entry *e)
+{
+	h->a[i] = e;
 	e->pub.heap_index = i;
 }
 
-static void sift_up(mja_clients *r, size_t i)
+static void sift_up(heap *h, size_t i)
 {
-	entry *e = r->heap[i];
+	entry *e = h->a[i];
 
 	while (i > 0) {
 		size_t parent = (i - 1) / 2;
 
-		if (exp_of(r->heap[parent]) <= exp_of(e))
+		if (key_of(h->a[parent]) <= key_of(e))
 			break;
-		heap_set(r, i, r->heap[parent]);
+		heap_set(h, i, h->a[parent]);
 		i = parent;
 	}
-	heap_set(r, i, e);
+	heap_set(h, i, e);
 }
 
-static void sift_down(mja_clients *r, size_t i)
+static void sift_down(heap *h, size_t i)
 {
-	entry *e = r->heap[i];
+	entry *e = h->a[i];
 
 	for (;;) {
 		size_t l = 2 * i + 1, m = i;
-		int64_t best = exp_of(e);
+		int64_t best = key_of(e);
 
-		if (l < r->nheap && exp_of(r->heap[l]) < best) {
+		if (l < h->n && key_of(h->a[l]) < best) {
 			m = l;
-			best = exp_of(r->heap[l]);
+			best = key_of(h->a[l]);
 		}
-		if (l + 1 < r->nheap && exp_of(r->heap[l + 1]) < best)
+		if (l + 1 < h->n && key_of(h->a[l + 1]) < best)
 			m = l + 1;
 		if (m == i)
 			break;
-		heap_set(r, i, r->heap[m]);
+		heap_set(h, i, h->a[m]);
 		i = m;
 	}
-	heap_set(r, i, e);
+	heap_set(h, i, e);
 }
 
+/* Take e out of the heap its state puts it in (if it is in one). Call it
+ * before changing e's state or key. */
 static void unschedule(mja_clients *r, entry *e)
 {
+	heap *h = heap_of(r, e);
 	size_t i = e->pub.heap_index;
 	entry *last;
 
 	if (i == NO_INDEX)
 		return;
 	e->pub.heap_index = NO_INDEX;
-	last = r->heap[--r->nheap];
+	last = h->a[--h->n];
 	if (last == e)
 		return;
-	heap_set(r, i, last);
-	if (i > 0 && exp_of(r->heap[(i - 1) / 2]) > exp_of(last))
-		sift_up(r, i);
+	heap_set(h, i, last);
+	if (i > 0 && key_of(h->a[(i - 1) / 2]) > key_of(last))
+		sift_up(h, i);
 	else
-		sift_down(r, i);
+		sift_down(h, i);
 }
 
-/* Room for one more heap slot, reserved before anything changes so that
+/* Room for one more slot, reserved before anything changes so that
  * scheduling itself cannot fail. */
-static mja_err heap_reserve(mja_clients *r)
+static mja_err heap_reserve(heap *h)
 {
-	entry **h;
+	entry **a;
 	size_t cap;
 
-	if (r->nheap < r->capheap)
+	if (h->n < h->cap)
 		return MJA_OK;
-	cap = r->capheap ? r->capheap * 2 : 64;
-	if (cap > SIZE_MAX / sizeof(*h))
+	cap = h->cap ? h->cap * 2 : 64;
+	if (cap > SIZE_MAX / sizeof(*a))
 		return MJA_ERR_NOMEM;
-	h = realloc(r->heap, cap * sizeof(*h));
-	if (!h)
+	a = realloc(h->a, cap * sizeof(*a));
+	if (!a)
 		return MJA_ERR_NOMEM;
-	r->heap = h;
-	r->capheap = cap;
+	h->a = a;
+	h->cap = cap;
 	return MJA_OK;
 }
 
+static void heap_push(heap *h, entry *e)
+{
+	h->a[h->n] = e;
+	e->pub.heap_index = h->n++;
+	sift_up(h, e->pub.heap_index);
+}
+
+/* A LIVE entry with exp goes on the expiry schedule, a KICKED or GONE one
+ * on the sweep heap. Room was reserved. */
 static void schedule(mja_clients *r, entry *e)
 {
-	if (!e->pub.principal->has_exp || e->pub.state != MJA_CLIENT_LIVE)
-		return;
-	r->heap[r->nheap] = e;
-	e->pub.heap_index = r->nheap++;
-	sift_up(r, e->pub.heap_index);
-}
-
-/* ---- the FIFO of gone entries ---- */
-
-static void gone_unlink(mja_clients *r, entry *e)
-{
-	if (e->pub.state != MJA_CLIENT_GONE)
-		return;
-	if (e->gprev)
-		e->gprev->gnext = e->gnext;
-	else
-		r->gone_head = e->gnext;
-	if (e->gnext)
-		e->gnext->gprev = e->gprev;
-	else
-		r->gone_tail = e->gprev;
-	e->gprev = e->gnext = NULL;
-}
-
-static void gone_append(mja_clients *r, entry *e)
-{
-	e->gnext = NULL;
-	e->gprev = r->gone_tail;
-	if (r->gone_tail)
-		r->gone_tail->gnext = e;
-	else
-		r->gone_head = e;
-	r->gone_tail = e;
+	if (e->pub.state != MJA_CLIENT_LIVE)
+		heap_push(&r->gone, e);
+	else if (e->pub.principal->has_exp)
+		heap_push(&r->sched, e);
 }
 
 /* ---- public operations ---- */
@@ -253,20 +249,19 @@ static mja_err dup_opt(const char *s, char **out)
 }
 
 mja_err mja_clients_put(mja_clients *r, const void *client, const char *clientid,
-		const char *username, mja_principal *p)
+		const char *username, int durable, mja_principal *p)
 {
 	char *id = NULL, *user = NULL;
 	entry *e;
 
 	if (!r || !client || !p)
 		return MJA_ERR_INVAL;
-	if (heap_reserve(r) != MJA_OK || dup_opt(clientid, &id) != MJA_OK ||
+	if (heap_reserve(&r->sched) != MJA_OK || dup_opt(clientid, &id) != MJA_OK ||
 	    dup_opt(username, &user) != MJA_OK)
 		goto nomem;
 	e = find(r, client, NULL);
 	if (e) {
 		unschedule(r, e);
-		gone_unlink(r, e);
 		free(e->pub.clientid);
 		free(e->pub.username);
 		mja_principal_free(e->pub.principal);
@@ -288,7 +283,10 @@ mja_err mja_clients_put(mja_clients *r, const void *client, const char *clientid
 	e->pub.username = user;
 	e->pub.principal = p;
 	e->pub.state = MJA_CLIENT_LIVE;
+	e->pub.durable = durable != 0;
+	e->pub.will_ok = 0;
 	e->pub.gone_at = 0;
+	e->pub.gone_until = 0;
 	e->pub.heap_index = NO_INDEX;
 	schedule(r, e);
 	return MJA_OK;
@@ -307,7 +305,7 @@ mja_err mja_clients_set_principal(mja_clients *r, const void *client, mja_princi
 	e = find(r, client, NULL);
 	if (!e)
 		return MJA_ERR_INVAL;
-	if (heap_reserve(r) != MJA_OK)
+	if (heap_reserve(&r->sched) != MJA_OK)
 		return MJA_ERR_NOMEM;
 	unschedule(r, e);
 	mja_principal_free(e->pub.principal);
@@ -339,12 +337,33 @@ int mja_clients_remove(mja_clients *r, const void *client)
 	*link = e->hnext;
 	r->count--;
 	unschedule(r, e);
-	gone_unlink(r, e);
 	entry_free(e);
 	return 1;
 }
 
-int mja_clients_disconnect(mja_clients *r, const void *client, int64_t now)
+/* LIVE / KICKED -> KICKED / GONE, onto the sweep heap. If there is no room
+ * to keep it, the entry is forgotten: its client is then not ours, which
+ * fails closed (its will and offline READ checks are left to others). */
+static int set_state(mja_clients *r, entry *e, mja_client_state state, int64_t gone_at,
+		int64_t until, int will_ok)
+{
+	if (heap_reserve(&r->gone) != MJA_OK)
+		return mja_clients_remove(r, e->pub.client);
+	unschedule(r, e);
+	e->pub.state = state;
+	e->pub.gone_at = gone_at;
+	e->pub.gone_until = until;
+	e->pub.will_ok = will_ok != 0;
+	/* a gone client is never re-checked (the glue decides any connect on
+	 * it afresh): its token copy is of no more use */
+	if (state == MJA_CLIENT_GONE)
+		mja_principal_drop_token(e->pub.principal);
+	schedule(r, e);
+	return 1;
+}
+
+int mja_clients_disconnect(mja_clients *r, const void *client, int64_t now,
+		int64_t until, int will_ok)
 {
 	entry *e;
 
@@ -355,14 +374,10 @@ int mja_clients_disconnect(mja_clients *r, const void *client, int64_t now)
 		return 0;
 	if (e->pub.state == MJA_CLIENT_GONE)
 		return mja_clients_remove(r, client);
-	unschedule(r, e);
-	e->pub.state = MJA_CLIENT_GONE;
-	e->pub.gone_at = now;
-	gone_append(r, e);
-	return 1;
+	return set_state(r, e, MJA_CLIENT_GONE, now, until, will_ok);
 }
 
-int mja_clients_kick(mja_clients *r, const void *client)
+int mja_clients_kick(mja_clients *r, const void *client, int64_t until, int will_ok)
 {
 	entry *e;
 
@@ -371,24 +386,19 @@ int mja_clients_kick(mja_clients *r, const void *client)
 	e = find(r, client, NULL);
 	if (!e || e->pub.state != MJA_CLIENT_LIVE)
 		return 0;
-	unschedule(r, e);
-	e->pub.state = MJA_CLIENT_KICKED;
-	return 1;
+	return set_state(r, e, MJA_CLIENT_KICKED, e->pub.gone_at, until, will_ok);
 }
 
-size_t mja_clients_sweep(mja_clients *r, int64_t now, int64_t grace)
+size_t mja_clients_sweep(mja_clients *r, int64_t now)
 {
 	size_t n = 0;
 
 	if (!r)
 		return 0;
-	if (grace < 0)
-		grace = 0;
-	/* gone_at + grace <= now, without overflow */
-	if (now < INT64_MIN + grace)
-		return 0;
-	while (r->gone_head && r->gone_head->pub.gone_at <= now - grace) {
-		mja_clients_remove(r, r->gone_head->pub.client);
+	/* the heap's top only: O(removed * log n), never a scan. KICKED
+	 * entries whose DISCONNECT never came (an offline session) go too. */
+	while (r->gone.n && r->gone.a[0]->pub.gone_until <= now) {
+		mja_clients_remove(r, r->gone.a[0]->pub.client);
 		n++;
 	}
 	return n;
@@ -399,13 +409,13 @@ const mja_client *mja_clients_next_expired(const mja_clients *r, int64_t now,
 {
 	entry *top;
 
-	if (!r || r->nheap == 0)
+	if (!r || r->sched.n == 0)
 		return NULL;
-	top = r->heap[0];
+	top = r->sched.a[0];
 	if (leeway < 0)
 		leeway = 0;
 	/* RFC 7519 4.1.4: expired iff exp + leeway <= now */
-	if (now < INT64_MIN + leeway || exp_of(top) > now - leeway)
+	if (now < INT64_MIN + leeway || key_of(top) > now - leeway)
 		return NULL;
 	return &top->pub;
 }
@@ -417,5 +427,10 @@ size_t mja_clients_count(const mja_clients *r)
 
 size_t mja_clients_scheduled(const mja_clients *r)
 {
-	return r ? r->nheap : 0;
+	return r ? r->sched.n : 0;
+}
+
+size_t mja_clients_gone(const mja_clients *r)
+{
+	return r ? r->gone.n : 0;
 }

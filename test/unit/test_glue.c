@@ -21,6 +21,7 @@ struct mosquitto {
 	const char *address;
 	char *username;
 	const char *will_topic;   /* checked (WRITE) after DISCONNECT when kicked */
+	int durable;              /* clean session false */
 };
 
 static struct reg {
@@ -73,6 +74,7 @@ void mosquitto_log_printf(int level, const char *fmt, ...)
 const char *mosquitto_client_id(const struct mosquitto *c) { return c->id; }
 const char *mosquitto_client_address(const struct mosquitto *c) { return c->address; }
 const char *mosquitto_client_username(const struct mosquitto *c) { return c->username; }
+bool mosquitto_client_clean_session(const struct mosquitto *c) { return !c->durable; }
 
 int mosquitto_set_username(struct mosquitto *c, const char *username)
 {
@@ -293,6 +295,9 @@ static void test_registration(void **state)
 	/* spec 1: without acl_file no ACL callback, and a warning */
 	assert_false(registered(PID1, MOSQ_EVT_ACL_CHECK));
 	assert_non_null(strstr(logbuf, "jwt-auth: no acl_file"));
+	/* and that expiry then depends on TICK (none with per_listener_settings) */
+	assert_non_null(strstr(logbuf, "disconnected only on the broker's TICK, which "
+			"Mosquitto 2.0 never sends with per_listener_settings true"));
 	mosquitto_plugin_cleanup(g, NULL, 0);
 	assert_int_equal(n_regs, 0);
 
@@ -553,6 +558,231 @@ static void test_reload_and_recheck(void **state)
 	free(tok2);
 }
 
+/* Review finding (HIGH): after SIGHUP a BASIC_AUTH on a disconnected
+ * (GONE) client's address is a new connection reusing the freed
+ * `struct mosquitto`, never the re-check of the old one: it must not log in
+ * with the old client's stored token, and a valid token of another sub
+ * must not be refused as "a different sub". */
+static void test_gone_address_decided_afresh(void **state)
+{
+	struct mja_glue *g = init(PID1, 0, NULL);
+	struct mosquitto c = { .id = "alice-dev", .address = "a" };
+	char *alice = tok_for(FX_SECRET, "alice", 300);
+	char *bob = tok_for(FX_SECRET, "bob", 300);
+	const mja_client *e;
+
+	/* enhanced-auth alice, SIGHUP, alice goes; mallory gets her address */
+	assert_int_equal(ext(PID1, &c, "jwt", alice), MOSQ_ERR_SUCCESS);
+	assert_int_equal(reload(PID1), MOSQ_ERR_SUCCESS);
+	disconnect(PID1, &c);
+	c.id = "mallory";
+	assert_int_equal(basic(PID1, &c, "x", "not-a-jwt"), MOSQ_ERR_PLUGIN_DEFER);
+	assert_null(mja_clients_get(g->clients, &c));
+	assert_int_equal(acl(PID1, &c, "devices/alice/cmd", MOSQ_ACL_WRITE), MOSQ_ERR_PLUGIN_DEFER);
+	/* the same with no credentials at all, and a second later */
+	assert_int_equal(ext(PID1, &c, "jwt", alice), MOSQ_ERR_SUCCESS);
+	assert_int_equal(reload(PID1), MOSQ_ERR_SUCCESS);
+	disconnect(PID1, &c);
+	fake_now += 1;
+	assert_int_equal(basic(PID1, &c, NULL, NULL), MOSQ_ERR_PLUGIN_DEFER);
+	assert_null(mja_clients_get(g->clients, &c));
+
+	/* password alice, SIGHUP, alice goes; bob (valid) gets her address */
+	free(c.username);
+	c.username = NULL;
+	c.id = "alice-dev";
+	assert_int_equal(basic(PID1, &c, "x", alice), MOSQ_ERR_SUCCESS);
+	assert_int_equal(reload(PID1), MOSQ_ERR_SUCCESS);
+	disconnect(PID1, &c);
+	c.id = "bob-dev";
+	assert_int_equal(basic(PID1, &c, "x", bob), MOSQ_ERR_SUCCESS);
+	e = mja_clients_get(g->clients, &c);
+	assert_non_null(e);
+	assert_string_equal(e->principal->sub, "bob");
+	assert_int_equal(e->state, MJA_CLIENT_LIVE);
+	assert_null(strstr(logbuf, "different sub"));
+	assert_int_equal(acl(PID1, &c, "devices/bob/x", MOSQ_ACL_WRITE), MOSQ_ERR_SUCCESS);
+	assert_int_equal(acl(PID1, &c, "devices/alice/x", MOSQ_ACL_WRITE), MOSQ_ERR_ACL_DENIED);
+	/* a LIVE client's BASIC_AUTH is still the re-check: another sub is
+	 * refused and the session may do nothing more */
+	assert_int_equal(basic(PID1, &c, "x", alice), MOSQ_ERR_AUTH);
+	assert_non_null(strstr(logbuf, "re-check refused client bob-dev from a: "
+			"re-authentication with a different sub"));
+	assert_int_equal(acl(PID1, &c, "devices/bob/x", MOSQ_ACL_WRITE), MOSQ_ERR_ACL_DENIED);
+	/* ... and a KICKED one's is refused: it is being disconnected */
+	assert_int_equal(basic(PID1, &c, "x", bob), MOSQ_ERR_AUTH);
+	mosquitto_plugin_cleanup(g, NULL, 0);
+	free(c.username);
+	free(alice);
+	free(bob);
+}
+
+/* The SIGHUP re-check of offline durable sessions: decided afresh from
+ * the stored password; an enhanced-auth one has none: not accepted. */
+static void test_reload_offline_durable(void **state)
+{
+	struct mja_glue *g = init(PID1, 0, NULL);
+	struct mosquitto b = { .id = "b", .address = "a", .durable = 1 };
+	struct mosquitto e = { .id = "e", .address = "a", .durable = 1 };
+	char *tok = tok_for(FX_SECRET, "dev1", 300);
+
+	assert_int_equal(basic(PID1, &b, "u", tok), MOSQ_ERR_SUCCESS);
+	assert_int_equal(ext(PID1, &e, "jwt", tok), MOSQ_ERR_SUCCESS);
+	disconnect(PID1, &b);
+	disconnect(PID1, &e);
+	assert_int_equal(reload(PID1), MOSQ_ERR_SUCCESS);
+	assert_int_equal(basic(PID1, &b, "u", tok), MOSQ_ERR_SUCCESS);
+	assert_int_equal(mja_clients_get(g->clients, &b)->principal->exp, fake_now + 300);
+	assert_int_not_equal(basic(PID1, &e, e.username, NULL), MOSQ_ERR_SUCCESS);
+	assert_null(mja_clients_get(g->clients, &e));
+	/* the re-decided session expires offline: the kick fires no
+	 * DISCONNECT (the broker has none to send), the entry is swept later */
+	kick_pid = PID1;
+	fake_now += 300;
+	fake_ms += 2000;
+	tick(PID1);
+	assert_int_equal(mja_clients_get(g->clients, &b)->state, MJA_CLIENT_KICKED);
+	fake_now += MJA_GLUE_GONE_GRACE;
+	fake_ms += 2000;
+	tick(PID1);
+	assert_null(mja_clients_get(g->clients, &b));
+	mosquitto_plugin_cleanup(g, NULL, 0);
+	free(e.username);
+	free(tok);
+}
+
+/* Review finding (MEDIUM): a durable session's entry is kept while it is
+ * offline (READ checks of its queued messages) until its token's exp +
+ * leeway; a clean session's only for the grace (its will). */
+static void test_durable_kept_offline(void **state)
+{
+	struct mja_glue *g = init(PID1, 0, NULL);
+	struct mosquitto d = { .id = "d", .address = "a", .durable = 1 };
+	struct mosquitto n = { .id = "n", .address = "a" };
+	struct mosquitto x = { .id = "x", .address = "a", .durable = 1 };
+	char *tok = tok_for(FX_SECRET, "dev1", 3600);
+	char *noexp = fx_token(FX_SECRET, "{\"sub\":\"dev1\"}");
+	struct mja_glue *h;
+
+	assert_int_equal(basic(PID1, &d, "u", tok), MOSQ_ERR_SUCCESS);
+	assert_int_equal(basic(PID1, &n, "u", tok), MOSQ_ERR_SUCCESS);
+	disconnect(PID1, &d);
+	disconnect(PID1, &n);
+	fake_now += MJA_GLUE_GONE_GRACE + 10;
+	fake_ms += 2000;
+	tick(PID1);
+	assert_int_equal(acl(PID1, &d, "devices/dev1/inbox", MOSQ_ACL_READ), MOSQ_ERR_SUCCESS);
+	assert_null(mja_clients_get(g->clients, &n));
+	/* at exp + leeway (0 here) READ is denied, and the entry then goes */
+	fake_now = FX_NOW + 3599;
+	assert_int_equal(acl(PID1, &d, "devices/dev1/inbox", MOSQ_ACL_READ), MOSQ_ERR_SUCCESS);
+	fake_ms += 2000;
+	tick(PID1);
+	assert_non_null(mja_clients_get(g->clients, &d));
+	fake_now = FX_NOW + 3600;
+	assert_int_equal(acl(PID1, &d, "devices/dev1/inbox", MOSQ_ACL_READ), MOSQ_ERR_ACL_DENIED);
+	fake_ms += 2000;
+	tick(PID1);
+	assert_null(mja_clients_get(g->clients, &d));
+	assert_int_equal(kicks, 0);
+	mosquitto_plugin_cleanup(g, NULL, 0);
+
+	/* no exp: kept at most MJA_GLUE_DURABLE_MAX */
+	reset_fake();
+	h = init(PID1, 0, "require_claims sub");
+	assert_int_equal(basic(PID1, &x, "u", noexp), MOSQ_ERR_SUCCESS);
+	disconnect(PID1, &x);
+	fake_now += MJA_GLUE_DURABLE_MAX - 1;
+	fake_ms += 2000;
+	tick(PID1);
+	assert_int_equal(acl(PID1, &x, "devices/dev1/inbox", MOSQ_ACL_READ), MOSQ_ERR_SUCCESS);
+	fake_now += 1;
+	fake_ms += 2000;
+	tick(PID1);
+	assert_null(mja_clients_get(h->clients, &x));
+	mosquitto_plugin_cleanup(h, NULL, 0);
+	free(tok);
+	free(noexp);
+}
+
+/* Review finding (MEDIUM): token_field username puts the token where
+ * Mosquitto logs the username; an accepted client's username becomes its
+ * sub, and the kept token still serves the SIGHUP re-check. The event's
+ * username is the client's own string (as in the broker), freed by
+ * mosquitto_set_username: ASan catches any read after it. */
+static void test_token_field_username(void **state)
+{
+	struct mja_glue *g = init(PID1, 0, "token_field username");
+	struct mosquitto c = { .id = "c", .address = "a" };
+	char *tok = tok_for(FX_SECRET, "dev1", 300);
+	char *forged = tok_for(FX_SECRET2, "dev1", 300);
+
+	c.username = strdup(forged);
+	assert_int_equal(basic(PID1, &c, c.username, NULL), MOSQ_ERR_AUTH);
+	assert_log_clean(forged);
+	free(c.username);
+	c.username = strdup(tok);
+	assert_int_equal(basic(PID1, &c, c.username, NULL), MOSQ_ERR_SUCCESS);
+	assert_string_equal(c.username, "dev1");
+	assert_log_clean(tok);
+	assert_non_null(mja_clients_get(g->clients, &c)->principal->token);
+	/* %u matches nothing in this mode */
+	assert_null(mja_clients_get(g->clients, &c)->username);
+	assert_int_equal(acl(PID1, &c, "devices/dev1/x", MOSQ_ACL_WRITE), MOSQ_ERR_SUCCESS);
+	/* SIGHUP: the broker re-checks with username "dev1": the kept token
+	 * is verified with the current keys */
+	assert_int_equal(reload(PID1), MOSQ_ERR_SUCCESS);
+	assert_int_equal(basic(PID1, &c, c.username, NULL), MOSQ_ERR_SUCCESS);
+	fx_write_str("hs.secret", FX_SECRET2);
+	assert_int_equal(reload(PID1), MOSQ_ERR_SUCCESS);
+	assert_int_equal(basic(PID1, &c, c.username, NULL), MOSQ_ERR_AUTH);
+	assert_log_clean(tok);
+	mosquitto_plugin_cleanup(g, NULL, 0);
+	free(c.username);
+	free(tok);
+	free(forged);
+}
+
+/* Review finding: a will is a write by its client (spec 3). Denied when
+ * the token had expired when the client went (disconnect_on_expiry
+ * false, or before the tick noticed) or was refused by a re-check; the
+ * expiry kick keeps it (spec 4: "as for any other loss", see
+ * test_expiry_on_tick_kicks_with_will); a valid client's will goes. */
+static void test_will_of_expired_or_refused(void **state)
+{
+	struct mja_glue *g = init(PID1, 0, "disconnect_on_expiry false");
+	struct mosquitto c = { .id = "dev1", .address = "a" };
+	struct mosquitto v = { .id = "v", .address = "a" };
+	char *tok = tok_for(FX_SECRET, "dev1", 10);
+
+	assert_int_equal(basic(PID1, &c, "u", tok), MOSQ_ERR_SUCCESS);
+	assert_int_equal(basic(PID1, &v, "u", tok), MOSQ_ERR_SUCCESS);
+	fake_now += 9;
+	disconnect(PID1, &v);
+	assert_int_equal(acl(PID1, &v, "devices/dev1/will", MOSQ_ACL_WRITE), MOSQ_ERR_SUCCESS);
+	fake_now += 1;
+	fake_ms += 2000;
+	tick(PID1);
+	disconnect(PID1, &c);
+	assert_int_equal(acl(PID1, &c, "devices/dev1/will", MOSQ_ACL_WRITE), MOSQ_ERR_ACL_DENIED);
+	assert_int_equal(kicks, 0);
+	mosquitto_plugin_cleanup(g, NULL, 0);
+	free(tok);
+
+	/* refused by the SIGHUP re-check (key rotated): its will is denied */
+	reset_fake();
+	g = init(PID1, 0, NULL);
+	tok = tok_for(FX_SECRET, "dev1", 300);
+	assert_int_equal(basic(PID1, &c, "u", tok), MOSQ_ERR_SUCCESS);
+	fx_write_str("hs.secret", FX_SECRET2);
+	assert_int_equal(reload(PID1), MOSQ_ERR_SUCCESS);
+	assert_int_equal(basic(PID1, &c, "u", tok), MOSQ_ERR_AUTH);
+	disconnect(PID1, &c);
+	assert_int_equal(acl(PID1, &c, "devices/dev1/will", MOSQ_ACL_WRITE), MOSQ_ERR_ACL_DENIED);
+	mosquitto_plugin_cleanup(g, NULL, 0);
+	free(tok);
+}
+
 /* per_listener_settings: two instances, own options and clients. */
 static void test_two_instances(void **state)
 {
@@ -587,6 +817,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_enhanced_auth_and_reauth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_and_recheck, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_instances, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gone_address_decided_afresh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_offline_durable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_durable_kept_offline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_field_username, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_will_of_expired_or_refused, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

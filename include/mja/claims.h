@@ -51,6 +51,15 @@ mja_err mja_claims_roles(const json_t *payload, const char *path,
 		char ***roles, size_t *n);
 void mja_claims_roles_free(char **roles, size_t n);
 
+/* out[i] = the member of obj named exactly names[i] (compared with the key's
+ * length, so a key with an embedded NUL never matches), or NULL; found in
+ * one pass over obj's members instead of one hash lookup per name, which
+ * is cheaper for the few members of a JOSE header or claims set. Object
+ * keys are unique in jansson, so a name matches at most one member. out
+ * is borrowed from obj. Not an object: all NULL. */
+void mja_json_pick(const json_t *obj, const char *const *names, size_t n,
+		const json_t **out);
+
 /* The sub rule alone (spec 2.7), for reuse: 1 if s[0..len) is acceptable. */
 int mja_sub_valid(const char *s, size_t len);
 

@@ -107,17 +107,44 @@ static int lifetime_ok(const json_t *exp, const json_t *iat, int64_t max)
 	return (long double)json_real_value(exp) - json_real_value(iat) <= (long double)max;
 }
 
+void mja_json_pick(const json_t *obj, const char *const *names, size_t n,
+		const json_t **out)
+{
+	const char *key;
+	size_t keylen;
+	json_t *v;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = NULL;
+	if (!json_is_object(obj))
+		return;
+	json_object_keylen_foreach((json_t *)obj, key, keylen, v) {
+		for (size_t i = 0; i < n; i++) {
+			/* first byte first: keys are NUL-terminated, names non-empty */
+			if (names[i][0] == key[0] && strlen(names[i]) == keylen &&
+			    memcmp(names[i], key, keylen) == 0) {
+				out[i] = v;
+				break;
+			}
+		}
+	}
+}
+
+enum { C_EXP, C_NBF, C_IAT, C_ISS, C_AUD, C_SUB, C__N };
+static const char *const registered[C__N] = { "exp", "nbf", "iat", "iss", "aud", "sub" };
+
 mja_err mja_claims_check(const json_t *payload, const mja_claim_rules *r, int64_t now)
 {
-	const json_t *exp, *nbf, *iat, *sub;
+	const json_t *c[C__N], *exp, *nbf, *iat, *sub;
 	int64_t leeway;
 
 	if (!json_is_object(payload) || !r)
 		return MJA_ERR_INVAL;
 	leeway = r->leeway > 0 ? r->leeway : 0;
-	exp = json_object_get(payload, "exp");
-	nbf = json_object_get(payload, "nbf");
-	iat = json_object_get(payload, "iat");
+	mja_json_pick(payload, registered, C__N, c);
+	exp = c[C_EXP];
+	nbf = c[C_NBF];
+	iat = c[C_IAT];
 
 	/* RFC 7519 4.1.4 - 4.1.6: NumericDate values. */
 	if (!numeric_date_ok(exp) || !numeric_date_ok(nbf) || !numeric_date_ok(iat))
@@ -139,10 +166,10 @@ mja_err mja_claims_check(const json_t *payload, const mja_claim_rules *r, int64_
 		return MJA_ERR_IAT_FUTURE;
 
 	/* RFC 7519 4.1.1, RFC 8725 3.8: issuer. */
-	if (r->n_issuers && !one_of(json_object_get(payload, "iss"), r->issuers, r->n_issuers))
+	if (r->n_issuers && !one_of(c[C_ISS], r->issuers, r->n_issuers))
 		return MJA_ERR_ISSUER;
 	/* RFC 7519 4.1.3, RFC 8725 3.9: audience; refuse if absent. */
-	if (r->n_audiences && !audience_ok(json_object_get(payload, "aud"), r))
+	if (r->n_audiences && !audience_ok(c[C_AUD], r))
 		return MJA_ERR_AUDIENCE;
 
 	if (r->max_token_age > 0) {
@@ -155,7 +182,7 @@ mja_err mja_claims_check(const json_t *payload, const mja_claim_rules *r, int64_
 	}
 
 	/* spec 2.7 (RFC 7519 4.1.2): sub, when present, names an MQTT subject. */
-	sub = json_object_get(payload, "sub");
+	sub = c[C_SUB];
 	if (sub && (!json_is_string(sub) ||
 			!mja_sub_valid(json_string_value(sub), json_string_length(sub))))
 		return MJA_ERR_BAD_SUB;

@@ -123,11 +123,13 @@ static int typ_ok(const json_t *typ)
 static mja_err check_header(const json_t *header, const mja_keyset *ks,
 		mja_alg_set allowed, mja_alg *alg, const char **kid, size_t *kidlen)
 {
-	const json_t *v;
+	static const char *const names[4] = { "alg", "crit", "typ", "kid" };
+	const json_t *m[4], *v;
 	mja_err e;
 
+	mja_json_pick(header, names, 4, m);
 	/* RFC 7515 4.1.1: alg is required and is a string. */
-	v = json_object_get(header, "alg");
+	v = m[0];
 	if (!json_is_string(v))
 		return MJA_ERR_BAD_HEADER;
 	/* RFC 7518 3.6 / RFC 8725 3.1: "none" is not a name we know, and the
@@ -140,14 +142,14 @@ static mja_err check_header(const json_t *header, const mja_keyset *ks,
 		return MJA_ERR_ALG_NOT_ALLOWED;
 	/* RFC 7515 4.1.11: we understand no extension, so any crit (even an
 	 * empty or malformed one) means we must refuse. */
-	if (json_object_get(header, "crit"))
+	if (m[1])
 		return MJA_ERR_CRIT;
-	v = json_object_get(header, "typ");
+	v = m[2];
 	if (v && !typ_ok(v))
 		return MJA_ERR_BAD_HEADER;
 	/* RFC 7515 4.1.4: kid is a string. jku, x5u, jwk, x5c (4.1.2-4.1.6)
 	 * are never read: keys come from configuration only (RFC 8725 3.10). */
-	v = json_object_get(header, "kid");
+	v = m[3];
 	*kid = NULL;
 	*kidlen = 0;
 	if (v) {

@@ -333,6 +333,43 @@ static size_t roles(const char *json, const char *path, char *out, size_t outsz)
 	return n;
 }
 
+/* The claims are found by one pass over the members (mja_json_pick): a
+ * name matches only the exact key bytes, as json_object_get would; a key
+ * that merely starts with "exp" (embedded NUL, longer, shorter) is some
+ * other claim. */
+static void test_pick_exact_names(void **state)
+{
+	static const char *const names[] = { "exp", "sub", "iss" };
+	mja_claim_rules r = rules(0);
+	const json_t *out[3];
+	json_t *p = json_object();
+
+	assert_non_null(p);
+	assert_int_equal(json_object_setn_new(p, "exp\0x", 5, json_integer(1)), 0);
+	assert_int_equal(json_object_set_new(p, "ex", json_integer(1)), 0);
+	assert_int_equal(json_object_set_new(p, "expx", json_integer(1)), 0);
+	assert_int_equal(json_object_set_new(p, "sub", json_string("dev1")), 0);
+	mja_json_pick(p, names, 3, out);
+	assert_null(out[0]);
+	assert_ptr_equal(out[1], json_object_get(p, "sub"));
+	assert_null(out[2]);
+	/* none of the look-alikes is an expiry */
+	assert_int_equal(mja_claims_check(p, &r, NOW), MJA_OK);
+	assert_int_equal(json_object_set_new(p, "exp", json_integer(NOW - 1)), 0);
+	mja_json_pick(p, names, 3, out);
+	assert_ptr_equal(out[0], json_object_get(p, "exp"));
+	assert_int_equal(mja_claims_check(p, &r, NOW), MJA_ERR_EXPIRED);
+	json_decref(p);
+	/* not an object: nothing */
+	p = json_string("exp");
+	out[0] = out[1] = out[2] = (const json_t *)p;
+	mja_json_pick(p, names, 3, out);
+	assert_null(out[0]);
+	assert_null(out[1]);
+	assert_null(out[2]);
+	json_decref(p);
+}
+
 static void test_roles(void **state)
 {
 	char s[256];
@@ -387,6 +424,7 @@ int main(void)
 		cmocka_unit_test(test_sub),
 		cmocka_unit_test(test_claims_exp),
 		cmocka_unit_test(test_roles),
+		cmocka_unit_test(test_pick_exact_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,9 @@
 """ACL escapes through substitutions (spec section 3): a sub, client id or
-username holding '/', '+', '#' (or empty) must not widen what %s, %c, %u
-rules grant. A read/write rule whose substituted value is unsafe matches
-nothing; a deny rule whose value is unsafe denies everything (fail closed).
+username holding '/', '+', '#' (or empty, or missing) must not widen what
+%s, %c, %u rules grant, nor dodge what they deny. A read/write rule whose
+substituted value is unsafe matches nothing; in a deny rule the level
+holding an unsafe value stands for any value, as if it were '+' (README,
+ACL file).
 
 Writes are judged by the MQTT 5 PUBACK reason (0x87 = not authorized) and
 subscriptions by the SUBACK reason, on raw connections (test/e2e/mqtt5raw.py);
@@ -146,18 +148,41 @@ class SubstitutionEscapes(EscapeBase):
 class DenyFailsClosed(EscapeBase):
     broker_kwargs = {"files": {"acl.conf": DENY_ACL}}
 
-    def test_unsafe_value_in_deny_rule_denies_everything(self):
-        for cid in ("+", "#", "a/b"):
+    def test_unsafe_client_id_cannot_dodge_a_deny_rule(self):
+        # pattern deny closed/%c/#: with a client id "+", "#" or "a/b" the
+        # rule is closed/+/#, so closed/victim/... and closed/x are denied.
+        for cid in ("+", "#", "a/b", "x/+/y"):
             with self.subTest(client_id=cid):
                 c = self.session("dev-1", client_id=cid, username="u1")
-                self.assertPubDenied(c, "closed/x")
-                self.assertPubDenied(c, "open/x")
-                self.assertSubDenied(c, "open/#")
+                for t in ("closed/x", "closed/victim/x", "closed/a/b"):
+                    self.assertPubDenied(c, t)
+                # closed/# stays grantable (the topic "closed" itself is not
+                # denied); what the deny covers cannot be subscribed.
+                self.assertSubDenied(c, "closed/+/#")
+                self.assertSubDenied(c, "closed/victim/#")
+                self.assertPubAllowed(c, "open/x")
                 c.disconnect()
                 c.close()
         ok = self.session("dev-1", client_id="fine", username="u1")
         self.assertPubAllowed(ok, "closed/x")
         self.assertPubDenied(ok, "closed/fine/x")
+
+    def test_unsafe_or_missing_username_in_deny_rule(self):
+        # pattern deny open/%u/secret: "+" cannot reach anyone's secret; a
+        # client without a username is not locked out of open/ either.
+        for user in ("+", "#", "a/b", ""):
+            with self.subTest(username=user):
+                c = self.session("dev-1", client_id=h.unique_id("u"), username=user)
+                for t in ("open/victim/secret", "open/u1/secret"):
+                    self.assertPubDenied(c, t)
+                self.assertSubDenied(c, "open/victim/secret")
+                self.assertSubDenied(c, "open/+/secret")
+                self.assertPubAllowed(c, "open/x")
+                c.disconnect()
+                c.close()
+        nouser = self.session("dev-1", client_id="no-user", username=None)
+        self.assertPubAllowed(nouser, "open/x")
+        self.assertPubDenied(nouser, "open/victim/secret")
 
     def test_partial_deny_enforced_per_delivery(self):
         # u1 may subscribe open/# (the deny rule covers only part of it);
@@ -178,11 +203,6 @@ class DenyFailsClosed(EscapeBase):
             if p.topic == "open/control":
                 break
         self.assertEqual(got, ["open/control"])
-
-    def test_username_plus_gets_nothing_from_open(self):
-        c = self.session("dev-1", client_id="plus-user", username="+")
-        self.assertSubDenied(c, "open/#")
-        self.assertSubDenied(c, "open/x")
 
 
 if __name__ == "__main__":

@@ -396,8 +396,9 @@ class Broker:
         pending = list(self.ports)
         while pending:
             if self.proc.poll() is not None:
-                raise AssertionError("broker exited with %s at start:\n%s"
-                                     % (self.proc.returncode, self.log()))
+                raise AssertionError("broker exited with %s at start:\n%s\n%s"
+                                     % (self.proc.returncode, self.log(),
+                                        self.sanitizer_reports(everything=True)))
             if time.monotonic() > deadline:
                 raise AssertionError("broker did not listen on %s in %ss:\n%s"
                                      % (pending, START_TIMEOUT, self.log()))
@@ -427,14 +428,14 @@ class Broker:
         self.log_file.close()
         return rc
 
-    def sanitizer_reports(self):
+    def sanitizer_reports(self, everything=False):
         if self.dir is None or not os.path.isdir(self.asan_dir):
             return ""
         out = []
         for name in sorted(os.listdir(self.asan_dir)):
             with open(os.path.join(self.asan_dir, name), errors="replace") as f:
                 text = f.read()
-            if "ERROR:" in text or "runtime error" in text:
+            if everything or "ERROR:" in text or "runtime error" in text:
                 out.append(text)
         return "\n".join(out)
 

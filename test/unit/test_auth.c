@@ -96,6 +96,25 @@ static void test_connect_username_token(void **state)
 
 	assert_int_equal(connect_(c, tok, "ignored", "c", &p, &why), MJA_ALLOW);
 	assert_string_equal(p->sub, "dev2");
+	/* the glue replaces the username (the token) with the sub: the token
+	 * is kept for the SIGHUP re-check, which then re-verifies it */
+	assert_non_null(p->token);
+	assert_int_equal(p->token_len, strlen(tok));
+	assert_memory_equal(p->token, tok, p->token_len);
+	{
+		mja_principal *q = NULL;
+
+		assert_int_equal(mja_auth_recheck(c, p, "dev2", NULL, "c", FX_NOW, &q, &why),
+				MJA_ALLOW);
+		assert_non_null(q->token);
+		mja_principal_free(q);
+	}
+	/* a gone session's copy can be dropped (scrubbed) */
+	mja_principal_drop_token(p);
+	assert_null(p->token);
+	assert_int_equal(p->token_len, 0);
+	mja_principal_drop_token(p);
+	mja_principal_drop_token(NULL);
 	mja_principal_free(p);
 	/* the token in the password field is not looked at */
 	assert_int_equal(connect_(c, "plain-user", tok, "c", &p, &why), MJA_DEFER);

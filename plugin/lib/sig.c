@@ -186,8 +186,8 @@ static int set_padding(EVP_PKEY_CTX *pc, mja_alg alg)
 /* ---- prepared verification contexts (RS, PS, ES) ----
  *
  * EVP_DigestVerifyInit fetches the signature algorithm and the digest and
- * builds a context for every token; for RS256 that is a tenth of the
- * whole verification. Instead, for each algorithm a key serves, one
+ * builds a context for every token: about 8% of an RS256 verification
+ * and 3% of an ES256 one (callgrind), all of it our overhead. Instead, for each algorithm a key serves, one
  * context is set up at load (EVP_PKEY_verify_init, the digest, the
  * padding and PSS salt rule); a verification hashes the signing input
  * itself and checks the signature with EVP_PKEY_verify on a duplicate of

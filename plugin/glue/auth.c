@@ -82,6 +82,7 @@ static int accept_client(struct mja_glue *g, struct mosquitto *client, const cha
 		snprintf(line, sizeof(line), "sub %s", sub);
 		mja_glue__log_client(MOSQ_LOG_DEBUG, client, "accepted", line);
 	}
+	mja_glue__check_tick(g);
 	return MOSQ_ERR_SUCCESS;
 }
 

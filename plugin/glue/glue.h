@@ -68,6 +68,9 @@
 #define MJA_GLUE_AUTH_METHOD "jwt"
 /* Expiry scan period on TICK, milliseconds (issue 6: about once a second). */
 #define MJA_GLUE_TICK_MS 1000
+/* TICK comes about 10 times a second; none this long after init means the
+ * broker sends none (per_listener_settings true in 2.0.11), milliseconds. */
+#define MJA_GLUE_NO_TICK_MS 3000
 /* How long a disconnected clean-session client's entry is kept for its
  * will (clients.h), seconds; also how long a KICKED entry waits for its
  * DISCONNECT. */
@@ -84,6 +87,9 @@ struct mja_glue {
 	mja_clients *clients;
 	int acl_registered;
 	int64_t last_scan_ms;      /* monotonic, of the last expiry scan */
+	int64_t init_ms;           /* monotonic, of init */
+	int tick_seen;             /* a TICK has arrived since init */
+	int no_tick_warned;        /* the "no TICK" warning was logged */
 	/* Clocks: mja_glue__now / mja_glue__mono_ms, set by init; time is a
 	 * parameter so that test_glue.c can drive expiry with a fixed clock. */
 	int64_t (*now)(void);
@@ -115,6 +121,9 @@ void mja_glue__kick_expired(struct mja_glue *g, const void *client);
 /* Mark a LIVE entry KICKED with the usual deadline (will_ok: whether its
  * will may still be published). */
 void mja_glue__kick(struct mja_glue *g, const void *client, int will_ok);
+/* Without acl_file only TICK disconnects expired clients: log once, at
+ * an accepted client, if the broker has sent no TICK since init (life.c). */
+void mja_glue__check_tick(struct mja_glue *g);
 /* DISCONNECT of client at now (life.c): LIVE / KICKED -> GONE, kept for
  * its will and, for a durable session, its offline READ checks; a second
  * DISCONNECT removes it. */

@@ -47,11 +47,24 @@ void mja_glue__kick(struct mja_glue *g, const void *client, int will_ok)
 	mja_clients_kick(g->clients, client, add_sat(g->now(), MJA_GLUE_GONE_GRACE), will_ok);
 }
 
+void mja_glue__check_tick(struct mja_glue *g)
+{
+	if (g->tick_seen || g->no_tick_warned || g->acl_registered ||
+	    !g->cfg->disconnect_on_expiry || g->mono_ms() - g->init_ms < MJA_GLUE_NO_TICK_MS)
+		return;
+	g->no_tick_warned = 1;
+	mosquitto_log_printf(MOSQ_LOG_WARNING, MJA_GLUE_LOG_PREFIX "the broker sends no "
+			"TICK (per_listener_settings true?) and there is no acl_file: clients "
+			"whose token expires are not disconnected");
+}
+
 int mja_glue_life__tick(int event, void *event_data, void *userdata)
 {
 	struct mja_glue *g = userdata;
 	int64_t ms = g->mono_ms(), now;
 	const mja_client *c;
+
+	g->tick_seen = 1;
 
 	/* TICK fires about 10 times a second when idle and far more under
 	 * load: scan at most once per MJA_GLUE_TICK_MS with our own clock */

@@ -169,7 +169,7 @@ MJA_GLUE_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *id, void **user
 	g->acl_registered = g->cfg->acl_file != NULL;
 	g->now = mja_glue__now;
 	g->mono_ms = mja_glue__mono_ms;
-	g->last_scan_ms = g->mono_ms();
+	g->last_scan_ms = g->init_ms = g->mono_ms();
 	for (i = 0; i < N_CALLBACKS; i++) {
 		int rc;
 

@@ -9,7 +9,8 @@ fix.
 - A durable session lost the messages queued for it after 60 s offline.
 - token_field username: Mosquitto logged the username, i.e. the token.
 - No acl_file: the start warning did not say that expiry then depends on
-  TICK (none with per_listener_settings true).
+  TICK (none with per_listener_settings true); a missing TICK is now also
+  noticed at a connect a few seconds after start.
 - The will of a client whose token had expired (disconnect_on_expiry
   false) or was refused by the SIGHUP re-check was still published.
 """
@@ -214,6 +215,27 @@ class NoAclWarning(h.BrokerTestCase):
         self.assertIsNotNone(line, self.tail())
         self.assertIn("only on the broker's TICK", line)
         self.assertIn("per_listener_settings true", line)
+
+    def test_missing_tick_noticed_at_a_later_connect(self):
+        time.sleep(3.5)
+        c = self.paho(V311, username="dev-nt", password=h.mint("dev-nt"))
+        self.assertConnected(c)
+        self.assertIsNotNone(self.broker.wait_log("jwt-auth: the broker sends no TICK"),
+                             self.tail())
+
+
+@h.skip_if_external("reads the broker log")
+class NoAclWithTick(h.BrokerTestCase):
+    """The pair: with TICK (per_listener_settings false) no such warning."""
+
+    broker_kwargs = dict(extra={"acl_file": None})
+
+    def test_no_missing_tick_warning(self):
+        time.sleep(3.5)
+        c = self.paho(V311, username="dev-t", password=h.mint("dev-t"))
+        self.assertConnected(c)
+        time.sleep(0.3)
+        self.assertEqual(self.broker.log_lines("sends no TICK"), [], self.tail())
 
 
 @h.skip_if_external("needs disconnect_on_expiry false and SIGHUP")

@@ -217,6 +217,7 @@ static struct mja_glue *init(mosquitto_plugin_id_t *pid, int no_acl, const char 
 	((struct mja_glue *)ud)->now = now_fn;
 	((struct mja_glue *)ud)->mono_ms = ms_fn;
 	((struct mja_glue *)ud)->last_scan_ms = fake_ms;
+	((struct mja_glue *)ud)->init_ms = fake_ms;
 	return ud;
 }
 
@@ -783,6 +784,42 @@ static void test_will_of_expired_or_refused(void **state)
 	free(tok);
 }
 
+/* No acl_file and no TICK (per_listener_settings true in 2.0.11): nothing
+ * disconnects expired clients. Init cannot see that setting; the first
+ * client accepted a while after init without any TICK logs it, once. */
+static void test_no_tick_warning(void **state)
+{
+	static const char warn[] = "jwt-auth: the broker sends no TICK";
+	struct mja_glue *g = init(PID1, 1, NULL);
+	struct mosquitto a = { .id = "a", .address = "x" }, b = { .id = "b", .address = "x" };
+	char *tok = tok_for(FX_SECRET, "dev1", 300);
+
+	assert_int_equal(basic(PID1, &a, "u", tok), MOSQ_ERR_SUCCESS);
+	assert_null(strstr(logbuf, warn));   /* too early to tell */
+	fake_ms += MJA_GLUE_NO_TICK_MS;
+	assert_int_equal(basic(PID1, &b, "u", tok), MOSQ_ERR_SUCCESS);
+	assert_non_null(strstr(logbuf, warn));
+	assert_non_null(strstr(logbuf, "not disconnected"));
+	logbuf[0] = '\0';
+	assert_int_equal(basic(PID1, &a, "u", tok), MOSQ_ERR_SUCCESS);
+	assert_null(strstr(logbuf, warn));   /* once */
+	mosquitto_plugin_cleanup(g, NULL, 0);
+
+	/* with TICK, or with acl_file (expiry on ACL checks): no warning */
+	reset_fake();
+	g = init(PID1, 1, NULL);
+	tick(PID1);
+	fake_ms += MJA_GLUE_NO_TICK_MS;
+	assert_int_equal(basic(PID1, &a, "u", tok), MOSQ_ERR_SUCCESS);
+	mosquitto_plugin_cleanup(g, NULL, 0);
+	g = init(PID1, 0, NULL);
+	fake_ms += MJA_GLUE_NO_TICK_MS;
+	assert_int_equal(basic(PID1, &a, "u", tok), MOSQ_ERR_SUCCESS);
+	assert_null(strstr(logbuf, warn));
+	mosquitto_plugin_cleanup(g, NULL, 0);
+	free(tok);
+}
+
 /* per_listener_settings: two instances, own options and clients. */
 static void test_two_instances(void **state)
 {
@@ -822,6 +859,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_durable_kept_offline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_field_username, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_will_of_expired_or_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_tick_warning, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,6 +49,7 @@ def bad_tokens():
     ]
 
 
+@h.skip_if_external("the attack suite needs its own broker, options and log")
 class Flood(h.BrokerTestCase, a.AttackChecks):
     broker_kwargs = {"extra": {"non_jwt": "deny"}}
 

@@ -38,6 +38,7 @@ def noncanonical(seg):
     return seg[:-1] + alphabet[i | 1]
 
 
+@h.skip_if_external("the attack suite needs its own broker, options and log")
 class HostileTokens(h.BrokerTestCase, a.AttackChecks):
     class_broker = True
     broker_kwargs = {"extra": {"non_jwt": "deny"}}
@@ -338,6 +339,7 @@ class HostileTokens(h.BrokerTestCase, a.AttackChecks):
         self.assertEqual(rc, 0, self.tail())
 
 
+@h.skip_if_external("the attack suite needs its own broker, options and log")
 class HostileEnhancedAuth(h.BrokerTestCase, a.AttackChecks):
     """The same attacks through MQTT 5 enhanced authentication (method
     "jwt"): a separate code path, whose token arrives with its length."""
@@ -382,6 +384,7 @@ class HostileEnhancedAuth(h.BrokerTestCase, a.AttackChecks):
                 self.refuse_ext(name, data, reasons)
 
 
+@h.skip_if_external("the attack suite needs its own broker, options and log")
 class NonJwtDefault(h.BrokerTestCase, a.AttackChecks):
     """Default `non_jwt defer` with no other auth: broken tokens still get
     "not authorized" (the broker refuses what every plugin deferred)."""
@@ -400,6 +403,7 @@ class NonJwtDefault(h.BrokerTestCase, a.AttackChecks):
                 self.assert_not_logged(a.segments(tok))
 
 
+@h.skip_if_external("the attack suite needs its own broker, options and log")
 class MaxTokenAge(h.BrokerTestCase, a.AttackChecks):
     """With max_token_age, a signed far-future exp is refused, not wrapped."""
 

@@ -128,13 +128,13 @@ static void test_disconnect_twice_and_sweep(void **state)
 	assert_int_equal(mja_clients_sweep(r, 80), 1);
 	assert_null(mja_clients_get(r, CL(2)));
 	assert_non_null(mja_clients_get(r, CL(3)));
-	/* a GONE entry re-put (address reused / reload) leaves the FIFO */
+	/* a GONE entry re-put (address reused / reload) leaves the sweep heap */
 	assert_int_equal(mja_clients_put(r, CL(3), "c", NULL, 0, principal("c", 1, 200)), MJA_OK);
 	assert_int_equal(mja_clients_get(r, CL(3))->state, MJA_CLIENT_LIVE);
 	assert_int_equal(mja_clients_sweep(r, 1000), 0);
 	assert_non_null(mja_clients_get(r, CL(3)));
 	assert_int_equal(mja_clients_scheduled(r), 1);
-	/* removing a GONE entry in the middle of the FIFO keeps it consistent */
+	/* removing a GONE entry from the middle of the sweep heap keeps it consistent */
 	for (int i = 10; i < 15; i++)
 		assert_int_equal(mja_clients_put(r, CL(i), "x", NULL, 0, principal("x", 1, 5)), MJA_OK);
 	for (int i = 10; i < 15; i++)

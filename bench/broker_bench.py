@@ -150,6 +150,10 @@ def main():
             ("plugin ES256", es, [(None, t) for t in tokens("ES256", ec_key, n, True)]),
             ("plugin RS256, same token", rs, [(None, t) for t in tokens("RS256", rsa_key, n, False)]),
             ("plugin ES256, same token", es, [(None, t) for t in tokens("ES256", ec_key, n, False)]),
+            ("plugin RS256, same token, token_cache_size 0", rs + ["plugin_opt_token_cache_size 0"],
+             [(None, t) for t in tokens("RS256", rsa_key, n, False)]),
+            ("plugin ES256, same token, token_cache_size 0", es + ["plugin_opt_token_cache_size 0"],
+             [(None, t) for t in tokens("ES256", ec_key, n, False)]),
         ]
         results = {}
         for name, conf, cred in confs:

@@ -36,8 +36,10 @@
 #include "mja/key.h"
 #include "mja/token.h"
 
-/* Default size of the verified-token cache (spec 6); not an option. */
+/* Default size of the verified-token cache (spec 6, option token_cache_size),
+ * and its upper bound (an entry is a few hundred bytes with its JSON). */
 #define MJA_CONFIG_CACHE_ENTRIES 4096
+#define MJA_CONFIG_CACHE_LIMIT 1048576
 /* max_token_bytes upper bound: an MQTT password is at most 65535 bytes. */
 #define MJA_CONFIG_MAX_TOKEN_BYTES_LIMIT 65535
 /* Largest accepted leeway / max_token_age, in seconds (about 68 years). */
@@ -92,6 +94,7 @@ typedef struct mja_config {
 	mja_non_jwt non_jwt;     /* default defer */
 	int disconnect_on_expiry;          /* default 1 */
 	size_t max_token_bytes;  /* default MJA_DEFAULT_MAX_TOKEN_BYTES (8192) */
+	size_t token_cache_size; /* default MJA_CONFIG_CACHE_ENTRIES; 0: no cache */
 
 	mja_config_files *files; /* current key set and ACL, owned */
 	mja_cache *cache;        /* verified tokens for `files`, owned */

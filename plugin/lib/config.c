@@ -174,7 +174,7 @@ enum opt_id {
 	OPT_KEY_FILE, OPT_SECRET_FILE, OPT_ALGORITHMS, OPT_ISSUER, OPT_AUDIENCE,
 	OPT_LEEWAY, OPT_REQUIRE_CLAIMS, OPT_MAX_TOKEN_AGE, OPT_TOKEN_FIELD,
 	OPT_USERNAME_MATCH, OPT_CLIENTID_MATCH, OPT_ACL_FILE, OPT_ROLES_CLAIM,
-	OPT_NON_JWT, OPT_DISCONNECT_ON_EXPIRY, OPT_MAX_TOKEN_BYTES,
+	OPT_NON_JWT, OPT_DISCONNECT_ON_EXPIRY, OPT_MAX_TOKEN_BYTES, OPT_TOKEN_CACHE_SIZE,
 	OPT__COUNT
 };
 
@@ -198,6 +198,7 @@ static const struct {
 	[OPT_NON_JWT] = { "non_jwt", 0 },
 	[OPT_DISCONNECT_ON_EXPIRY] = { "disconnect_on_expiry", 0 },
 	[OPT_MAX_TOKEN_BYTES] = { "max_token_bytes", 0 },
+	[OPT_TOKEN_CACHE_SIZE] = { "token_cache_size", 0 },
 };
 
 static mja_err apply_option(mja_config *c, enum opt_id id, view v, mja_diag *d)
@@ -260,6 +261,12 @@ static mja_err apply_option(mja_config *c, enum opt_id id, view v, mja_diag *d)
 		if (e == MJA_OK)
 			c->max_token_bytes = (size_t)num;
 		return e;
+	case OPT_TOKEN_CACHE_SIZE:
+		/* spec 6: the verified-token cache; 0 turns it off */
+		e = parse_uint(name, v, 0, MJA_CONFIG_CACHE_LIMIT, &num, d);
+		if (e == MJA_OK)
+			c->token_cache_size = (size_t)num;
+		return e;
 	case OPT_TOKEN_FIELD:
 		e = parse_choice(name, v, "password", "username", &choice, d);
 		if (e == MJA_OK)
@@ -298,6 +305,7 @@ static mja_err set_defaults(mja_config *c)
 
 	c->leeway = MJA_DEFAULT_LEEWAY;
 	c->max_token_bytes = MJA_DEFAULT_MAX_TOKEN_BYTES;
+	c->token_cache_size = MJA_CONFIG_CACHE_ENTRIES;
 	c->disconnect_on_expiry = 1;
 	c->roles_claim = strdup("roles");
 	if (!c->roles_claim)
@@ -370,7 +378,7 @@ mja_err mja_config_parse(const mja_config_opt *opts, size_t n,
 	e = mja_config_load_files(c, &c->files, d);
 	if (e != MJA_OK)
 		goto out;
-	c->cache = mja_cache_new(MJA_CONFIG_CACHE_ENTRIES);
+	c->cache = mja_cache_new(c->token_cache_size);
 	if (!c->cache) {
 		e = MJA_ERR_NOMEM;
 		goto out;

@@ -46,6 +46,13 @@ static void test_defaults(void **state)
 	assert_true(c->disconnect_on_expiry);
 	assert_int_equal(c->max_token_bytes, 8192);
 	assert_non_null(c->cache);
+	assert_int_equal(c->token_cache_size, MJA_CONFIG_CACHE_ENTRIES);
+	{
+		mja_cache_stats st;
+
+		mja_cache_get_stats(c->cache, &st);
+		assert_int_equal(st.capacity, MJA_CONFIG_CACHE_ENTRIES);
+	}
 	/* default allow-list: what the keys can verify; a 39-byte secret is
 	 * long enough for HS256 only (RFC 7518 3.2) */
 	assert_int_equal(c->files->verify.algorithms, MJA_ALG_BIT(MJA_ALG_HS256));
@@ -80,6 +87,7 @@ static void test_every_option_good(void **state)
 	fx_add(&o, "non_jwt deny");
 	fx_add(&o, "disconnect_on_expiry false");
 	fx_add(&o, "max_token_bytes 4096");
+	fx_add(&o, "token_cache_size 100");
 	c = fx_parse(&o);
 	assert_int_equal(c->n_key_files, 1);
 	assert_int_equal(c->algorithms, MJA_ALG_BIT(MJA_ALG_ES256) | MJA_ALG_BIT(MJA_ALG_HS256));
@@ -102,6 +110,13 @@ static void test_every_option_good(void **state)
 	assert_int_equal(c->non_jwt, MJA_NON_JWT_DENY);
 	assert_false(c->disconnect_on_expiry);
 	assert_int_equal(c->max_token_bytes, 4096);
+	assert_int_equal(c->token_cache_size, 100);
+	{
+		mja_cache_stats st;
+
+		mja_cache_get_stats(c->cache, &st);
+		assert_int_equal(st.capacity, 100);
+	}
 	assert_int_equal(mja_keyset_count(c->files->keys), 2);
 	/* verifier options follow the options */
 	assert_int_equal(c->files->verify.max_token_bytes, 4096);
@@ -184,6 +199,7 @@ static void test_single_options_not_repeatable(void **state)
 		{ "token_field", "password" }, { "username_match", "off" },
 		{ "clientid_match", "off" }, { "roles_claim", "roles" }, { "non_jwt", "defer" },
 		{ "disconnect_on_expiry", "true" }, { "max_token_bytes", "100" },
+		{ "token_cache_size", "10" },
 		{ "acl_file", "/nonexistent-but-refused-earlier" },
 	};
 
@@ -211,6 +227,9 @@ static void test_bad_values(void **state)
 		{ "max_token_bytes 0", "out of range" },
 		{ "max_token_bytes 65536", "out of range" },
 		{ "max_token_bytes lots", "not a whole number" },
+		{ "token_cache_size -1", "not a whole number" },
+		{ "token_cache_size 1048577", "out of range" },
+		{ "token_cache_size many", "not a whole number" },
 		{ "token_field clientid", "password or username" },
 		{ "token_field Password", "password or username" },
 		{ "username_match clientid", "off or sub" },

@@ -140,6 +140,19 @@ class ExampleAcl(AclBase):
         self.assertEqual(plain.subscribe("devices/%s/#" % a), [0x87])
         dev.publish("devices/%s/state" % a, b"", 1, retain=True)
 
+    def test_sub_with_slash_gets_no_subtree(self):
+        # pattern readwrite devices/%s/#: a sub "dev-x/evil" must not reach
+        # devices/dev-x/evil/... (inside device dev-x's subtree): a
+        # substitution holding '/' makes the rule match nothing (spec 3).
+        victim = h.unique_id("dev-x")
+        evil = victim + "/evil"
+        c = self.raw()
+        self.assertEqual(c.connect(h.unique_id("e"), username="e", password=h.mint(evil)).reason, 0)
+        c.publish("devices/%s/x" % evil, b"x", 1)
+        self.assertEqual(c.expect(raw.PUBACK).reason, 0x87)
+        c.subscribe(["devices/%s/#" % evil, "devices/%s/#" % victim])
+        self.assertEqual(c.expect(raw.SUBACK).reasons, [0x87, 0x87])
+
     def test_mosquitto_tools_acl(self):
         a = h.unique_id("dev-t")
         tok = h.mint(a)
@@ -221,6 +234,14 @@ class CustomAcl(AclBase):
         r.publish("sensors/sensor-9b/data", b"1", 1)
         self.assertLess(r.expect(raw.PUBACK).reason, 0x80)
         r.publish("sensors/sensor-9/data", b"1", 1)   # another client id
+        self.assertEqual(r.expect(raw.PUBACK).reason, 0x87)
+
+    def test_clientid_with_slash_matches_nothing(self):
+        # sub sensor-*: topic write sensors/%c/data; client id "a/b" must not
+        # write sensors/a/b/data.
+        r = self.raw()
+        self.assertEqual(r.connect("a/b", username="s", password=h.mint("sensor-5")).reason, 0)
+        r.publish("sensors/a/b/data", b"1", 1)
         self.assertEqual(r.expect(raw.PUBACK).reason, 0x87)
 
     def test_username_substitution(self):

@@ -20,6 +20,25 @@ def attacker_rsa_pem():
                            serialization.NoEncryption())
 
 
+def hs256_with_public_key(sub):
+    """The algorithm-confusion attack (RFC 8725 section 2.1): an HS256
+    token whose HMAC key is the bytes of the broker's RSA public key."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    def seg(raw):
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    good = h.mint(sub, alg="RS256")
+    payload = good.split(".")[1]
+    head = seg(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    with open(os.path.join(h.CONF_DIR, "keys", "rsa.pub.pem"), "rb") as f:
+        pub = f.read()
+    mac = hmac.new(pub, (head + "." + payload).encode(), hashlib.sha256).digest()
+    return head + "." + payload + "." + seg(mac)
+
+
 FAMILIES = ["HS256", "RS256", "PS256", "ES256", "EdDSA"]
 TOOL = os.path.join(os.environ.get("MJA_BUILD_DIR", "/nonexistent"), "tools", "mosquitto_jwt")
 
@@ -104,6 +123,19 @@ class ExampleConfigConnect(h.BrokerTestCase, RefusalChecks):
             ("alg none with a signature", "algorithm not allowed",
              h.alg_none_token("dev-1") + good.split(".")[2]),
             ("no exp", "missing required claim", h.mint("dev-1", omit=("exp",))),
+            ("exp a string", "bad payload", h.mint("dev-1", claims={"exp": str(now + 600)})),
+            ("typ not JWT", "bad header", h.mint("dev-1", headers={"typ": "secevent+jwt"})),
+            ("crit header", "crit header not supported",
+             h.mint("dev-1", headers={"crit": ["exp"], "exp": 1})),
+            ("jku to the attacker's key", "bad signature",
+             h.mint("dev-1", key=attacker_rsa_pem(),
+                    headers={"jku": "https://attacker.example.net/jwks.json"})),
+            ("HS256 keyed with the RSA public key", ("bad signature", "algorithm not allowed",
+                                                     "no key for algorithm"),
+             hs256_with_public_key("dev-1")),
+            ("sub with +", "bad sub", h.mint("dev/+")),
+            ("longer than max_token_bytes", "token too long",
+             h.mint("dev-1", alg="HS256", claims={"pad": "x" * 9000})),
         ]
 
     def test_bad_tokens_refused_mqtt311_rc5_mqtt5_0x87(self):

@@ -18,9 +18,21 @@ int mja_glue_acl__check(int event, void *event_data, void *userdata)
 		return MOSQ_ERR_PLUGIN_DEFER;   /* did not log in with a token */
 	if (!ev->topic)
 		return MOSQ_ERR_ACL_DENIED;
+	now = g->now();
+	/* Inside an expiry kick, the broker re-checks every subscription
+	 * before it disconnects (notes); a denial would strip a durable
+	 * session of its subscriptions. Judge those by the rules alone:
+	 * deliveries to the session stay denied while the token is expired,
+	 * and a fresh token resumes it with its subscriptions (spec 4). */
+	if (c->state == MJA_CLIENT_KICKED && ev->client == g->expiry_kick &&
+	    ev->access == MJA_ACCESS_SUBSCRIBE) {
+		r = mja_auth_acl(g->cfg, c->principal, c->clientid, c->username, ev->topic,
+				strlen(ev->topic), ev->access, now, 1, &why);
+		return r == MJA_ALLOW ? MOSQ_ERR_SUCCESS :
+			r == MJA_DEFER ? MOSQ_ERR_PLUGIN_DEFER : MOSQ_ERR_ACL_DENIED;
+	}
 	if (c->state == MJA_CLIENT_KICKED)
 		return MOSQ_ERR_ACL_DENIED;     /* being disconnected */
-	now = g->now();
 	/* A GONE client's WRITE check is its will, sent after DISCONNECT
 	 * (notes). A will is a write by that client (spec 3): denied if its
 	 * token no longer held when it went (expired, or refused by a re-check

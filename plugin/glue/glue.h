@@ -90,6 +90,7 @@ struct mja_glue {
 	int64_t init_ms;           /* monotonic, of init */
 	int tick_seen;             /* a TICK has arrived since init */
 	int no_tick_warned;        /* the "no TICK" warning was logged */
+	const void *expiry_kick;   /* the client inside its expiry kick, or NULL */
 	/* Clocks: mja_glue__now / mja_glue__mono_ms, set by init; time is a
 	 * parameter so that test_glue.c can drive expiry with a fixed clock. */
 	int64_t (*now)(void);

@@ -64,8 +64,12 @@ void mja_glue__kick_expired(struct mja_glue *g, const void *client)
 	/* with its will (spec 4); c is not used after this */
 	mja_glue__kick(g, client, 1);
 	if (id) {
-		/* with_will: the will is published as for any other loss (spec 4) */
+		/* with_will: the will is published as for any other loss (spec 4).
+		 * The broker re-checks the client's subscriptions inside the kick:
+		 * acl.c lets the rules alone judge those (expiry_kick). */
+		g->expiry_kick = client;
 		mosquitto_kick_client_by_clientid(id, true);
+		g->expiry_kick = NULL;
 		free(id);
 	}
 }

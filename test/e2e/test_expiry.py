@@ -93,13 +93,10 @@ class DisconnectOnExpiry(ExpiryBase):
         self.assertTrue(c.disconnected.wait(expiry - time.time() + GRACE + 1))
         self.assertIsNone(w.get(timeout=1.0), "will to a forbidden topic delivered")
 
-    # KNOWN BUG (reported): Debian's mosquitto re-checks every subscription
-    # (SUBSCRIBE access) when a client is kicked; the plugin denies them for
-    # the expired token, so the durable session survives without its
-    # subscriptions and the resumed client receives nothing until it
-    # subscribes again. Remove expectedFailure once the plugin lets the
-    # kick's subscription re-check pass (deliveries stay denied).
-    @unittest.expectedFailure
+    # Debian's mosquitto re-checks every subscription (SUBSCRIBE access) when
+    # a client is kicked; the plugin judges those by the ACL rules alone
+    # inside its expiry kick, so the durable session keeps its subscriptions
+    # (deliveries stay denied while the token is expired).
     def test_durable_session_resumes_with_fresh_token(self):
         # README "While connected": the session survives the kick offline;
         # messages for it while its token is expired are denied, not queued;

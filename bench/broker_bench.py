@@ -81,6 +81,14 @@ class Broker:
             self.proc.wait()
 
 
+def log_tail(broker, n=5):
+    try:
+        with open(os.path.join(broker.dir, "broker.log")) as f:
+            return "".join(f.readlines()[-n:])
+    except OSError:
+        return ""
+
+
 def write_creds(path, pairs):
     with open(path, "w") as f:
         for user, pw in pairs:
@@ -145,15 +153,15 @@ def main():
             ("allow_anonymous true", ["allow_anonymous true"], [(None, None)]),
             ("password_file", ["allow_anonymous false", "password_file " + pwfile],
              [("bench", "bench-password")]),
-            ("plugin HS256", hs, [(None, t) for t in tokens("HS256", secret, n, True)]),
-            ("plugin RS256", rs, [(None, t) for t in tokens("RS256", rsa_key, n, True)]),
-            ("plugin ES256", es, [(None, t) for t in tokens("ES256", ec_key, n, True)]),
-            ("plugin RS256, same token", rs, [(None, t) for t in tokens("RS256", rsa_key, n, False)]),
-            ("plugin ES256, same token", es, [(None, t) for t in tokens("ES256", ec_key, n, False)]),
+            ("plugin HS256", hs, [("bench", t) for t in tokens("HS256", secret, n, True)]),
+            ("plugin RS256", rs, [("bench", t) for t in tokens("RS256", rsa_key, n, True)]),
+            ("plugin ES256", es, [("bench", t) for t in tokens("ES256", ec_key, n, True)]),
+            ("plugin RS256, same token", rs, [("bench", t) for t in tokens("RS256", rsa_key, n, False)]),
+            ("plugin ES256, same token", es, [("bench", t) for t in tokens("ES256", ec_key, n, False)]),
             ("plugin RS256, same token, token_cache_size 0", rs + ["plugin_opt_token_cache_size 0"],
-             [(None, t) for t in tokens("RS256", rsa_key, n, False)]),
+             [("bench", t) for t in tokens("RS256", rsa_key, n, False)]),
             ("plugin ES256, same token, token_cache_size 0", es + ["plugin_opt_token_cache_size 0"],
-             [(None, t) for t in tokens("ES256", ec_key, n, False)]),
+             [("bench", t) for t in tokens("ES256", ec_key, n, False)]),
         ]
         results = {}
         for name, conf, cred in confs:
@@ -164,7 +172,8 @@ def main():
                     r = run_load(args.load, ["connect", "--port", str(b.port), "--count", str(n),
                                              "--concurrency", str(args.concurrency), "--creds", cf])
                     if r["ok"] != n:
-                        raise RuntimeError("%s: only %d of %d connects accepted (%s)" % (name, r["ok"], n, r))
+                        raise RuntimeError("%s: only %d of %d connects accepted (%s)\n%s"
+                                           % (name, r["ok"], n, r, log_tail(b)))
                     rates.append(r["rate"])
             results[name] = statistics.median(rates)
             print("measured %-28s %10.0f connects/s" % (name, results[name]), file=sys.stderr)
@@ -182,8 +191,8 @@ def main():
         pub_confs = [
             ("no auth plugin (allow_anonymous true)", ["allow_anonymous true"], [(None, None)]),
             ("plugin HS256 + ACL file", hs + ["plugin_opt_acl_file " + os.path.join(work, "acl.conf")],
-             [(None, jwt.encode({"sub": "bench-pub", "aud": AUD, "exp": NOW + 3600}, secret, "HS256")),
-              (None, jwt.encode({"sub": "bench-sub", "aud": AUD, "exp": NOW + 3600}, secret, "HS256"))]),
+             [("bench-pub", jwt.encode({"sub": "bench-pub", "aud": AUD, "exp": NOW + 3600}, secret, "HS256")),
+              ("bench-sub", jwt.encode({"sub": "bench-sub", "aud": AUD, "exp": NOW + 3600}, secret, "HS256"))]),
         ]
         pres = {}
         for name, conf, cred in pub_confs:

@@ -197,14 +197,17 @@ def mint(sub="dev-1", alg="RS256", ttl=300, kid=None, key=None, iss=True,
     return jwt.encode(payload, key, algorithm=alg, headers=hdr or None)
 
 
+def b64url(raw):
+    """base64url without padding (RFC 7515 section 2)."""
+    import base64
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
 def alg_none_token(sub="dev-1", ttl=300):
     """An unsigned token (RFC 7519 section 6): header alg none, empty
     signature."""
-    import base64
-
     def seg(obj):
-        raw = json.dumps(obj, separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        return b64url(json.dumps(obj, separators=(",", ":")).encode())
     now = int(time.time())
     payload = {"sub": sub, "iat": now, "exp": now + ttl}
     if EXAMPLE.get("issuer"):

@@ -23,20 +23,15 @@ def attacker_rsa_pem():
 def hs256_with_public_key(sub):
     """The algorithm-confusion attack (RFC 8725 section 2.1): an HS256
     token whose HMAC key is the bytes of the broker's RSA public key."""
-    import base64
     import hashlib
     import hmac
-    import json
 
-    def seg(raw):
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-    good = h.mint(sub, alg="RS256")
-    payload = good.split(".")[1]
-    head = seg(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    payload = h.mint(sub, alg="RS256").split(".")[1]
+    head = h.b64url(b'{"alg":"HS256","typ":"JWT"}')
     with open(os.path.join(h.CONF_DIR, "keys", "rsa.pub.pem"), "rb") as f:
         pub = f.read()
     mac = hmac.new(pub, (head + "." + payload).encode(), hashlib.sha256).digest()
-    return head + "." + payload + "." + seg(mac)
+    return head + "." + payload + "." + h.b64url(mac)
 
 
 FAMILIES = ["HS256", "RS256", "PS256", "ES256", "EdDSA"]

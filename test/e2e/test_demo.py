@@ -86,9 +86,7 @@ class Demo(unittest.TestCase):
         self.assertEqual(sub.returncode, 0, serr)
         self.assertIn("hello", sout)
 
-        # The printed token is refused on another device's topic (3.1.1:
-        # dropped; a subscriber of that topic must not exist, so just check
-        # that a tampered copy of the line is refused at CONNECT).
+        # The negative pair: the same line with a tampered token is refused.
         args = shlex.split(pub_line)
         i = args.index("-P")
         args[i + 1] = h.tamper_signature(args[i + 1])

@@ -185,7 +185,7 @@ class ExpiryPerListener(ExpiryBase):
         ack = c.connect(sub, username=sub, password=tok, will=(topic, b"gone-pl5", 1, False))
         self.assertEqual(ack.reason, 0, "%r\n%s" % (ack, self.tail()))
         # Before expiry the publish is accepted.
-        mid = c.publish("devices/%s/data" % sub, b"before", 1)
+        c.publish("devices/%s/data" % sub, b"before", 1)
         self.assertLess(c.expect(raw.PUBACK).reason, 0x80)
         self.assertEqual(w.get()[1], b"before")
         time.sleep(max(0.0, expiry - time.time()) + 0.5)
@@ -196,7 +196,6 @@ class ExpiryPerListener(ExpiryBase):
                          "publish after expiry acknowledged as success: %r" % got)
         self.assert_will(w, topic, b"gone-pl5")
         self.assertIsNone(w.get(timeout=0.5))
-        del mid
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ issue 6), through the raw client in mqtt5raw.py (paho 1.6 cannot send
 AUTH): the token as authentication data at CONNECT, and re-authentication
 (AUTH reason 0x19) that extends a session past its first token's expiry."""
 
-import socket
 import time
 import unittest
 

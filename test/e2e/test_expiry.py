@@ -131,6 +131,24 @@ class DisconnectOnExpiry(ExpiryBase):
         self.assertFalse(c.disconnected.wait(TTL + GRACE))
 
 
+@h.skip_if_external("needs leeway 2")
+class ExpiryWithLeeway(ExpiryBase):
+    broker_kwargs = dict(extra={"leeway": "2"})
+
+    def test_disconnect_waits_for_exp_plus_leeway(self):
+        sub = h.unique_id("dev-lw")
+        t = int(time.time())
+        exp = t + 2
+        c = self.paho(V311, username=sub, password=h.mint(sub, now=t, ttl=2))
+        self.assertConnected(c)
+        # Connected through exp and most of the leeway...
+        self.assertFalse(c.disconnected.wait(max(0.0, exp + 1.5 - time.time())),
+                         "disconnected before exp + leeway\n" + self.tail())
+        # ...and gone within the grace after exp + leeway.
+        self.assertTrue(c.disconnected.wait(max(0.0, exp + 2 + GRACE - time.time())),
+                        "not disconnected after exp + leeway\n" + self.tail())
+
+
 @h.skip_if_external("needs disconnect_on_expiry false")
 class NoDisconnectOnExpiry(ExpiryBase):
     """disconnect_on_expiry false: the client stays connected, but an

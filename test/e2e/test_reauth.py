@@ -14,7 +14,7 @@ REAUTH = 0x19
 SUCCESS = 0x00
 
 
-class EnhancedAuth(h.BrokerTestCase):
+class EnhancedAuthBase(h.BrokerTestCase):
     broker_kwargs = dict(extra={"leeway": "0"})
 
     def lw(self):
@@ -35,6 +35,9 @@ class EnhancedAuth(h.BrokerTestCase):
                              "%s: re-auth answered with success: %r" % (why, got))
             if p.type in (raw.CONNACK, raw.DISCONNECT):
                 self.assertGreaterEqual(p.reason, 0x80, "%s: %r" % (why, p))
+
+
+class EnhancedAuth(EnhancedAuthBase):
 
     def test_connect_with_auth_method_jwt(self):
         sub = h.unique_id("dev-ea")
@@ -111,6 +114,35 @@ class EnhancedAuth(h.BrokerTestCase):
         self.assertIn(ack.reason, (0x86, 0x87))
         self.assertIsNotNone(self.broker.wait_log(sub, "bad signature"), self.tail())
         self.assertNotIn(bad.split(".")[2], self.broker.log())
+
+
+@h.skip_if_external("needs per_listener_settings true")
+class ReauthPerListener(EnhancedAuthBase):
+    """Without TICK, expiry is enforced at the first ACL check: a session
+    extended by re-authentication must pass it."""
+
+    broker_kwargs = dict(per_listener=True, listeners=[{"extra": {"leeway": "0"}}])
+
+    def test_reauth_extends_session_at_acl_check(self):
+        sub = h.unique_id("dev-rapl")
+        first, expiry = short_token(sub, ttl=TTL, lw=0)
+        c, ack = self.connect_jwt(sub, first)
+        self.assertEqual(ack.reason, SUCCESS)
+        c.send_auth(REAUTH, "jwt", h.mint(sub, ttl=600))
+        self.assertEqual(c.expect(raw.AUTH).reason, SUCCESS)
+        time.sleep(max(0.0, expiry - time.time()) + 0.5)
+        c.publish("devices/%s/data" % sub, b"after first exp", 1)
+        self.assertLess(c.expect(raw.PUBACK).reason, 0x80, self.tail())
+
+    def test_without_reauth_acl_check_disconnects(self):
+        sub = h.unique_id("dev-nrapl")
+        first, expiry = short_token(sub, ttl=TTL, lw=0)
+        c, ack = self.connect_jwt(sub, first)
+        self.assertEqual(ack.reason, SUCCESS)
+        time.sleep(max(0.0, expiry - time.time()) + 0.5)
+        c.publish("devices/%s/data" % sub, b"after exp", 1)
+        closed, got = c.wait_closed(GRACE)
+        self.assertTrue(closed, "expired enhanced-auth client kept: %r" % got)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,13 @@ void mja_cache_clear(mja_cache *c);
 mja_err mja_cache_verify(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
 		const char *tok, size_t len, int64_t now, mja_token **out);
 
+/* The same, and on MJA_OK also the SHA-256 of the token in hash[32] (the
+ * cache's own key, so a caller that needs the hash does not compute it a
+ * second time). hash may be NULL. */
+mja_err mja_cache_verify_hashed(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len, int64_t now, mja_token **out,
+		unsigned char hash[32]);
+
 void mja_cache_get_stats(const mja_cache *c, mja_cache_stats *st);
 
 #endif

@@ -125,8 +125,30 @@ static mja_err token_from_entry(const struct entry *e, const mja_verify_opts *o,
 	return MJA_OK;
 }
 
+/* Without a store: verify, then hash only if the caller wants the hash. */
+static mja_err verify_uncached(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len, int64_t now, mja_token **out, unsigned char *hash)
+{
+	mja_err rc = c ? mja_token_verify_ex(ks, o, tok, len, now, &c->memo, out)
+		       : mja_token_verify(ks, o, tok, len, now, out);
+
+	if (rc == MJA_OK && hash && !EVP_Digest(tok, len, hash, NULL, EVP_sha256(), NULL)) {
+		mja_token_free(*out);
+		*out = NULL;
+		return MJA_ERR_INTERNAL;
+	}
+	return rc;
+}
+
 mja_err mja_cache_verify(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
 		const char *tok, size_t len, int64_t now, mja_token **out)
+{
+	return mja_cache_verify_hashed(c, ks, o, tok, len, now, out, NULL);
+}
+
+mja_err mja_cache_verify_hashed(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len, int64_t now, mja_token **out,
+		unsigned char hash[32])
 {
 	unsigned char h[32];
 	unsigned int hlen = 0;
@@ -137,10 +159,8 @@ mja_err mja_cache_verify(mja_cache *c, const mja_keyset *ks, const mja_verify_op
 	if (!out)
 		return MJA_ERR_INVAL;
 	*out = NULL;
-	if (!c)
-		return mja_token_verify(ks, o, tok, len, now, out);
-	if (c->nsets == 0)
-		return mja_token_verify_ex(ks, o, tok, len, now, &c->memo, out);
+	if (!c || c->nsets == 0)
+		return verify_uncached(c, ks, o, tok, len, now, out, hash);
 	if (!ks || !o || (!tok && len))
 		return MJA_ERR_INVAL;
 
@@ -167,7 +187,10 @@ mja_err mja_cache_verify(mja_cache *c, const mja_keyset *ks, const mja_verify_op
 		if (set[i].used && CRYPTO_memcmp(set[i].hash, h, sizeof(h)) == 0) {
 			c->st.hits++;
 			set[i].last_use = ++c->clock;
-			return token_from_entry(&set[i], o, now, out);
+			rc = token_from_entry(&set[i], o, now, out);
+			if (rc == MJA_OK && hash)
+				memcpy(hash, h, sizeof(h));
+			return rc;
 		}
 	}
 	c->st.misses++;
@@ -198,5 +221,7 @@ mja_err mja_cache_verify(mja_cache *c, const mja_keyset *ks, const mja_verify_op
 	victim->payload = json_incref((*out)->payload);
 	c->st.inserts++;
 	c->st.used++;
+	if (hash)
+		memcpy(hash, h, sizeof(h));
 	return MJA_OK;
 }

@@ -9,19 +9,8 @@ if(NOT TARGET mosquitto_jwt_auth)
 endif()
 set(MJA_ATTACK_PLUGIN $<TARGET_FILE:mosquitto_jwt_auth>)
 
-file(GLOB MJA_ATTACK_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/test_*.py)
-foreach(src ${MJA_ATTACK_TESTS})
-  get_filename_component(name ${src} NAME_WE)
-  string(REGEX REPLACE "^test_" "" case ${name})
-  add_test(NAME attack_${case}
-    COMMAND ${MJA_PYTHON} -m unittest -v ${name}
-    WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
-  set(labels attack)
-  if(case STREQUAL "flood")
-    set(labels "attack;slow")
-  endif()
-  set_tests_properties(attack_${case} PROPERTIES
-    LABELS "${labels}"
-    TIMEOUT 600
-    ENVIRONMENT "MJA_PLUGIN=${MJA_ATTACK_PLUGIN};MJA_CONF_EXAMPLES=${PROJECT_SOURCE_DIR}/config-examples;MJA_BUILD_DIR=${PROJECT_BINARY_DIR};PYTHONPATH=${PROJECT_SOURCE_DIR}/test/e2e;PYTHONDONTWRITEBYTECODE=1")
-endforeach()
+mja_add_python_suite(attack ${CMAKE_CURRENT_LIST_DIR} attack 600
+  "MJA_PLUGIN=${MJA_ATTACK_PLUGIN};MJA_CONF_EXAMPLES=${PROJECT_SOURCE_DIR}/config-examples;MJA_BUILD_DIR=${PROJECT_BINARY_DIR};PYTHONPATH=${PROJECT_SOURCE_DIR}/test/e2e")
+if(TEST attack_flood)
+  set_tests_properties(attack_flood PROPERTIES LABELS "attack;slow")
+endif()

@@ -9,15 +9,5 @@ else()
   set(MJA_E2E_PLUGIN ${PROJECT_BINARY_DIR}/plugin/mosquitto_jwt_auth.so)
 endif()
 
-file(GLOB MJA_E2E_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/test_*.py)
-foreach(src ${MJA_E2E_TESTS})
-  get_filename_component(name ${src} NAME_WE)
-  string(REGEX REPLACE "^test_" "" case ${name})
-  add_test(NAME e2e_${case}
-    COMMAND ${MJA_PYTHON} -m unittest -v ${name}
-    WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
-  set_tests_properties(e2e_${case} PROPERTIES
-    LABELS e2e
-    TIMEOUT 300
-    ENVIRONMENT "MJA_PLUGIN=${MJA_E2E_PLUGIN};MJA_CONF_EXAMPLES=${PROJECT_SOURCE_DIR}/config-examples;MJA_BUILD_DIR=${PROJECT_BINARY_DIR};PYTHONDONTWRITEBYTECODE=1")
-endforeach()
+mja_add_python_suite(e2e ${CMAKE_CURRENT_LIST_DIR} e2e 300
+  "MJA_PLUGIN=${MJA_E2E_PLUGIN};MJA_CONF_EXAMPLES=${PROJECT_SOURCE_DIR}/config-examples;MJA_BUILD_DIR=${PROJECT_BINARY_DIR}")

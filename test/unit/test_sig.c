@@ -29,28 +29,21 @@
 #include "mja/b64url.h"
 #include "mja/key.h"
 #include "mja/sig.h"
+#include "tsv.h"
 
 #define KEYS MJA_TEST_VECTORS "/keys/"
 #define SIGS MJA_TEST_VECTORS "/sig/"
 
+/* A test vector file (NUL-terminated copy); a missing file fails the test. */
 static char *slurp(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
+	size_t n = 0;
+	char *buf = tsv_read_file(path, &n);
 
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
+	if (!buf)
+		fail_msg("cannot read %s", path);
 	if (len)
-		*len = (size_t)n;
+		*len = n;
 	return buf;
 }
 

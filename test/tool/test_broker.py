@@ -9,6 +9,7 @@ Skipped, with the reason, when the plugin was not built.
 """
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -89,6 +90,11 @@ class ToolAgreesWithBroker(ToolCase):
         self.key = serialization.load_pem_private_key(self.read("ec.key", "rb"), None)
         self.rsa = serialization.load_pem_private_key(self.read("rsa.key", "rb"), None)
         self.port = free_port()
+        # the broker runs as user mosquitto: load a copy of the plugin from
+        # this test's folder (opened up below), not from a build folder that
+        # may sit under a private (0700) directory, as the e2e harness does
+        plugin = self.path("mosquitto_jwt_auth.so")
+        shutil.copy(PLUGIN, plugin)
         self.conf = self.write("mosquitto.conf", (
             "listener %d 127.0.0.1\n"
             "allow_anonymous false\n"
@@ -102,7 +108,7 @@ class ToolAgreesWithBroker(ToolCase):
             "plugin_opt_non_jwt deny\n"
             "plugin_opt_acl_file %s\n"
             "log_dest stderr\nlog_type all\n") % (
-                self.port, PLUGIN, self.path("ec.jwks"), self.path("rsa.pub.pem"),
+                self.port, plugin, self.path("ec.jwks"), self.path("rsa.pub.pem"),
                 self.path("acl.conf")))
         # the broker drops root privileges before plugin init (notes)
         for root, dirs, files in os.walk(self.dir):

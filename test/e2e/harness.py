@@ -84,6 +84,27 @@ def wait_until(pred, timeout, step=0.05):
         time.sleep(step)
 
 
+def reloaded(broker, mark):
+    """The plugin's reload line (success or failure) after log offset mark,
+    or None if none came in time."""
+    return broker.wait_log("jwt-auth: reloaded", after=mark) or broker.wait_log(
+        "jwt-auth: reload failed", after=mark)
+
+
+def drain(c, timeout):
+    """Packets a mqtt5raw.RawClient reads until the connection is quiet for
+    timeout seconds (or closed)."""
+    got = []
+    while True:
+        try:
+            p = c.read_packet(timeout)
+        except socket.timeout:
+            return got
+        if p is None:
+            return got
+        got.append(p)
+
+
 # --------------------------------------------------------------------------
 # The example configuration
 

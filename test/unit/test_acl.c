@@ -93,10 +93,10 @@ static void test_invalid_vectors(void **state)
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), VEC "invalid/%s/input", e->d_name);
-		input = tsv_read_file(path, &ilen);
+		input = test_read_file(path, &ilen);
 		assert_non_null(input);
 		snprintf(path, sizeof(path), VEC "invalid/%s/error", e->d_name);
-		want = tsv_read_file(path, &wlen);
+		want = test_read_file(path, &wlen);
 		assert_non_null(want);
 		while (wlen && want[wlen - 1] == '\n')
 			want[--wlen] = '\0';

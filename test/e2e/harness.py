@@ -165,7 +165,7 @@ KID_KEYS = {
 
 
 def read_secret(path):
-    """The secret file's bytes less one trailing newline (spec section 1)."""
+    """The secret file's bytes less one trailing newline (docs/design.md, "Keys")."""
     with open(path, "rb") as f:
         data = f.read()
     if data.endswith(b"\r\n"):
@@ -349,7 +349,7 @@ class Broker:
 
     def _open_up(self):
         # The broker drops root to user mosquitto before plugin init
-        # (mosquitto-plugin-notes.md): open the folder up (chmod -R a+rX).
+        # (docs/design.md, "Broker facts"): open the folder up (chmod -R a+rX).
         subprocess.run(["chmod", "-R", "a+rX", self.dir], check=True, timeout=10)
 
     def plugin_options(self, listener):

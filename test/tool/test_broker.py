@@ -111,7 +111,8 @@ class ToolAgreesWithBroker(ToolCase):
             "log_dest stderr\nlog_type all\n") % (
                 self.port, plugin, self.path("ec.jwks"), self.path("rsa.pub.pem"),
                 self.path("acl.conf")))
-        # the broker drops root privileges before plugin init (notes)
+        # the broker drops root privileges before plugin init (docs/design.md,
+        # "Broker facts")
         for root, dirs, files in os.walk(self.dir):
             for n in dirs + files:
                 os.chmod(os.path.join(root, n), 0o755 if n in dirs else 0o644)

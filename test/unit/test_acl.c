@@ -1,4 +1,4 @@
-/* test_acl.c - the ACL file (spec section 3): parser errors, decisions,
+/* test_acl.c - the ACL file (docs/design.md, "ACL semantics"): parser errors, decisions,
  * substitutions, deny precedence, sections, the index, and a file of
  * 100,000 subjects.
  *
@@ -623,7 +623,7 @@ static void test_substitution_unusable_values(void **state)
 /* A deny rule must not be escaped by choosing an unusable value (client id
  * "+", no username), and must not lock everyone out either: the unusable
  * level of a deny rule stands for any value ('+'), an allow rule with an
- * unusable value matches nothing (spec 3). */
+ * unusable value matches nothing. */
 static void test_substitution_deny_fails_closed(void **state)
 {
 	mja_acl *acl = load(

@@ -1,4 +1,4 @@
-/* test_claims.c - registered claims with a fixed clock (RFC 7519 4.1, spec 2.5 - 2.8). */
+/* test_claims.c - registered claims with a fixed clock (RFC 7519 4.1). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

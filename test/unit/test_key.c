@@ -399,7 +399,7 @@ static void test_jwk_use_key_ops_alg(void **state)
 	}
 }
 
-/* spec 2.3: kid selects exactly; duplicates are kept and both tried. */
+/* RFC 7515 4.1.4: kid selects exactly; duplicates are kept and both tried. */
 static void test_kid_selection(void **state)
 {
 	static const char jwks[] = "{\"keys\":["

@@ -1,4 +1,4 @@
-/* test_token.c - the acceptance pipeline of spec section 2, one crafted
+/* test_token.c - the acceptance pipeline (docs/design.md, "Token rules"), one crafted
  * token per refusal reason, with a fixed clock.
  *
  * Tokens are built here from raw JSON text and signed with OpenSSL

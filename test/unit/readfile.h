@@ -1,5 +1,6 @@
 /* readfile.h - the test tree's one whole-file reader (unit tests, the
- * interoperability helper test/interop/verify_tokens.c).
+ * interoperability helper test/interop/verify_tokens.c, the fuzz harnesses'
+ * fixtures in fuzz/fuzz_common.h).
  *
  * Test inputs (vectors, keys, tokens) are small files of ours; the
  * plugin's own reader (regular files only, size cap, secrets scrubbed) is

@@ -126,33 +126,44 @@ build_in() {
 		cmake --build "$build" -j "$(nproc)"' sh "$MJA_ROOT" "$build" "$@"
 }
 
-# Mosquitto from Debian's source package, built with upstream's CMake
-# without websockets (and without what the tests do not need).
+# Mosquitto from Debian's source package (apt-get source with the chroot's
+# deb-src line, Debian's patches applied), built with upstream's CMake
+# without websockets (and without what the tests do not need: clients,
+# apps, plugins, docs, the HTTP API). Its main loop then sleeps until its
+# next timer: what a plugin's TICK next_ms must cope with.
 NOWS_DIR=/opt/mosquitto-nows
 nows_broker() {
-	local root src
+	local root src=/usr/src/mosquitto-src
 	root=$(root_of sid)
+	[ -x "$root/usr/sbin/mosquitto" ] || die "no sid chroot at $root (run: $0 setup sid)"
 	if [ -x "$root$NOWS_DIR/sbin/mosquitto" ]; then
 		echo "$NOWS_DIR/sbin/mosquitto"
 		return 0
 	fi
-	chroot "$root" dpkg-query -W -f='${Status}' dpkg-dev 2>/dev/null | grep -q "install ok installed" || {
+	local p missing=()
+	for p in dpkg-dev g++ libcjson-dev xz-utils; do
+		chroot "$root" dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q "install ok installed" || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
 		chroot_apt "$root" update >&2
-		chroot_apt "$root" install -y --no-install-recommends dpkg-dev libcjson-dev >&2; }
-	rm -rf "$root/usr/src/mosquitto-src"
-	mkdir -p "$root/usr/src/mosquitto-src"
-	chroot "$root" /bin/sh -c 'cd /usr/src/mosquitto-src &&
-		apt-get -q -o Acquire::Check-Valid-Until=false source --download-only mosquitto >/dev/null &&
-		dpkg-source -x --skip-patches mosquitto_*.dsc tree >/dev/null' >&2 ||
-		die "apt-get source mosquitto failed in the sid chroot"
-	src=/usr/src/mosquitto-src/tree
-	chroot "$root" /bin/sh -c "cd $src && cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-		-DCMAKE_INSTALL_PREFIX=$NOWS_DIR -DWITH_WEBSOCKETS=OFF \
-		-DDOCUMENTATION=OFF -DWITH_CLIENTS=OFF -DWITH_APPS=OFF -DWITH_PLUGINS=OFF \
-		-DWITH_TESTS=OFF -DWITH_LIB_CPP=OFF -DWITH_SRV=OFF >build.log 2>&1 &&
-		cmake --build build -j \$(nproc) >>build.log 2>&1 &&
-		cmake --install build >>build.log 2>&1" >&2 || {
-		tail -n 30 "$root$src/build.log" >&2; die "building mosquitto without websockets failed"; }
+		chroot_apt "$root" install -y --no-install-recommends "${missing[@]}" >&2
+	fi
+	rm -rf "${root:?}$src"
+	mkdir -p "$root$src"
+	echo "broker-matrix: building mosquitto (sid source package) without websockets" >&2
+	chroot "$root" /bin/sh -c "cd $src &&
+		apt-get -q -o Acquire::Check-Valid-Until=false source --download-only mosquitto &&
+		dpkg-source -x mosquitto_*.dsc tree" >"$root$src.log" 2>&1 || {
+		tail -n 20 "$root$src.log" >&2; die "apt-get source mosquitto failed in the sid chroot"; }
+	chroot "$root" /bin/sh -c "cd $src/tree && cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DCMAKE_INSTALL_PREFIX=$NOWS_DIR -DWITH_WEBSOCKETS=OFF -DWITH_HTTP_API=OFF \
+		-DWITH_DOCS=OFF -DWITH_CLIENTS=OFF -DWITH_APPS=OFF -DWITH_PLUGINS=OFF \
+		-DWITH_TESTS=OFF -DWITH_LTO=OFF -DWITH_CTRL_SHELL=OFF -DWITH_LIB_CPP=OFF &&
+		cmake --build build -j \$(nproc) && cmake --install build" >>"$root$src.log" 2>&1 || {
+		tail -n 30 "$root$src.log" >&2; die "building mosquitto without websockets failed"; }
+	grep -q '^WITH_WEBSOCKETS:BOOL=OFF' "$root$src/tree/build/CMakeCache.txt" ||
+		die "the built broker has websockets"
 	echo "$NOWS_DIR/sbin/mosquitto"
 }
 

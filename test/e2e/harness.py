@@ -91,10 +91,12 @@ def skip_unless_broker(lo=None, hi=None, reason=""):
     skip message says which versions the case is for and why."""
     v = broker_version()
     ok = v is not None and (lo is None or v >= lo) and (hi is None or v < hi)
-    span = "%s%s%s" % (".".join(map(str, lo)) if lo else "",
-                       "..<" if hi else "+", ".".join(map(str, hi)) if hi else "")
+    def ver(t):
+        return ".".join(map(str, t))
+    parts = (["%s or later" % ver(lo)] if lo else []) + (["before %s" % ver(hi)] if hi else [])
+    span = " and ".join(parts) or "any"
     have = ".".join(map(str, v)) if v else "unknown"
-    return unittest.skipUnless(ok, "broker %s, case for %s: %s" % (have, span, reason))
+    return unittest.skipUnless(ok, "broker %s, case for brokers %s: %s" % (have, span, reason))
 
 
 def free_port():

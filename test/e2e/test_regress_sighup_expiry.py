@@ -15,8 +15,9 @@ trigger it: an offline session whose token no longer holds is ended safely
 instead of refused in the re-check (it cannot come back without a new
 CONNECT, which is authenticated afresh).
 
-Each round: the durable client's token expires and it is disconnected,
-SIGHUP, its session expires, then a churn of short sessions. The broker
+Each round: a churn of short sessions (so that the broker's freed client
+records get handed out again), the durable client's token expires and it is
+disconnected, SIGHUP, its session expires, then another churn. The broker
 must stay up through every round, and the durable client cannot resume
 with its expired token. 2.1 never had the broker bug; the sequence runs
 there too (the broker must stay up everywhere).
@@ -29,7 +30,7 @@ import unittest
 import harness as h
 import mqtt5raw as raw
 
-ROUNDS = 4
+ROUNDS = 5
 TTL = 2             # seconds until the durable client's token expires
 SESSION_EXPIRY = 2  # its session expiry interval
 CHURN = 20          # short sessions per round
@@ -77,7 +78,7 @@ class SighupAfterExpiry(h.BrokerTestCase):
         self.assertIsNotNone(self.broker.wait_log("jwt-auth: reload", after=mark),
                              "round %d: no reload line\n%s" % (rnd, self.tail()))
 
-    def churn(self, rnd):
+    def churn(self, rnd, tag):
         """Short sessions in batches: a batch connects (some durable, some
         clean), stays a little over a second (the broker's expiry check
         runs once a second) and goes."""
@@ -89,7 +90,7 @@ class SighupAfterExpiry(h.BrokerTestCase):
                 sub = "churn-%d" % i
                 c = self.raw()
                 try:
-                    ack = c.connect("churn-%d-%d-%d" % (rnd, b, i), username=sub,
+                    ack = c.connect("churn-%d%s-%d-%d" % (rnd, tag, b, i), username=sub,
                                     password=h.mint(sub).encode(), clean_start=(i % 2 == 0),
                                     session_expiry=1 if i % 3 else 0)
                     if ack is not None and ack.reason == 0:
@@ -103,18 +104,38 @@ class SighupAfterExpiry(h.BrokerTestCase):
                 c.disconnect()
                 c.close()
 
+    def assert_up(self, rnd):
+        time.sleep(0.5)
+        self.assertTrue(self.broker.running(),
+                        "round %d: the broker died (exit %s)\n%s"
+                        % (rnd, self.broker.proc.poll(), self.tail(60)))
+
+    def round(self, rnd):
+        # Sessions come and go before, so that the broker's freed client
+        # records are handed out again (the crash needs one).
+        self.churn(rnd, "a")
+        expired = self.durable_client_expires(rnd)
+        mark = self.broker.log_size()
+        self.sighup(rnd)
+        # the offline session expires in the broker
+        self.assertIsNotNone(
+            self.broker.wait_log("Expiring client alice-durable", after=mark,
+                                 timeout=SESSION_EXPIRY + 4),
+            "round %d: the durable session did not expire\n%s" % (rnd, self.tail()))
+        self.churn(rnd, "b")
+        return expired
+
     def test_broker_survives_sighup_after_expiry_kick(self):
         expired = None
         for rnd in range(ROUNDS):
-            expired = self.durable_client_expires(rnd)
-            self.sighup(rnd)
-            # the offline session expires in the broker
-            time.sleep(SESSION_EXPIRY + 1.5)
-            self.churn(rnd)
-            time.sleep(0.5)
-            self.assertTrue(self.broker.running(),
-                            "round %d: the broker died (exit %s)\n%s"
-                            % (rnd, self.broker.proc.poll(), self.tail(60)))
+            try:
+                expired = self.round(rnd)
+            except (AssertionError, OSError, raw.ConnectionClosed):
+                # A dead broker shows up as a refused connection, a closed
+                # one or a missing log line: say what happened.
+                self.assert_up(rnd)
+                raise
+            self.assert_up(rnd)
         # Fail closed: the expired token never resumes the session.
         a = self.raw()
         ack = a.connect("alice-durable", username="alice", password=expired.encode(),

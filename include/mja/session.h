@@ -43,17 +43,35 @@
  *
  * Re-check (after a reload): Mosquitto re-runs BASIC_AUTH for every client
  * it holds (connected or offline) right after the RELOAD event, in one pass
- * of its main loop, and sends TICK after that pass. mja_session_reload opens
- * a reload window; TICK, or any event that cannot be part of the pass,
- * closes it. Only a BASIC_AUTH inside the window, on a live or kicked
- * entry, not yet re-checked in this window, is a re-check of that entry.
+ * of its main loop, and sends TICK after that pass (2.0: later in the same
+ * pass of the loop; 2.1: at the start of the next, before it reads from any
+ * socket). mja_session_reload opens a reload window; TICK, an event that
+ * cannot be part of the pass (enhanced authentication, CONNECT, a SUBSCRIBE
+ * or UNSUBSCRIBE check), or a pause of MJA_SESSION_WINDOW_GAP_MS closes it.
+ * Only a BASIC_AUTH inside the window, on an entry not yet re-checked in
+ * this window, is a re-check of that entry:
+ *  - live: the token (the one sent again, or the stored copy of an
+ *    enhanced-auth client) must verify with the current keys and carry the
+ *    same sub; else refused, and the client is kicked (will denied).
+ *  - offline: its stored credentials are decided afresh; a valid token of
+ *    the same sub keeps the entry; anything else ends the session.
+ *  - kicked: it may do nothing; its session is ended.
+ * "Ends the session" is a refusal on 2.1 (the broker then ends it). On 2.0
+ * a refused offline durable session corrupts the broker's expiry list (it
+ * puts the session on it twice and crashes later), so on the 2.0 line the
+ * re-check is answered with success instead and the session is kicked:
+ * denied everything, its will denied; its client re-authenticates when it
+ * reconnects. The same holds on 2.0 for a BASIC_AUTH in the window on a
+ * handle the plugin has no entry for (an offline session whose entry is
+ * gone) when its credentials are a token that fails. This needs the window
+ * to close reliably: only once a TICK has been seen; without TICK such a
+ * re-check is refused (a new connection is never taken for an offline
+ * session).
  * Every other BASIC_AUTH is a new connection: an entry at its handle is
- * dropped first. Mosquitto 2.0 mishandles an offline durable session that
- * the re-check refuses (it puts it on its expiry list twice and later
- * crashes), so on the 2.0 line (mja_session_set_broker) the re-check of an
- * offline session is answered with success and the session is ended
- * instead: kicked, denied everything; its client re-authenticates when it
- * reconnects.
+ * dropped first. An enhanced authentication on a handle with an entry is a
+ * re-authentication only if the entry is live or kicked, has the same
+ * client id and, on 2.1, its connection was complete (CONNECT); else the
+ * entry is dropped and it is a new connection.
  *
  * Wills: a will is a write by its client. It is allowed by the rules if the
  * token still held when the client went; a client disconnected because its

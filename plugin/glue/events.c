@@ -216,3 +216,31 @@ int mja_glue__reload(int event, void *event_data, void *userdata)
 	run(g, NULL, &acts, NULL);
 	return MOSQ_ERR_SUCCESS;
 }
+
+/* 2.1: a client whose session outlives it went; the same for the plugin */
+int mja_glue__client_offline(int event, void *event_data, void *userdata)
+{
+	struct mja_glue_evt_client *ev = event_data;
+	struct mja_glue *g = userdata;
+	mja_actions acts;
+
+	mja_actions_init(&acts);
+	mja_session_disconnect(g->session, ev->client, mja_glue__now(), mja_glue__mono_ms(),
+			&acts);
+	run(g, NULL, &acts, NULL);
+	return MOSQ_ERR_SUCCESS;
+}
+
+/* 2.1: the connection of a client is complete */
+int mja_glue__connect(int event, void *event_data, void *userdata)
+{
+	struct mja_glue_evt_client *ev = event_data;
+	struct mja_glue *g = userdata;
+	mja_session_client c = facts(ev->client);
+	mja_actions acts;
+
+	mja_actions_init(&acts);
+	mja_session_connected(g->session, &c, mja_glue__now(), mja_glue__mono_ms(), &acts);
+	run(g, NULL, &acts, NULL);
+	return MOSQ_ERR_SUCCESS;
+}

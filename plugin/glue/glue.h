@@ -42,10 +42,23 @@
 #define MJA_GLUE_EXPORT __attribute__((visibility("default")))
 #define MJA_GLUE_LOG_PREFIX "jwt-auth: "
 
+/* Events of Mosquitto 2.1 that 2.0's headers lack: their numbers, and the
+ * part of their event data the glue reads (the same layout in 2.1's
+ * headers: a reserved pointer, then the client). A 2.0 broker refuses to
+ * register them with MOSQ_ERR_NOT_SUPPORTED, which is how init tells the
+ * two lines apart. */
+#define MJA_GLUE_EVT_CONNECT 11
+#define MJA_GLUE_EVT_CLIENT_OFFLINE 28
+struct mja_glue_evt_client {
+	void *future;
+	struct mosquitto *client;
+};
+
 struct mja_glue {
 	mosquitto_plugin_id_t *id;
 	mja_session *session;
 	int acl_registered;
+	int line_2_1;              /* CLIENT_OFFLINE and CONNECT registered */
 };
 
 /* Callbacks (events.c; userdata is the struct mja_glue). */
@@ -56,6 +69,8 @@ int mja_glue__acl_check(int event, void *event_data, void *userdata);
 int mja_glue__tick(int event, void *event_data, void *userdata);
 int mja_glue__disconnect(int event, void *event_data, void *userdata);
 int mja_glue__reload(int event, void *event_data, void *userdata);
+int mja_glue__client_offline(int event, void *event_data, void *userdata);   /* 2.1 */
+int mja_glue__connect(int event, void *event_data, void *userdata);          /* 2.1 */
 
 /* Clocks (events.c): wall clock in seconds, monotonic in milliseconds. */
 int64_t mja_glue__now(void);

@@ -44,6 +44,37 @@ static void unregister_all(struct mja_glue *g, size_t upto)
 			continue;
 		mosquitto_callback_unregister(g->id, callbacks[i].event, callbacks[i].cb, NULL);
 	}
+	if (g->line_2_1) {
+		mosquitto_callback_unregister(g->id, MJA_GLUE_EVT_CLIENT_OFFLINE,
+				mja_glue__client_offline, NULL);
+		mosquitto_callback_unregister(g->id, MJA_GLUE_EVT_CONNECT, mja_glue__connect, NULL);
+		g->line_2_1 = 0;
+	}
+}
+
+/* 2.1's CLIENT_OFFLINE and CONNECT; a 2.0 broker does not know them. Sets
+ * the session's broker line. MOSQ_ERR_SUCCESS or the error to fail init
+ * with (nothing of these two left registered then). */
+static int register_2_1(struct mja_glue *g)
+{
+	int rc = mosquitto_callback_register(g->id, MJA_GLUE_EVT_CLIENT_OFFLINE,
+			mja_glue__client_offline, NULL, g);
+
+	if (rc == MOSQ_ERR_NOT_SUPPORTED) {
+		mja_session_set_broker(g->session, MJA_BROKER_2_0);
+		return MOSQ_ERR_SUCCESS;
+	}
+	if (rc != MOSQ_ERR_SUCCESS)
+		return rc;
+	rc = mosquitto_callback_register(g->id, MJA_GLUE_EVT_CONNECT, mja_glue__connect, NULL, g);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		mosquitto_callback_unregister(g->id, MJA_GLUE_EVT_CLIENT_OFFLINE,
+				mja_glue__client_offline, NULL);
+		return rc;
+	}
+	g->line_2_1 = 1;
+	mja_session_set_broker(g->session, MJA_BROKER_2_1);
+	return MOSQ_ERR_SUCCESS;
 }
 
 static void glue_free(struct mja_glue *g)
@@ -85,6 +116,7 @@ MJA_GLUE_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *id, void **user
 	mja_actions acts;
 	mja_err e;
 	size_t i;
+	int rc;
 
 	if (!api_present())
 		return MOSQ_ERR_NOT_SUPPORTED; /* not loaded by a Mosquitto 2 broker */
@@ -106,8 +138,6 @@ MJA_GLUE_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *id, void **user
 	}
 	g->acl_registered = mja_session_wants_acl(g->session);
 	for (i = 0; i < N_CALLBACKS; i++) {
-		int rc;
-
 		if (callbacks[i].acl_only && !g->acl_registered)
 			continue;
 		rc = mosquitto_callback_register(id, callbacks[i].event, callbacks[i].cb, NULL, g);
@@ -120,6 +150,16 @@ MJA_GLUE_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *id, void **user
 			glue_free(g);
 			return rc;
 		}
+	}
+	rc = register_2_1(g);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		mosquitto_log_printf(MOSQ_LOG_ERR, MJA_GLUE_LOG_PREFIX
+				"cannot register callback for event %d (error %d)",
+				MJA_GLUE_EVT_CLIENT_OFFLINE, rc);
+		unregister_all(g, N_CALLBACKS);
+		mja_actions_free(&acts);
+		glue_free(g);
+		return rc;
 	}
 	mja_glue__log_actions(&acts);
 	mja_actions_free(&acts);

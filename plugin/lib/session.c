@@ -309,6 +309,36 @@ static void check_tick(mja_session *s, int64_t ms, mja_actions *a)
 			"whose token expires are not disconnected");
 }
 
+/* ---- the reload window (session.h "Re-check") ---- */
+
+/* 1 if the re-check pass of a reload may still be running at ms; an event
+ * inside it keeps it open for MJA_SESSION_WINDOW_GAP_MS more. */
+static int in_window(mja_session *s, int64_t ms)
+{
+	if (!s->window_open)
+		return 0;
+	if (ms - s->window_last_ms > MJA_SESSION_WINDOW_GAP_MS) {
+		s->window_open = 0;
+		return 0;
+	}
+	s->window_last_ms = ms;
+	return 1;
+}
+
+static void close_window(mja_session *s)
+{
+	s->window_open = 0;
+}
+
+/* On the 2.0 line a refused offline session corrupts the broker's expiry
+ * list; the re-check then ends the session instead. Only where the window
+ * is known to close (TICK comes): else a new connection could be taken for
+ * an offline session and let in. */
+static int end_offline_instead(const mja_session *s)
+{
+	return s->line == MJA_BROKER_2_0 && s->tick_seen;
+}
+
 /* ---- authentication ---- */
 
 /* After a re-check or re-authentication: 1 if p (allowed) now stands for
@@ -384,17 +414,116 @@ mja_decision mja_session_username_failed(mja_session *s, const mja_session_clien
 	return MJA_ALLOW;
 }
 
-/* The broker's re-check of a connection the plugin accepted (after a
- * reload): a live or kicked entry. */
-static mja_decision recheck(mja_session *s, const mja_session_client *c,
+/* End an offline session at a re-check without refusing it (2.0): kicked,
+ * denied everything, its will denied; kept as long as an offline durable
+ * session's entry at most. An unknown session gets an entry with an empty
+ * principal for it. */
+static mja_decision end_offline(mja_session *s, const mja_session_client *c,
+		mja_err reason, int64_t now, mja_actions *a, mja_err *why)
+{
+	const mja_client *e = mja_clients_get(s->clients, c->client);
+
+	if (!e) {
+		mja_principal *p = calloc(1, sizeof(*p));
+
+		if (p)
+			p->sub = strdup("");
+		if (!p || !p->sub || mja_clients_put(s->clients, c->client, c->clientid, NULL,
+				c->durable, p) != MJA_OK) {
+			/* nothing to deny it with: refusing is the only safe answer */
+			mja_principal_free(p);
+			log_refusal(a, c, "re-check refused", reason);
+			*why = reason;
+			return MJA_DENY;
+		}
+	}
+	if (!e || e->state != MJA_CLIENT_KICKED) {
+		if (e && e->state == MJA_CLIENT_OFFLINE) {
+			/* offline -> kicked: the registry moves only live entries */
+			mja_principal *p = calloc(1, sizeof(*p));
+
+			if (!p || !(p->sub = strdup(e->principal->sub)) ||
+			    mja_clients_put(s->clients, c->client, c->clientid, NULL, c->durable,
+					p) != MJA_OK) {
+				mja_principal_free(p);
+				mja_clients_remove(s->clients, c->client);
+				log_refusal(a, c, "re-check refused", reason);
+				*why = reason;
+				return MJA_DENY;
+			}
+		}
+		mja_clients_kick(s->clients, c->client, add_sat(now, MJA_SESSION_DURABLE_MAX), 0);
+		log_client(a, MJA_LOG_NOTICE, "re-check ended the offline session of", c->clientid,
+				c->address, mja_strerror(reason));
+	}
+	*why = MJA_OK;
+	return MJA_ALLOW;
+}
+
+/* The re-check of an offline session (entry e, or none): its stored
+ * credentials decided afresh; a valid token of the same sub keeps the
+ * session's entry, anything else ends the session (refused on 2.1, ended
+ * without a refusal on 2.0). */
+static mja_decision recheck_offline(mja_session *s, const mja_session_client *c,
 		const mja_client *e, const char *username, const char *password,
 		int64_t now, mja_actions *a, mja_err *why)
 {
 	mja_principal *p = NULL;
 	mja_decision r;
 
-	/* kicked: it is being disconnected and may do nothing any more */
+	r = mja_auth_connect(s->cfg, username, password, c->clientid, now, &p, why);
+	if (r == MJA_DEFER && !e)
+		return MJA_DEFER;   /* not a token client's session */
+	if (r == MJA_DEFER) {
+		r = MJA_DENY;
+		*why = MJA_ERR_NO_TOKEN;
+	}
+	if (r == MJA_ALLOW && e && strcmp(p->sub, e->principal->sub) != 0) {
+		mja_principal_free(p);
+		p = NULL;
+		r = MJA_DENY;
+		*why = MJA_ERR_REAUTH_SUB;
+	}
+	if (r == MJA_ALLOW) {
+		if (e) {
+			if (replace_principal(s, c->client, r, p, why))
+				return MJA_ALLOW;
+		} else if (mja_clients_put(s->clients, c->client, c->clientid,
+				mja_auth_acl_username(s->cfg, username), c->durable, p) == MJA_OK) {
+			const mja_client *n = mja_clients_get(s->clients, c->client);
+
+			mja_clients_disconnect(s->clients, c->client, now,
+					offline_until(s, n, now), 1);
+			return MJA_ALLOW;
+		} else {
+			mja_principal_free(p);
+			*why = MJA_ERR_NOMEM;
+		}
+	}
+	if (end_offline_instead(s))
+		return end_offline(s, c, *why, now, a, why);
+	log_refusal(a, c, "re-check refused", *why);
+	mja_clients_remove(s->clients, c->client);
+	return MJA_DENY;
+}
+
+/* The broker's re-check (inside the reload window) of the entry e: a live
+ * connection, a kicked one or an offline session. */
+static mja_decision recheck(mja_session *s, const mja_session_client *c,
+		mja_client *e, const char *username, const char *password,
+		int64_t now, mja_actions *a, mja_err *why)
+{
+	mja_principal *p = NULL;
+	mja_decision r;
+
+	e->rechecked = s->window;
+	if (e->state == MJA_CLIENT_OFFLINE)
+		return recheck_offline(s, c, e, username, password, now, a, why);
+	/* kicked: it is being disconnected (or its session was ended) and may
+	 * do nothing any more; it may be offline, which 2.0 must not refuse */
 	if (e->state == MJA_CLIENT_KICKED) {
+		if (end_offline_instead(s))
+			return MJA_ALLOW;
 		*why = MJA_ERR_INVAL;
 		return MJA_DENY;
 	}
@@ -413,24 +542,28 @@ mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 		const char *username, const char *password, int64_t now, int64_t ms,
 		mja_actions *a, mja_err *why)
 {
-	const mja_client *e;
+	mja_client *e;
 	mja_principal *p = NULL;
 	mja_err dummy;
 	mja_decision r;
+	int window;
 
 	if (!why)
 		why = &dummy;
 	*why = MJA_OK;
 	if (!s || !c || !c->client)
 		return MJA_DENY;
-	e = mja_clients_get(s->clients, c->client);
-	if (e) {
-		if (e->state != MJA_CLIENT_OFFLINE)
-			return recheck(s, c, e, username, password, now, a, why);
-		/* an offline entry's connection is over; its principal says
-		 * nothing about the credentials of this one */
+	window = in_window(s, ms);
+	e = mja_clients_find(s->clients, c->client);
+	/* session.h "Re-check": only inside the reload window, once per entry */
+	if (window && e && e->rechecked != s->window)
+		return recheck(s, c, e, username, password, now, a, why);
+	if (window && !e && end_offline_instead(s))
+		return recheck_offline(s, c, NULL, username, password, now, a, why);
+	/* a new connection: an entry at its handle belonged to an earlier one
+	 * (freed by the broker, its memory reused) and says nothing about it */
+	if (e)
 		mja_clients_remove(s->clients, c->client);
-	}
 	r = mja_auth_connect(s->cfg, username, password, c->clientid, now, &p, why);
 	if (r == MJA_DEFER)
 		return MJA_DEFER;
@@ -439,6 +572,23 @@ mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 		return MJA_DENY;
 	}
 	return accept_client(s, c, username, p, ms, a, why);
+}
+
+/* An entry at c's handle that the broker's enhanced authentication can
+ * belong to: a live or kicked entry of the same client id (and on 2.1 of a
+ * complete connection). Anything else is dropped: the handle was reused. */
+static const mja_client *same_connection(mja_session *s, const mja_session_client *c)
+{
+	const mja_client *e = mja_clients_get(s->clients, c->client);
+
+	if (!e)
+		return NULL;
+	if (e->state != MJA_CLIENT_OFFLINE && e->clientid && c->clientid &&
+	    strcmp(e->clientid, c->clientid) == 0 &&
+	    (s->line != MJA_BROKER_2_1 || e->confirmed))
+		return e;
+	mja_clients_remove(s->clients, c->client);
+	return NULL;
 }
 
 mja_decision mja_session_ext_auth_start(mja_session *s, const mja_session_client *c,
@@ -455,13 +605,10 @@ mja_decision mja_session_ext_auth_start(mja_session *s, const mja_session_client
 	*why = MJA_OK;
 	if (!s || !c || !c->client)
 		return MJA_DENY;
+	close_window(s);   /* no part of a reload's re-check pass */
+	e = same_connection(s, c);
 	if (!method || strcmp(method, MJA_SESSION_AUTH_METHOD) != 0)
 		return MJA_DEFER;
-	e = mja_clients_get(s->clients, c->client);
-	if (e && e->state == MJA_CLIENT_OFFLINE) {
-		mja_clients_remove(s->clients, c->client);   /* stale, handle reused */
-		e = NULL;
-	}
 	if (e) {
 		/* AUTH 0x19 re-authentication of a session the plugin accepted:
 		 * same sub, fresh token; its exp replaces the old one */
@@ -497,10 +644,11 @@ mja_decision mja_session_ext_auth_continue(mja_session *s, const mja_session_cli
 		*why = MJA_OK;
 	if (!s || !c || !c->client)
 		return MJA_DENY;
-	e = mja_clients_get(s->clients, c->client);
+	close_window(s);
+	e = same_connection(s, c);
 	/* the method is one step: the plugin never asks to continue, so a
 	 * continuation from one of its clients is a protocol error */
-	if (e && e->state != MJA_CLIENT_OFFLINE) {
+	if (e) {
 		log_refusal(a, c, "refused", MJA_ERR_INVAL);
 		if (why)
 			*why = MJA_ERR_INVAL;
@@ -516,9 +664,15 @@ void mja_session_connected(mja_session *s, const mja_session_client *c,
 
 	if (!s || !c)
 		return;
+	close_window(s);
 	e = mja_clients_find(s->clients, c->client);
-	if (e)
+	if (!e)
+		return;
+	/* made by this connection's authentication: it is now complete */
+	if (e->state == MJA_CLIENT_LIVE && !e->confirmed)
 		e->confirmed = 1;
+	else
+		mja_clients_remove(s->clients, c->client);   /* an earlier connection's */
 }
 
 /* ---- ACL ---- */
@@ -540,6 +694,9 @@ mja_decision mja_session_acl(mja_session *s, const mja_session_client *c,
 
 	if (!s || !c)
 		return MJA_DENY;
+	/* a reload's re-check pass asks for wills and deliveries only */
+	if (access == MJA_ACCESS_SUBSCRIBE || access == MJA_ACCESS_UNSUBSCRIBE)
+		close_window(s);
 	e = mja_clients_get(s->clients, c->client);
 	if (!e)
 		return MJA_DEFER;   /* did not log in with a token */
@@ -604,6 +761,7 @@ int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *a
 	if (!s)
 		return MJA_SESSION_TICK_MS;
 	s->tick_seen = 1;
+	close_window(s);   /* the broker's re-check pass is over */
 	/* TICK comes about 10 times a second when idle and far more under
 	 * load: scan at most once per MJA_SESSION_TICK_MS */
 	if (ms - s->last_scan_ms < MJA_SESSION_TICK_MS)
@@ -626,6 +784,10 @@ void mja_session_reload(mja_session *s, int64_t now, int64_t ms, mja_actions *a)
 
 	if (!s)
 		return;
+	/* the broker re-checks every client it holds right after this */
+	s->window++;
+	s->window_open = 1;
+	s->window_last_ms = ms;
 	e = mja_config_reload(s->cfg, &d);
 	if (e != MJA_OK)
 		logf_(a, MJA_LOG_ERR, "reload failed, the previous keys and ACL stay in "

@@ -242,6 +242,16 @@ static void reload(mja_session *s)
 	run(s, NULL, &acts, NULL);
 }
 
+static void connected(mja_session *s, struct fake *c)
+{
+	mja_session_client f = facts(c);
+	mja_actions acts;
+
+	mja_actions_init(&acts);
+	mja_session_connected(s, &f, fake_now, fake_ms, &acts);
+	run(s, NULL, &acts, NULL);
+}
+
 static char *tok_for(const char *secret, const char *sub, int64_t ttl)
 {
 	char json[256];
@@ -583,6 +593,7 @@ static void test_gone_address_decided_afresh(void **state)
 	/* enhanced-auth alice, SIGHUP, alice goes; mallory gets her address */
 	assert_int_equal(ext(s, &c, "jwt", alice), MJA_ALLOW);
 	reload(s);
+	tick(s);
 	disconnect(s, &c);
 	c.id = "mallory";
 	assert_int_equal(basic(s, &c, "x", "not-a-jwt"), MJA_DEFER);
@@ -591,6 +602,7 @@ static void test_gone_address_decided_afresh(void **state)
 	/* the same with no credentials at all, and a second later */
 	assert_int_equal(ext(s, &c, "jwt", alice), MJA_ALLOW);
 	reload(s);
+	tick(s);
 	disconnect(s, &c);
 	fake_now += 1;
 	assert_int_equal(basic(s, &c, NULL, NULL), MJA_DEFER);
@@ -602,6 +614,7 @@ static void test_gone_address_decided_afresh(void **state)
 	c.id = "alice-dev";
 	assert_int_equal(basic(s, &c, "x", alice), MJA_ALLOW);
 	reload(s);
+	tick(s);
 	disconnect(s, &c);
 	c.id = "bob-dev";
 	assert_int_equal(basic(s, &c, "x", bob), MJA_ALLOW);
@@ -619,8 +632,19 @@ static void test_gone_address_decided_afresh(void **state)
 	assert_non_null(strstr(logbuf, "re-check refused client bob-dev from a: "
 			"re-authentication with a different sub"));
 	assert_int_equal(acl(s, &c, "devices/bob/x", MJA_ACCESS_WRITE), MJA_DENY);
-	/* ... and a kicked one's is refused: it is being disconnected */
+	/* ... and a kicked one's next re-check is refused (2.1), or answered
+	 * with success while it stays denied everything (2.0, where refusing
+	 * an offline session crashes the broker) */
+	tick(s);
+	reload(s);
+	mja_session_set_broker(s, MJA_BROKER_2_1);
 	assert_int_equal(basic(s, &c, "x", bob), MJA_DENY);
+	tick(s);
+	reload(s);
+	mja_session_set_broker(s, MJA_BROKER_2_0);
+	assert_int_equal(basic(s, &c, "x", bob), MJA_ALLOW);
+	assert_int_equal(mja_session_get(s, &c)->state, MJA_CLIENT_KICKED);
+	assert_int_equal(acl(s, &c, "devices/bob/x", MJA_ACCESS_READ), MJA_DENY);
 	mja_session_free(s);
 	free(c.username);
 	free(alice);
@@ -628,7 +652,9 @@ static void test_gone_address_decided_afresh(void **state)
 }
 
 /* The SIGHUP re-check of offline durable sessions: decided afresh from
- * the stored password; an enhanced-auth one has none: not accepted. */
+ * the stored password, and the session keeps its entry while its token
+ * holds; an enhanced-auth one has none: refused on 2.1, ended without a
+ * refusal on 2.0 (a refused offline session corrupts 2.0's expiry list). */
 static void test_reload_offline_durable(void **state)
 {
 	mja_session *s = open_session(0, NULL);
@@ -644,20 +670,132 @@ static void test_reload_offline_durable(void **state)
 	reload(s);
 	assert_int_equal(basic(s, &b, "u", tok), MJA_ALLOW);
 	assert_int_equal(mja_session_get(s, &b)->principal->exp, fake_now + 300);
-	assert_int_not_equal(basic(s, &e, e.username, NULL), MJA_ALLOW);
+	assert_int_equal(mja_session_get(s, &b)->state, MJA_CLIENT_OFFLINE);
+	assert_int_equal(basic(s, &e, e.username, NULL), MJA_DENY);
+	assert_non_null(strstr(logbuf, "re-check refused client e from a: no token"));
 	assert_null(mja_session_get(s, &e));
-	/* the re-decided session expires offline: the kick fires no
-	 * DISCONNECT (the broker has none to send), the entry is swept later */
+	tick(s);
+	assert_int_equal(acl(s, &b, "devices/dev1/inbox", MJA_ACCESS_READ), MJA_ALLOW);
+	/* an offline session is not kicked at exp; its entry goes then */
 	fake_now += 300;
 	fake_ms += 2000;
 	tick(s);
-	assert_int_equal(mja_session_get(s, &b)->state, MJA_CLIENT_KICKED);
-	fake_now += MJA_SESSION_GONE_GRACE;
-	fake_ms += 2000;
-	tick(s);
 	assert_null(mja_session_get(s, &b));
+	assert_int_equal(kicks, 0);
+	mja_session_free(s);
+
+	/* 2.0 */
+	reset_fake();
+	s = open_session(0, NULL);
+	tick(s);
+	assert_int_equal(basic(s, &b, "u", tok), MJA_ALLOW);
+	assert_int_equal(ext(s, &e, "jwt", tok), MJA_ALLOW);
+	disconnect(s, &b);
+	disconnect(s, &e);
+	reload(s);
+	assert_int_equal(basic(s, &b, "u", tok), MJA_ALLOW);
+	assert_int_equal(mja_session_get(s, &b)->state, MJA_CLIENT_OFFLINE);
+	assert_int_equal(basic(s, &e, e.username, NULL), MJA_ALLOW);
+	assert_non_null(strstr(logbuf, "re-check ended the offline session of client e "
+			"from a: no token"));
+	assert_int_equal(mja_session_get(s, &e)->state, MJA_CLIENT_KICKED);
+	tick(s);
+	assert_int_equal(acl(s, &e, "devices/dev1/inbox", MJA_ACCESS_READ), MJA_DENY);
+	assert_int_equal(acl(s, &e, "devices/dev1/will", MJA_ACCESS_WRITE), MJA_DENY);
+	assert_int_equal(acl(s, &b, "devices/dev1/inbox", MJA_ACCESS_READ), MJA_ALLOW);
+	/* its client reconnects (a new `struct mosquitto` takes the session
+	 * over): authenticated afresh */
+	{
+		struct fake e2 = { .id = "e", .address = "a", .durable = 1 };
+
+		assert_int_equal(ext(s, &e2, "jwt", tok), MJA_ALLOW);
+		assert_int_equal(mja_session_get(s, &e2)->state, MJA_CLIENT_LIVE);
+		assert_int_equal(acl(s, &e2, "devices/dev1/inbox", MJA_ACCESS_READ), MJA_ALLOW);
+		free(e2.username);
+	}
 	mja_session_free(s);
 	free(e.username);
+	free(tok);
+}
+
+/* Mosquitto 2.0: a durable client's token expires, the plugin disconnects
+ * it, SIGHUP comes. The re-check of its offline session must not be
+ * refused (the broker would put it on its expiry list twice and crash
+ * later): it is answered with success and the session stays denied
+ * everything, whether the plugin still has its entry or not. On 2.1 it is
+ * refused. Without any TICK the end of the re-check pass is not known:
+ * refused (a new connection must never be taken for an offline session). */
+static void test_recheck_of_expired_offline_session(void **state)
+{
+	mja_session *s = open_session(0, NULL);
+	struct fake d = { .id = "d", .address = "a", .durable = 1 };
+	char *tok = tok_for(FX_SECRET, "dev1", 10);
+
+	known[0] = &d;
+	tick(s);
+	assert_int_equal(basic(s, &d, "u", tok), MJA_ALLOW);
+	fake_now += 10;
+	fake_ms += 2000;
+	tick(s);
+	assert_int_equal(kicks, 1);
+	assert_int_equal(mja_session_get(s, &d)->state, MJA_CLIENT_OFFLINE);
+	/* SIGHUP while the plugin still has its entry */
+	reload(s);
+	assert_int_equal(basic(s, &d, "u", tok), MJA_ALLOW);
+	assert_int_equal(mja_session_get(s, &d)->state, MJA_CLIENT_KICKED);
+	assert_int_equal(acl(s, &d, "devices/dev1/inbox", MJA_ACCESS_READ), MJA_DENY);
+	fake_ms += 2000;
+	tick(s);
+	/* ... and once its entry is gone */
+	fake_now += MJA_SESSION_DURABLE_MAX;
+	fake_ms += 2000;
+	tick(s);
+	assert_null(mja_session_get(s, &d));
+	reload(s);
+	assert_int_equal(basic(s, &d, "u", tok), MJA_ALLOW);
+	assert_int_equal(mja_session_get(s, &d)->state, MJA_CLIENT_KICKED);
+	assert_int_equal(acl(s, &d, "devices/dev1/inbox", MJA_ACCESS_READ), MJA_DENY);
+	/* a client that is not the plugin's is still left to others */
+	{
+		struct fake o = { .id = "o", .address = "a", .durable = 1 };
+
+		assert_int_equal(basic(s, &o, "u", "hunter2"), MJA_DEFER);
+		assert_null(mja_session_get(s, &o));
+	}
+	tick(s);
+	/* its client comes back with a fresh token: a new connection */
+	free(tok);
+	tok = tok_for(FX_SECRET, "dev1", 300);
+	assert_int_equal(basic(s, &d, "u", tok), MJA_ALLOW);
+	assert_int_equal(mja_session_get(s, &d)->state, MJA_CLIENT_LIVE);
+	mja_session_free(s);
+
+	/* 2.1: refused */
+	reset_fake();
+	s = open_session(0, NULL);
+	mja_session_set_broker(s, MJA_BROKER_2_1);
+	free(tok);
+	tok = tok_for(FX_SECRET, "dev1", 10);
+	tick(s);
+	assert_int_equal(basic(s, &d, "u", tok), MJA_ALLOW);
+	disconnect(s, &d);
+	fake_now += 10;
+	reload(s);
+	assert_int_equal(basic(s, &d, "u", tok), MJA_DENY);
+	assert_null(mja_session_get(s, &d));
+	mja_session_free(s);
+
+	/* 2.0 without TICK: refused */
+	reset_fake();
+	s = open_session(0, NULL);
+	free(tok);
+	tok = tok_for(FX_SECRET, "dev1", 10);
+	assert_int_equal(basic(s, &d, "u", tok), MJA_ALLOW);
+	disconnect(s, &d);
+	fake_now += 10;
+	reload(s);
+	assert_int_equal(basic(s, &d, "u", tok), MJA_DENY);
+	mja_session_free(s);
 	free(tok);
 }
 
@@ -903,6 +1041,170 @@ static void test_kick_if(void **state)
 	free(t2);
 }
 
+/* The broker frees a client with no event (Mosquitto 2.1: an offline
+ * session that expires; any broker: an event the plugin missed) and gives
+ * its memory to the next connection. That connection's BASIC_AUTH is never
+ * the re-check of the old entry: outside a reload's re-check pass it is a
+ * new connection, decided from its own credentials. */
+static void test_stale_entry_is_not_a_recheck(void **state)
+{
+	mja_session *s = open_session(0, NULL);
+	struct fake c = { .id = "alice-dev", .address = "a", .durable = 1 };
+	char *alice = tok_for(FX_SECRET, "alice", 300);
+	char *bob = tok_for(FX_SECRET, "bob", 300);
+	const mja_client *e;
+
+	mja_session_set_broker(s, MJA_BROKER_2_1);
+	/* enhanced auth; then freed with no event; an intruder gets the memory */
+	assert_int_equal(ext(s, &c, "jwt", alice), MJA_ALLOW);
+	connected(s, &c);
+	free(c.username);
+	c.username = NULL;
+	c.id = "intruder-dev";
+	assert_int_equal(basic(s, &c, "intruder", "not-a-jwt"), MJA_DEFER);
+	assert_null(mja_session_get(s, &c));
+	assert_int_equal(acl(s, &c, "devices/alice/x", MJA_ACCESS_SUBSCRIBE), MJA_DEFER);
+	assert_null(strstr(logbuf, "re-check"));
+
+	/* password tokens: the next device's valid token is its own login */
+	c.id = "alice-dev";
+	assert_int_equal(basic(s, &c, "x", alice), MJA_ALLOW);
+	connected(s, &c);
+	c.id = "bob-dev";
+	assert_int_equal(basic(s, &c, "x", bob), MJA_ALLOW);
+	e = mja_session_get(s, &c);
+	assert_string_equal(e->principal->sub, "bob");
+	assert_string_equal(e->clientid, "bob-dev");
+	assert_null(strstr(logbuf, "different sub"));
+	connected(s, &c);
+
+	/* a churn of short sessions on recycled memory, with reloads between
+	 * them (the re-check pass ends at the TICK after it) */
+	for (int i = 0; i < 60; i++) {
+		char id[32];
+		char *t = tok_for(FX_SECRET, i % 2 ? "alice" : "bob", 300);
+
+		snprintf(id, sizeof(id), "dev-%d", i);
+		c.id = id;
+		if (i % 10 == 0) {
+			reload(s);
+			tick(s);
+		}
+		assert_int_equal(basic(s, &c, "x", t), MJA_ALLOW);
+		assert_string_equal(mja_session_get(s, &c)->principal->sub, i % 2 ? "alice" : "bob");
+		connected(s, &c);
+		free(t);
+	}
+	assert_null(strstr(logbuf, "different sub"));
+	assert_int_equal(mja_session_count(s), 1);
+	mja_session_free(s);
+	free(alice);
+	free(bob);
+}
+
+/* MQTT 5 enhanced authentication on a handle with a stale entry: a
+ * connection with another client id is a new connection, not a
+ * re-authentication of the old session. */
+static void test_stale_entry_is_not_a_reauth(void **state)
+{
+	mja_session *s = open_session(0, NULL);
+	struct fake c = { .id = "alice-dev", .address = "a" };
+	char *alice = tok_for(FX_SECRET, "alice", 300);
+	char *bob = tok_for(FX_SECRET, "bob", 300);
+
+	assert_int_equal(ext(s, &c, "jwt", alice), MJA_ALLOW);
+	free(c.username);
+	c.username = NULL;
+	c.id = "bob-dev";
+	assert_int_equal(ext(s, &c, "jwt", bob), MJA_ALLOW);
+	assert_string_equal(mja_session_get(s, &c)->principal->sub, "bob");
+	assert_null(strstr(logbuf, "different sub"));
+	/* the same connection's re-authentication still must keep its sub */
+	assert_int_equal(ext(s, &c, "jwt", alice), MJA_DENY);
+	assert_non_null(strstr(logbuf, "re-authentication refused client bob-dev from a: "
+			"re-authentication with a different sub"));
+	mja_session_free(s);
+	free(c.username);
+	free(alice);
+	free(bob);
+}
+
+/* Mosquitto 2.1: CLIENT_OFFLINE (handled as a disconnect) and CONNECT.
+ * A CONNECT on a handle whose entry was made for an earlier connection (the
+ * new one logged in by other means: a certificate, another plugin) drops
+ * that entry. */
+static void test_connect_event_drops_stale_entry(void **state)
+{
+	mja_session *s = open_session(0, NULL);
+	struct fake c = { .id = "alice-dev", .address = "a", .durable = 1 };
+	char *alice = tok_for(FX_SECRET, "alice", 300);
+
+	mja_session_set_broker(s, MJA_BROKER_2_1);
+	assert_int_equal(basic(s, &c, "x", alice), MJA_ALLOW);
+	connected(s, &c);
+	assert_true(mja_session_get(s, &c)->confirmed);
+	/* the next connection at this memory logs in without the plugin */
+	c.id = "cert-dev";
+	connected(s, &c);
+	assert_null(mja_session_get(s, &c));
+	assert_int_equal(acl(s, &c, "devices/alice/x", MJA_ACCESS_READ), MJA_DEFER);
+
+	/* offline (CLIENT_OFFLINE), freed, reused: the same */
+	c.id = "alice-dev";
+	assert_int_equal(basic(s, &c, "x", alice), MJA_ALLOW);
+	connected(s, &c);
+	disconnect(s, &c);
+	c.id = "cert-dev";
+	connected(s, &c);
+	assert_null(mja_session_get(s, &c));
+	mja_session_free(s);
+	free(alice);
+}
+
+/* The reload window: it opens at RELOAD, and closes at TICK, at an event
+ * that cannot be part of the re-check pass, or after a pause; an entry is
+ * re-checked at most once per window. */
+static void test_reload_window(void **state)
+{
+	mja_session *s = open_session(0, NULL);
+	struct fake c = { .id = "alice-dev", .address = "a" };
+	struct fake d = { .id = "d", .address = "a" };
+	char *alice = tok_for(FX_SECRET, "alice", 300);
+	char *bob = tok_for(FX_SECRET, "bob", 300);
+
+	assert_int_equal(basic(s, &c, "x", alice), MJA_ALLOW);
+	assert_int_equal(basic(s, &d, "x", alice), MJA_ALLOW);
+	/* in the window: the re-check (another sub: refused) */
+	reload(s);
+	assert_int_equal(basic(s, &d, "x", bob), MJA_DENY);
+	assert_non_null(strstr(logbuf, "re-check refused client d from a: "
+			"re-authentication with a different sub"));
+	/* the same entry twice in one window: the second is a new connection */
+	assert_int_equal(basic(s, &c, "x", alice), MJA_ALLOW);
+	c.id = "bob-dev";
+	assert_int_equal(basic(s, &c, "x", bob), MJA_ALLOW);
+	assert_string_equal(mja_session_get(s, &c)->principal->sub, "bob");
+	/* a pause closes it */
+	reload(s);
+	fake_ms += MJA_SESSION_WINDOW_GAP_MS + 1;
+	assert_int_equal(basic(s, &c, "x", alice), MJA_ALLOW);
+	assert_string_equal(mja_session_get(s, &c)->principal->sub, "alice");
+	/* so does an enhanced authentication or a SUBSCRIBE check */
+	reload(s);
+	assert_int_equal(acl(s, &c, "devices/alice/#", MJA_ACCESS_SUBSCRIBE), MJA_ALLOW);
+	assert_int_equal(basic(s, &c, "x", bob), MJA_ALLOW);
+	assert_string_equal(mja_session_get(s, &c)->principal->sub, "bob");
+	reload(s);
+	assert_int_equal(ext(s, &d, "other-method", NULL), MJA_DEFER);
+	assert_int_equal(basic(s, &c, "x", alice), MJA_ALLOW);
+	assert_string_equal(mja_session_get(s, &c)->principal->sub, "alice");
+	assert_null(strstr(logbuf, "re-check refused client bob-dev"));
+	assert_null(strstr(logbuf, "re-check refused client alice-dev"));
+	mja_session_free(s);
+	free(alice);
+	free(bob);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -923,6 +1225,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_will_of_expired_or_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_tick_warning, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kick_if, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_entry_is_not_a_recheck, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_entry_is_not_a_reauth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_event_drops_stale_entry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recheck_of_expired_offline_session, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

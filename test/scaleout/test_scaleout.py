@@ -22,9 +22,11 @@ on 127.0.0.1:<free port>, then, through HAProxy only:
    keep publishing on their connections; the durable sessions on the
    surviving replicas get their 5 messages; broker2's durable session is
    gone (the documented limit: sessions live in one replica's memory);
-6. broker2 is started again; the HMAC secret is replaced in the shared keys
-   folder and SIGHUP is sent to every replica: on each replica a token with
-   the new secret is accepted and one with the old secret refused.
+6. broker2 is started again: its former clients reconnect to the replicas
+   they moved to (the stick table followed them), not back to broker2;
+7. the HMAC secret is replaced in the shared keys folder and SIGHUP is sent
+   to every replica: on each replica a token with the new secret is
+   accepted and one with the old secret refused.
 
 Revocation: the plugin has no revocation file option yet, so no revocation
 case runs (said in the output).
@@ -421,6 +423,8 @@ class Scenario:
         if lost:
             raise Failed("%d clients of %s not accepted by another replica, e.g. %s"
                          % (len(lost), STOPPED, lost[:5]))
+        self.moved = placed
+        self.victims = victims
         log("%d clients of %s reconnected with the same tokens: %s" % (
             len(victims), STOPPED,
             {r: sum(1 for c in victims if placed[c] == r) for r in REPLICAS if r != STOPPED}))
@@ -453,9 +457,32 @@ class Scenario:
         self.clients.clear()
 
     # ---- 6 ----------------------------------------------------------------
-    def step_rotation(self):
+    def step_return(self):
         self.d.e("start", self.d.names[STOPPED])
         self.d.wait_ready()
+        asyncio.run(self._step_return())
+
+    async def _step_return(self):
+        """The stick table was updated when the lost replica's clients were
+        sent elsewhere: after it returns they stay with their new sessions."""
+        before = {r: len(v) for r, v in self.d.connected().items()}
+        await self.connect_all("after-return", self.victims)
+        after = self.d.connected()
+        now = {}
+        for r in REPLICAS:
+            for cid in after[r][before.get(r, 0):]:
+                now[cid] = r
+        wrong = ["%s: %s, was moved to %s" % (c, now.get(c), self.moved[c])
+                 for c in self.victims if now.get(c) != self.moved[c]]
+        if wrong:
+            raise Failed("after %s returned, clients moved away did not stay:\n%s"
+                         % (STOPPED, "\n".join(wrong[:20])))
+        await gather_bounded([c.disconnect() for c in self.clients.values()])
+        self.clients.clear()
+        log("%s is back; its former %d clients stay on the replicas that hold their "
+            "sessions now" % (STOPPED, len(self.victims)))
+
+    def step_rotation(self):
         asyncio.run(self._step_rotation())
 
     async def _pick_per_replica(self):
@@ -529,6 +556,7 @@ def main():
         step("300 clients, twice", s.step_connect_300)
         step("bad token on every replica", s.step_bad_token)
         step("lose a replica", s.step_replica_loss)
+        step("the lost replica returns", s.step_return)
         step("key rotation on every replica", s.step_rotation)
         log("revocation: the plugin has no revocation file option in this tree: not tested")
     except Skip as e:

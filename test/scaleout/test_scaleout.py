@@ -28,6 +28,11 @@ on 127.0.0.1:<free port>, then, through HAProxy only:
    to every replica: on each replica a token with the new secret is
    accepted and one with the old secret refused.
 
+Before starting, the Kubernetes example (docker/scale-out/kubernetes/, not
+run on a cluster) is checked statically: its copies of haproxy.cfg and
+mosquitto.conf agree with the originals where they should, HAProxy accepts
+its haproxy.cfg, and `kubectl kustomize` builds it (when kubectl exists).
+
 Revocation: the plugin has no revocation file option yet, so no revocation
 case runs (said in the output).
 
@@ -534,6 +539,48 @@ class Scenario:
         log("rotated HMAC secret + SIGHUP: new secret accepted, old refused, on every replica")
 
 
+def config_lines(path, drop=()):
+    """The non-comment, non-blank lines of a configuration file, less
+    those starting with one of `drop`."""
+    with open(path) as f:
+        lines = [l.strip() for l in f]
+    return [l for l in lines if l and not l.startswith("#") and not l.startswith(drop)]
+
+
+def check_kubernetes_copies(dep):
+    """The Kubernetes example keeps copies of haproxy.cfg and
+    mosquitto.conf (kustomize reads only files below its folder): they must
+    differ only where they say. Then `kubectl kustomize` (if kubectl is
+    here) must build it and HAProxy must accept its haproxy.cfg."""
+    k8s = os.path.join(SCALE_DIR, "kubernetes")
+    a = config_lines(os.path.join(SCALE_DIR, "haproxy.cfg"), ("server ", "resolvers ", "default-server "))
+    b = config_lines(os.path.join(k8s, "haproxy.cfg"), ("server ", "resolvers ", "default-server "))
+    if a != b:
+        raise Failed("kubernetes/haproxy.cfg differs from haproxy.cfg beyond servers and resolvers")
+    a = config_lines(os.path.join(SOURCE_DIR, "docker", "mosquitto.conf"), ("plugin_opt_acl_file",))
+    b = config_lines(os.path.join(k8s, "mosquitto.conf"), ("plugin_opt_acl_file",))
+    if a != b:
+        raise Failed("kubernetes/mosquitto.conf differs from docker/mosquitto.conf beyond acl_file")
+    dep.e("run", "--rm", "-v", "%s:/etc/haproxy/haproxy.cfg:ro" % os.path.join(k8s, "haproxy.cfg"),
+          HAPROXY_IMAGE, "haproxy", "-c", "-f", "/etc/haproxy/haproxy.cfg", quiet=True)
+    if not shutil.which("kubectl"):
+        log("kubernetes: copies agree, haproxy -c passes; no kubectl: kustomize build not run")
+        return
+    tmp = tempfile.mkdtemp(prefix="mja-k8s-")
+    try:
+        dst = os.path.join(tmp, "k")
+        shutil.copytree(k8s, dst)
+        shutil.copytree(os.path.join(EXAMPLES, "keys"), os.path.join(dst, "keys"))
+        shutil.copy(os.path.join(EXAMPLES, "acl.conf"), dst)
+        out = run(["kubectl", "kustomize", dst], quiet=True).stdout
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    kinds = sorted(set(re.findall(r"(?m)^kind: (\w+)", out)))
+    if kinds != ["ConfigMap", "Deployment", "Secret", "Service", "StatefulSet"]:
+        raise Failed("kubectl kustomize: kinds %s" % kinds)
+    log("kubernetes: copies agree, haproxy -c passes, kubectl kustomize builds %s" % kinds)
+
+
 def main():
     t0 = time.monotonic()
     timings = []
@@ -550,6 +597,7 @@ def main():
         with open(os.path.join(EXAMPLES, "keys", "hs256.secret"), "rb") as f:
             secret = f.read().rstrip(b"\r\n")
         step("build images (layer cache)", d.build)
+        step("kubernetes example (static)", check_kubernetes_copies, d)
         step("compose up", d.up)
         step("wait until healthy", d.wait_ready)
         s = Scenario(d, secret)

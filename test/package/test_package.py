@@ -257,8 +257,16 @@ if mosquitto_pub -h 127.0.0.1 -t devices/dev-1/up -m x 2>/tmp/err; then
   echo "anonymous client accepted"; exit 1; fi
 grep -q 'not authorised' /tmp/err
 echo "altered token and anonymous client: not authorised"
+# The snippet's optional lines name real options with valid values: all of
+# them uncommented, the tool (the plugin's own option parser) accepts them.
+sed -E 's/^# ?(plugin_opt_[a-z_]+) /\\1 /' %s > /tmp/all-options.conf
+test "$(grep -c '^plugin_opt_' /tmp/all-options.conf)" -ge 12
+out=$(mosquitto_jwt verify --config /tmp/all-options.conf "$T" 2>&1) || {
+  echo "all options uncommented: $out"; exit 1; }
+test "${out%%%%$'\\n'*}" = valid
+echo "every option of the snippet, uncommented: accepted"
 grep -q 'jwt-auth: ready' /var/log/mosquitto/mosquitto.log
-""" % (ISSUER, AUDIENCE))
+""" % (ISSUER, AUDIENCE, SNIPPET))
 
 
 def main_steps(engine, env, image, timings):

@@ -14,7 +14,9 @@
    package's service would (root, dropping to mosquitto) and checks: a token
    minted by the installed `mosquitto_jwt` publishes and is received, the
    same token one character off and an anonymous client are refused,
-   `mosquitto_jwt verify --config` finds the plugin through include_dir.
+   `mosquitto_jwt verify --config` finds the plugin through include_dir,
+   and with the snippet's optional lines uncommented as well it still
+   accepts the configuration (they name real options with valid values).
 4. Stops the broker, removes the operator's own files (/etc/mosquitto/jwt),
    purges the package and checks that nothing is left behind: dpkg has no
    record of it, none of its files remain, and the file tree is the one

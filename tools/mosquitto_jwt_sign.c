@@ -254,7 +254,7 @@ static int build_payload(const struct sign_args *a, json_t **out)
 			goto bad_utf8;
 		if (!mja_sub_valid(a->sub, strlen(a->sub)))
 			fprintf(stderr, "mosquitto_jwt sign: warning: the plugin refuses this sub "
-					"(1 to 256 bytes, no '+', '#' or NUL)\n");
+					"(1 to 256 bytes of UTF-8, no '+', '#' or control character)\n");
 	}
 	if (a->n_aud == 1) {
 		if (json_object_set_new(p, "aud", json_string(a->aud[0])))

@@ -11,8 +11,8 @@
  * substitution syntax is checked (%s %c %u %% only).
  *
  * Details (acl_parse.c, acl.c):
- *  - Tokens are separated by spaces and tabs; '\r' counts as a blank (CRLF
- *    files load). Keywords and access words are lower case. NAME is one
+ *  - Tokens are separated by white space (text.h: space, tab, and '\r' so
+ *    that CRLF files load, '\v', '\f'). Keywords and access words are lower case. NAME is one
  *    token (more is an error); FILTER keeps inner spaces. No end-of-line
  *    comments. Lines are at most 8192 bytes; NUL bytes are refused; names
  *    and filters must be UTF-8. The file must be a regular file.

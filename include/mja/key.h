@@ -13,7 +13,7 @@
  * Diagnostics are "<origin>: <reason>"; for a key inside a JWKS,
  * "<origin>: key N (kid \"K\"): <reason>" with N counted from 1, e.g.
  * "keys/x.jwks: key 2 (kid \"a\"): unsupported curve P-192". Text taken from
- * the file (kid, crv, kty) is shown printable-ASCII only and shortened.
+ * the file (kid, crv, kty) is escaped (mja_text_printable) and shortened.
  */
 #ifndef MJA_KEY_H
 #define MJA_KEY_H

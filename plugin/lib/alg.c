@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "mja/alg.h"
+#include "mja/text.h"
 
 /* Indexed by mja_alg. Exactly the "alg" Header Parameter Values of
  * RFC 7518 3.1 that this project implements, and "EdDSA" of RFC 8037 3.1. */
@@ -38,7 +39,7 @@ const char *mja_alg_name(mja_alg a)
 
 static int is_sep(char c)
 {
-	return c == ',' || c == ' ' || c == '\t';
+	return c == ',' || mja_text_is_blank((unsigned char)c);
 }
 
 static int is_none(const char *s, size_t len)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "mja/config.h"
+#include "mja/text.h"
 
 /* A value without its leading and trailing blanks (Mosquitto keeps the
  * trailing ones; a stray space must not become part of a path). */
@@ -11,20 +12,15 @@ typedef struct view {
 	size_t len;
 } view;
 
-static int is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
-
 static view trim(const char *s)
 {
 	view v = { s, s ? strlen(s) : 0 };
 
-	while (v.len && is_blank(v.p[0])) {
+	while (v.len && mja_text_is_space((unsigned char)v.p[0])) {
 		v.p++;
 		v.len--;
 	}
-	while (v.len && is_blank(v.p[v.len - 1]))
+	while (v.len && mja_text_is_space((unsigned char)v.p[v.len - 1]))
 		v.len--;
 	return v;
 }
@@ -64,7 +60,7 @@ static mja_err strv_push(char ***v, size_t *n, const char *s, size_t len)
 
 static int is_list_sep(char c)
 {
-	return c == ',' || is_blank(c);
+	return c == ',' || mja_text_is_space((unsigned char)c);
 }
 
 /* A LIST value: items separated by commas and/or blanks; empty items are

@@ -22,6 +22,7 @@
 #include <openssl/x509.h>
 
 #include "mja/key.h"
+#include "mja/text.h"
 #include "key_internal.h"
 
 struct mja_keyset {
@@ -31,25 +32,6 @@ struct mja_keyset {
 };
 
 /* ---- diagnostics ---- */
-
-void mja_key__printable(const char *s, size_t len, char *out, size_t outsz)
-{
-	size_t room, keep, i, o = 0;
-
-	if (outsz == 0)
-		return;
-	room = outsz - 1;
-	keep = len <= room ? len : (room >= 3 ? room - 3 : 0);
-	for (i = 0; i < keep; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		out[o++] = (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? (char)c : '?';
-	}
-	if (len > room)
-		while (o < room)
-			out[o++] = '.';
-	out[o] = '\0';
-}
 
 mja_err mja_key__fail(mja_diag *d, mja_err e, const char *origin, const char *fmt, ...)
 {
@@ -633,7 +615,7 @@ static int looks_like_key(const char *b, size_t len)
 
 	if (len >= 3 && !memcmp(b, "\xef\xbb\xbf", 3))
 		i = 3;
-	while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
+	while (i < len && mja_text_is_space((unsigned char)b[i]))
 		i++;
 	if (i < len && b[i] == '{')
 		return 1;
@@ -843,7 +825,7 @@ static int looks_like_json(const char *buf, size_t len)
 {
 	size_t i = bom_len(buf, len);
 
-	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
+	while (i < len && mja_text_is_space((unsigned char)buf[i]))
 		i++;
 	return i < len && buf[i] == '{';
 }

@@ -81,9 +81,6 @@ mja_err mja_jwk__parse(const char *buf, size_t len, int mode, const char *origin
 /* "<origin>: <reason>" into d; returns e. */
 mja_err mja_key__fail(mja_diag *d, mja_err e, const char *origin, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-/* Copy s[0..len) into out (size outsz) for a log line: printable ASCII
- * only, others and '"' '\\' become '?', truncated with "...". */
-void mja_key__printable(const char *s, size_t len, char *out, size_t outsz);
 
 /* MJA_ALG_ES256/384/512 for an EC key on P-256/384/521, else -1;
  * *bits gets the field size. */

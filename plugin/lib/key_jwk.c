@@ -16,6 +16,7 @@
 #include <openssl/param_build.h>
 
 #include "mja/b64url.h"
+#include "mja/text.h"
 #include "key_internal.h"
 
 /* A decoded base64url member; private ones are scrubbed. */
@@ -264,7 +265,7 @@ static mja_err jwk_ec(struct jctx *c, json_t *o, int priv, EVP_PKEY **out)
 		group = "P-521";
 		clen = 66;
 	} else {
-		mja_key__printable(crv, crvlen, shown, sizeof(shown));
+		mja_text_printable(crv, crvlen, shown, sizeof(shown));
 		return jfail(c, MJA_ERR_KEY, "unsupported curve %s", shown);
 	}
 	e = get_b64(c, o, "x", 1, &x);
@@ -329,7 +330,7 @@ static mja_err jwk_okp(struct jctx *c, json_t *o, int priv, EVP_PKEY **out)
 	crv = get_str(o, "crv", &crvlen, &bad);
 	if (bad || !crv)
 		return jfail(c, MJA_ERR_KEY, "missing or non-string \"crv\"");
-	mja_key__printable(crv, crvlen, shown, sizeof(shown));
+	mja_text_printable(crv, crvlen, shown, sizeof(shown));
 	if ((crvlen == 6 && memcmp(crv, "X25519", 6) == 0) ||
 	    (crvlen == 4 && memcmp(crv, "X448", 4) == 0))
 		return jfail(c, MJA_ERR_KEY,
@@ -481,7 +482,7 @@ static mja_err jwk_one(struct jctx *c, json_t *o, int mode, mja_key **out)
 		if (e == MJA_OK && (e = mja_key__adopt_pkey(k, pkey, reason, sizeof(reason))) != MJA_OK)
 			e = jfail(c, e, "%s", reason);
 	} else {
-		mja_key__printable(kty, ktylen, shown, sizeof(shown));
+		mja_text_printable(kty, ktylen, shown, sizeof(shown));
 		e = jfail(c, MJA_ERR_KEY, "unsupported kty %s", shown);
 		priv = 0;
 	}
@@ -563,7 +564,7 @@ mja_err mja_jwk__parse(const char *buf, size_t len, int mode, const char *origin
 		if (json_is_string(kid)) {
 			char shown[64];
 
-			mja_key__printable(json_string_value(kid), json_string_length(kid),
+			mja_text_printable(json_string_value(kid), json_string_length(kid),
 					shown, sizeof(shown));
 			snprintf(c.where, sizeof(c.where), "key %zu (kid \"%s\"): ", i + 1, shown);
 		} else {

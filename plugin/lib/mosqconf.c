@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "mja/mosqconf.h"
+#include "mja/text.h"
 
 #define NO_PLUGIN SIZE_MAX
 
@@ -172,11 +173,6 @@ static mja_err add_opt(mja_mosqconf_plugin *p, const char *key, size_t klen,
 	return MJA_OK;
 }
 
-static int is_blank(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f';
-}
-
 static int word_is(const char *w, size_t wlen, const char *lit)
 {
 	size_t n = strlen(lit);
@@ -296,11 +292,11 @@ static mja_err parse_line(struct loader *L, const char *s, size_t n, const char 
 
 	if (word_is(w, wlen, "plugin") || word_is(w, wlen, "auth_plugin")) {
 		/* conf__parse_string(): blanks trimmed at both ends */
-		while (restlen > 0 && is_blank(*rest)) {
+		while (restlen > 0 && mja_text_is_space((unsigned char)*rest)) {
 			rest++;
 			restlen--;
 		}
-		while (restlen > 0 && is_blank(rest[restlen - 1]))
+		while (restlen > 0 && mja_text_is_space((unsigned char)rest[restlen - 1]))
 			restlen--;
 		if (restlen == 0) {
 			mja_diag_set(L->d, "%s:%zu: %.*s without a path", file, line, (int)wlen, w);
@@ -329,7 +325,7 @@ static mja_err parse_line(struct loader *L, const char *s, size_t n, const char 
 					file, line, (int)klen, w + strlen(prefix));
 			return MJA_ERR_CONFIG;
 		}
-		while (restlen > 0 && (*rest == ' ' || *rest == '\t')) {
+		while (restlen > 0 && mja_text_is_blank((unsigned char)*rest)) {
 			rest++;
 			restlen--;
 		}

@@ -20,6 +20,7 @@
 
 #include "mja/alg.h"
 #include "mja/key.h"
+#include "mja/text.h"
 #include "mja/sig.h"
 #include "tsv.h"
 
@@ -841,7 +842,7 @@ static void test_generate_refusals(void **state)
 	assert_null(k);
 }
 
-/* Text from the file in a diagnostic is printable and bounded. */
+/* Text from the file in a diagnostic is escaped and bounded. */
 static void test_diag_sanitised(void **state)
 {
 	char json[2048], kid[600];
@@ -856,10 +857,12 @@ static void test_diag_sanitised(void **state)
 	memcpy(json + strlen("{\"keys\":[{\"kty\":\"EC\",\"kid\":\""), "ab\\t", 4);
 	assert_int_equal(add_json(ks, json, &d), MJA_ERR_KEY);
 	assert_true(strlen(d.text) < sizeof(d.text));
-	assert_non_null(strstr(d.text, "keys/x.jwks: key 1 (kid \"ab?kkk"));
-	assert_non_null(strstr(d.text, "...\"): unsupported curve P-1??"));
+	assert_non_null(strstr(d.text, "keys/x.jwks: key 1 (kid \"ab\\x09kkk"));
+	assert_non_null(strstr(d.text, "...\"): unsupported curve P-1\xc3\xa9"));
+	/* no control byte, valid UTF-8 (text.h's escaping) */
 	for (size_t i = 0; d.text[i]; i++)
-		assert_true(d.text[i] >= 0x20 && d.text[i] < 0x7f);
+		assert_true((unsigned char)d.text[i] >= 0x20 && d.text[i] != 0x7f);
+	assert_true(mja_utf8_valid(d.text, strlen(d.text)));
 	mja_keyset_free(ks);
 }
 

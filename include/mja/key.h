@@ -30,6 +30,9 @@ typedef enum mja_kty {
 	MJA_KTY_OKP       /* Ed25519 */
 } mja_kty;
 
+/* Largest key or secret file read (a JWKS of a few hundred keys fits). */
+#define MJA_KEY_FILE_MAX ((size_t)1 << 20)
+
 typedef struct mja_key mja_key;       /* opaque */
 typedef struct mja_keyset mja_keyset; /* opaque */
 

@@ -57,8 +57,12 @@ typedef struct mja_mosqconf {
 	size_t n_files;
 } mja_mosqconf;
 
-/* Read a configuration file (and its include_dir). All or nothing: on
- * error *out is NULL and d reads "FILE:LINE: reason" (or "FILE: reason"). */
+/* Largest configuration file read (each of an include_dir's too). */
+#define MJA_MOSQCONF_FILE_MAX ((size_t)16 << 20)
+
+/* Read a configuration file (and its include_dir) with file.h's reader:
+ * regular files only, so a FIFO fails at once. All or nothing: on error
+ * *out is NULL and d reads "FILE:LINE: reason" (or "FILE: reason"). */
 mja_err mja_mosqconf_load_file(const char *path, mja_mosqconf **out, mja_diag *d);
 
 /* The same from memory; name stands for the file in diagnostics and is the

@@ -96,10 +96,12 @@ int mja_glue_life__disconnect(int event, void *event_data, void *userdata)
 int mja_glue_life__reload(int event, void *event_data, void *userdata)
 {
 	struct mja_glue *g = userdata;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_err e;
 
 	e = mja_config_reload(g->cfg, &d);
+	if (d.warning[0])
+		mosquitto_log_printf(MOSQ_LOG_WARNING, MJA_GLUE_LOG_PREFIX "%s", d.warning);
 	if (e != MJA_OK) {
 		mosquitto_log_printf(MOSQ_LOG_ERR, MJA_GLUE_LOG_PREFIX "reload failed, the "
 				"previous keys and ACL stay in force: %s",

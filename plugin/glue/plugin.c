@@ -145,7 +145,7 @@ MJA_GLUE_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *id, void **user
 		struct mosquitto_opt *opts, int n)
 {
 	struct mja_glue *g;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_err e;
 	size_t i;
 
@@ -158,6 +158,8 @@ MJA_GLUE_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *id, void **user
 	}
 	g->id = id;
 	e = parse_options(g, opts, n, &d);
+	if (d.warning[0])
+		mosquitto_log_printf(MOSQ_LOG_WARNING, MJA_GLUE_LOG_PREFIX "%s", d.warning);
 	if (e != MJA_OK) {
 		mosquitto_log_printf(MOSQ_LOG_ERR, MJA_GLUE_LOG_PREFIX "configuration error: %s",
 				d.text[0] ? d.text : mja_strerror(e));

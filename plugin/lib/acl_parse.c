@@ -8,16 +8,13 @@
  * Every malformed line stops the load with "FILE:LINE: reason" and nothing
  * is loaded (all or nothing).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "mja/acl_internal.h"
+#include "mja/file.h"
 #include "mja/levels.h"
 #include "mja/text.h"
 
@@ -452,65 +449,21 @@ mja_err mja_acl_load_buf(const char *buf, size_t len, const char *name,
 
 mja_err mja_acl_load_file(const char *path, mja_acl **out, mja_diag *d)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0, cap;
-	mja_err rc = MJA_ERR_FILE;
-	int fd;
+	char *buf;
+	size_t len;
+	mja_err rc;
 
 	if (out)
 		*out = NULL;
 	if (!path || !out)
 		return MJA_ERR_INVAL;
-	/* O_NONBLOCK: opening a FIFO must not hang the broker; it is then
-	 * refused as not a regular file. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		mja_diag_set(d, "%s: cannot open: %s", path, strerror(errno));
-		return MJA_ERR_FILE;
-	}
-	if (fstat(fd, &st) != 0) {
-		mja_diag_set(d, "%s: cannot stat: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		mja_diag_set(d, "%s: not a regular file", path);
-		goto out;
-	}
-	if (st.st_size < 0 || (unsigned long long)st.st_size > ACL_FILE_MAX) {
-		mja_diag_set(d, "%s: file too large (more than %u bytes)", path, ACL_FILE_MAX);
-		goto out;
-	}
-	cap = (size_t)st.st_size + 1;
-	buf = malloc(cap);
-	if (!buf) {
-		rc = MJA_ERR_NOMEM;
-		mja_diag_set(d, "%s: %s", path, mja_strerror(rc));
-		goto out;
-	}
-	/* Read to EOF; a file that grows past its stat size while being read
-	 * is refused rather than cut. */
-	for (;;) {
-		ssize_t r = read(fd, buf + len, cap - len);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			mja_diag_set(d, "%s: read error: %s", path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len == cap) {
-			mja_diag_set(d, "%s: file changed while being read", path);
-			goto out;
-		}
-	}
+	/* file.h: a regular file only (a FIFO never blocks the broker), not
+	 * writable by every user (anyone could grant themselves rights) */
+	rc = mja_file_read(path, ACL_FILE_MAX, MJA_FILE_TRUSTED, &buf, &len, d);
+	if (rc != MJA_OK)
+		return rc;
 	rc = mja_acl_load_buf(buf, len, path, out, d);
-out:
-	free(buf);
-	close(fd);
+	mja_file_free(buf, len);
 	return rc;
 }
 

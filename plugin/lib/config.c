@@ -220,7 +220,7 @@ static mja_err apply_option(mja_config *c, enum opt_id id, view v, mja_diag *d)
 	case OPT_ACL_FILE:
 		return parse_path(name, v, &c->acl_file, d);
 	case OPT_ALGORITHMS: {
-		mja_diag sub = { { 0 } };
+		mja_diag sub = { 0 };
 
 		e = mja_alg_set_parse(v.p, v.len, &c->algorithms, &sub);
 		if (e != MJA_OK)
@@ -450,6 +450,8 @@ mja_err mja_config_load_files(const mja_config *c, mja_config_files **out, mja_d
 		for (size_t i = 0; i < sources[s].n; i++) {
 			mja_diag_clear(&inner);
 			e = sources[s].load(f->keys, sources[s].files[i], &inner);
+			if (inner.warning[0])
+				mja_diag_warn(d, "option %s: %s", sources[s].name, inner.warning);
 			if (e != MJA_OK) {
 				file_diag(d, sources[s].name, sources[s].files[i], &inner, e);
 				goto out;
@@ -472,6 +474,8 @@ mja_err mja_config_load_files(const mja_config *c, mja_config_files **out, mja_d
 	if (c->acl_file) {
 		mja_diag_clear(&inner);
 		e = mja_acl_load_file(c->acl_file, &f->acl, &inner);
+		if (inner.warning[0])
+			mja_diag_warn(d, "option acl_file: %s", inner.warning);
 		if (e != MJA_OK) {
 			file_diag(d, "acl_file", c->acl_file, &inner, e);
 			goto out;

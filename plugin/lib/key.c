@@ -21,6 +21,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "mja/file.h"
 #include "mja/key.h"
 #include "mja/text.h"
 #include "key_internal.h"
@@ -489,75 +490,6 @@ mja_err mja_keyset_find(const mja_keyset *ks, mja_alg alg, const char *kid, size
 
 /* ---- files ---- */
 
-mja_err mja_key__read_file(const char *path, size_t max, char **buf, size_t *len, mja_diag *d)
-{
-	FILE *f;
-	char *b;
-	size_t n = 0, cap = 4096;
-	int over = 0;
-
-	*buf = NULL;
-	*len = 0;
-	f = fopen(path, "rb");
-	if (!f)
-		return mja_key__fail(d, MJA_ERR_FILE, path, "cannot open: %s", strerror(errno));
-	b = malloc(cap);
-	if (!b) {
-		fclose(f);
-		return mja_key__fail(d, MJA_ERR_NOMEM, path, "out of memory");
-	}
-	for (;;) {
-		size_t r;
-
-		if (n == cap) {
-			char *nb;
-
-			if (cap > max) {
-				over = 1;
-				break;
-			}
-			nb = malloc(cap * 2);
-			if (!nb) {
-				OPENSSL_cleanse(b, n);
-				free(b);
-				fclose(f);
-				return mja_key__fail(d, MJA_ERR_NOMEM, path, "out of memory");
-			}
-			memcpy(nb, b, n);
-			OPENSSL_cleanse(b, n); /* may be a secret */
-			free(b);
-			b = nb;
-			cap *= 2;
-		}
-		r = fread(b + n, 1, cap - n, f);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	if (over || n > max || ferror(f)) {
-		int rerr = ferror(f) ? errno : 0;
-
-		OPENSSL_cleanse(b, n);
-		free(b);
-		fclose(f);
-		if (rerr)
-			return mja_key__fail(d, MJA_ERR_FILE, path, "cannot read: %s", strerror(rerr));
-		return mja_key__fail(d, MJA_ERR_FILE, path, "file larger than %zu bytes", max);
-	}
-	fclose(f);
-	*buf = b;
-	*len = n;
-	return MJA_OK;
-}
-
-static void scrub_free(char *b, size_t n)
-{
-	if (b) {
-		OPENSSL_cleanse(b, n);
-		free(b);
-	}
-}
-
 /* ---- secrets ---- */
 
 static mja_err secret_key(const unsigned char *s, size_t len, const char *kid,
@@ -630,7 +562,7 @@ mja_err mja_keyset_load_secret_file(mja_keyset *ks, const char *path, mja_diag *
 
 	if (!ks || !path)
 		return MJA_ERR_INVAL;
-	e = mja_key__read_file(path, MJA_KEY_FILE_MAX, &buf, &flen, d);
+	e = mja_file_read(path, MJA_KEY_FILE_MAX, MJA_FILE_TRUSTED | MJA_FILE_SECRET, &buf, &flen, d);
 	if (e != MJA_OK)
 		return e;
 	len = flen;
@@ -644,11 +576,11 @@ mja_err mja_keyset_load_secret_file(mja_keyset *ks, const char *path, mja_diag *
 	if (looks_like_key(buf, len)) {
 		mja_diag_set(d, "%s: looks like a PEM or JWK key, not a secret "
 				"(give keys with key_file)", path);
-		scrub_free(buf, flen);
+		mja_file_free(buf, flen);
 		return MJA_ERR_KEY;
 	}
 	e = mja_keyset_add_secret(ks, (const unsigned char *)buf, len, NULL, path, d);
-	scrub_free(buf, flen);
+	mja_file_free(buf, flen);
 	return e;
 }
 
@@ -845,7 +777,7 @@ mja_err mja_keyset_load_key_file(mja_keyset *ks, const char *path, mja_diag *d)
 
 	if (!ks || !path)
 		return MJA_ERR_INVAL;
-	e = mja_key__read_file(path, MJA_KEY_FILE_MAX, &buf, &len, d);
+	e = mja_file_read(path, MJA_KEY_FILE_MAX, MJA_FILE_TRUSTED, &buf, &len, d);
 	if (e != MJA_OK)
 		return e;
 	if (len == 0)
@@ -857,7 +789,7 @@ mja_err mja_keyset_load_key_file(mja_keyset *ks, const char *path, mja_diag *d)
 	else
 		e = mja_key__fail(d, MJA_ERR_KEY, path,
 				"not a PEM or JWK/JWKS file (DER is not supported)");
-	scrub_free(buf, len);
+	mja_file_free(buf, len);
 	return e;
 }
 
@@ -965,13 +897,13 @@ mja_err mja_key_load_private_file(const char *path, const char *kid, mja_key **o
 	if (!out || !path)
 		return MJA_ERR_INVAL;
 	*out = NULL;
-	e = mja_key__read_file(path, MJA_KEY_FILE_MAX, &buf, &len, d);
+	e = mja_file_read(path, MJA_KEY_FILE_MAX, 0, &buf, &len, d);
 	if (e != MJA_OK)
 		return e;
 	if (looks_like_json(buf, len)) {
 		e = private_jwk(buf + bom_len(buf, len), len - bom_len(buf, len), kid, path, out, d);
 	} else {
-		mja_diag tmp = { { 0 } };
+		mja_diag tmp = { 0 };
 
 		e = mja_key_from_private_pem(buf, len, kid, out, &tmp);
 		if (e != MJA_OK) {
@@ -992,6 +924,6 @@ mja_err mja_key_load_private_file(const char *path, const char *kid, mja_key **o
 			}
 		}
 	}
-	scrub_free(buf, len);
+	mja_file_free(buf, len);
 	return e;
 }

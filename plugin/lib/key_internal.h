@@ -12,8 +12,6 @@
 #include "mja/error.h"
 #include "mja/key.h"
 
-/* Largest key or secret file read (a JWKS of a few hundred keys fits). */
-#define MJA_KEY_FILE_MAX ((size_t)1 << 20)
 /* RFC 7518 3.2: a secret of at least the hash size; 32 for any HS alg. */
 #define MJA_SECRET_MIN 32
 /* RSA bounds: RFC 7518 3.3 (>= 2048) and OpenSSL's verify limit. */
@@ -85,10 +83,6 @@ mja_err mja_key__fail(mja_diag *d, mja_err e, const char *origin, const char *fm
 /* MJA_ALG_ES256/384/512 for an EC key on P-256/384/521, else -1;
  * *bits gets the field size. */
 int mja_key__es_alg(const EVP_PKEY *pkey, int *bits);
-
-/* Read a whole file (at most max bytes) into a malloc'd buffer. */
-mja_err mja_key__read_file(const char *path, size_t max, char **buf, size_t *len,
-		mja_diag *d);
 
 /* Digest of an algorithm (NULL for EdDSA). */
 const EVP_MD *mja_sig__md(mja_alg alg);

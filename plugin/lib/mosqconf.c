@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "mja/file.h"
 #include "mja/mosqconf.h"
 #include "mja/text.h"
 
@@ -54,63 +55,6 @@ static char *dup_n(const char *s, size_t n)
 		r[n] = '\0';
 	}
 	return r;
-}
-
-/* Read a whole file. *buf is malloc'd and NUL-terminated (the NUL is not
- * counted in *len). */
-static mja_err read_file(const char *path, char **buf, size_t *len, mja_diag *d)
-{
-	FILE *f;
-	struct stat st;
-	char *b = NULL, *nb;
-	size_t cap = 0, n = 0, got;
-	mja_err rc = MJA_ERR_FILE;
-
-	*buf = NULL;
-	*len = 0;
-	f = fopen(path, "rb");
-	if (!f) {
-		mja_diag_set(d, "%s: cannot open: %s", path, strerror(errno));
-		return MJA_ERR_FILE;
-	}
-	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-		mja_diag_set(d, "%s: is a directory", path);
-		goto out;
-	}
-	for (;;) {
-		if (cap - n < 4096) {
-			if (cap > SIZE_MAX / 2 - 4096) {
-				rc = MJA_ERR_NOMEM;
-				goto out;
-			}
-			cap = cap * 2 + 4096;
-			nb = realloc(b, cap + 1);
-			if (!nb) {
-				rc = MJA_ERR_NOMEM;
-				mja_diag_set(d, "%s: out of memory", path);
-				goto out;
-			}
-			b = nb;
-		}
-		got = fread(b + n, 1, cap - n, f);
-		n += got;
-		if (got == 0) {
-			if (ferror(f)) {
-				mja_diag_set(d, "%s: read error", path);
-				goto out;
-			}
-			break;
-		}
-	}
-	b[n] = '\0';
-	*buf = b;
-	*len = n;
-	b = NULL;
-	rc = MJA_OK;
-out:
-	free(b);
-	fclose(f);
-	return rc;
 }
 
 /* Register a file name; returns its stable copy or NULL. */
@@ -201,11 +145,12 @@ static mja_err parse_file(struct loader *L, const char *path, int level)
 	size_t len;
 	mja_err rc;
 
-	rc = read_file(path, &buf, &len, L->d);
+	/* file.h: regular files only, so a FIFO fails at once */
+	rc = mja_file_read(path, MJA_MOSQCONF_FILE_MAX, 0, &buf, &len, L->d);
 	if (rc != MJA_OK)
 		return rc;
 	rc = parse_buf(L, buf, len, path, level);
-	free(buf);
+	mja_file_free(buf, len);
 	return rc;
 }
 

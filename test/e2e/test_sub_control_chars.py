@@ -22,7 +22,8 @@ class SubControlCharacters(h.BrokerTestCase):
     class_broker = True
 
     def assert_log_clean(self):
-        raw = open(self.broker.log_path, "rb").read()
+        with open(self.broker.log_path, "rb") as f:
+            raw = f.read()
         self.assertNotIn(b"\x1b", raw, "raw ESC byte in the broker log")
         self.assertNotIn(b"\x85", raw.replace(b"\xc2\x85", b""), "raw NEL in the broker log")
         for line in raw.split(b"\n"):

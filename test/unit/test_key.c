@@ -176,7 +176,7 @@ static void test_pem_in_memory(void **state)
 	char *a = slurp(KEYS "ec256.pub.pem", NULL), *b = slurp(KEYS "ed25519.pub.pem", NULL);
 	char *two, *chain;
 	char *crt = slurp(KEYS "rsa2048.crt.pem", NULL);
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 
 	/* two public keys in one file: both; EC PARAMETERS blocks are skipped */
 	two = malloc(strlen(a) + strlen(b) + 1);
@@ -774,7 +774,7 @@ static void test_generate_and_public_jwk(void **state)
 	for (i = 0; i < sizeof(g) / sizeof(g[0]); i++) {
 		mja_key *k = NULL;
 		mja_keyset *ks = mja_keyset_new();
-		mja_diag d = { { 0 } };
+		mja_diag d = { 0 };
 		char *jwk = NULL, *pem = NULL;
 		unsigned char *sig = NULL;
 		size_t siglen = 0;
@@ -826,7 +826,7 @@ static void test_generate_and_public_jwk(void **state)
 static void test_generate_refusals(void **state)
 {
 	mja_key *k = (mja_key *)1;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 
 	assert_int_equal(mja_key_generate(MJA_KTY_RSA, 1024, NULL, &k, &d), MJA_ERR_INVAL);
 	assert_null(k);
@@ -880,7 +880,7 @@ static void test_bom_and_directory(void **state)
 	assert_int_equal(mja_keyset_count(ks), 1);
 	mja_diag_clear(&d);
 	assert_int_equal(mja_keyset_load_key_file(ks, "/tmp", &d), MJA_ERR_FILE);
-	assert_diag(&d, "/tmp", "cannot read");
+	assert_diag(&d, "/tmp", "not a regular file (a directory)");
 	assert_int_equal(mja_keyset_count(ks), 1);
 	mja_keyset_free(ks);
 }

@@ -292,7 +292,7 @@ static void test_load_file_and_missing(void **state)
 
 	mja_diag_clear(&d);
 	assert_int_equal(mja_mosqconf_load_file(tmpdir, &c, &d), MJA_ERR_FILE);
-	assert_non_null(strstr(d.text, "is a directory"));
+	assert_non_null(strstr(d.text, "not a regular file (a directory)"));
 }
 
 static void test_include_dir(void **state)

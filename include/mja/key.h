@@ -23,12 +23,7 @@
 #include "mja/alg.h"
 #include "mja/error.h"
 
-typedef enum mja_kty {
-	MJA_KTY_OCT = 1,  /* HMAC secret */
-	MJA_KTY_RSA,
-	MJA_KTY_EC,
-	MJA_KTY_OKP       /* Ed25519 */
-} mja_kty;
+/* mja_kty: alg.h. */
 
 /* Largest key or secret file read (a JWKS of a few hundred keys fits). */
 #define MJA_KEY_FILE_MAX ((size_t)1 << 20)

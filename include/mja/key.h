@@ -102,7 +102,9 @@ const char *mja_key_origin(const mja_key *k);
  * mja_key_from_private_pem, mja_key_from_secret and mja_key_generate are. */
 int mja_key_fits(const mja_key *k, mja_alg alg);
 
-/* ---- private keys (for mosquitto_jwt sign, tests and benchmarks) ---- */
+/* ---- private keys (for mosquitto_jwt sign, tests and benchmarks) ----
+ * These and key generation below are in the mja_tool library
+ * (tools/lib/key_private.c, key_gen.c), never in the plugin. */
 
 /* Load a PEM private key (PKCS#8, traditional RSA/EC; encrypted PEM is
  * refused, never prompted for) or a private JWK (or a JWKS: then the key

@@ -1,7 +1,8 @@
 /* mosqconf.h - the plugin lines of a mosquitto.conf, read as Mosquitto 2.0 reads them.
  *
  * Used by `mosquitto_jwt verify --config`, so that the tool checks a token
- * with exactly the options the broker would pass to the plugin. Only these
+ * with exactly the options the broker would pass to the plugin. In the
+ * mja_tool library (tools/lib/mosqconf.c), never in the plugin. Only these
  * directives are interpreted; every other line is skipped (this is not a
  * validator of the broker's whole configuration):
  *

@@ -2,7 +2,7 @@
 # tokens from PyJWT verified by mja_token_verify (keys loaded from files), and
 # tokens from mja_token_sign verified by PyJWT. See interop.py.
 add_executable(verify_tokens ${CMAKE_CURRENT_LIST_DIR}/verify_tokens.c)
-target_link_libraries(verify_tokens PRIVATE mja_core)
+target_link_libraries(verify_tokens PRIVATE mja_tool)
 
 add_test(NAME interop_pyjwt_to_mja
   COMMAND ${MJA_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/interop.py verify $<TARGET_FILE:verify_tokens>)

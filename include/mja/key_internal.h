@@ -86,6 +86,8 @@ int mja_key__set_padding(EVP_PKEY_CTX *pc, mja_alg alg);
 /* The digest of alg's table row (NULL for EdDSA). */
 const EVP_MD *mja_key__md(mja_alg alg);
 
+/* Append k. Takes k on every path (jansson's _new rule): on failure
+ * (MJA_ERR_NOMEM) k is freed, so the caller never frees it by hand. */
 mja_err mja_keylist__push(struct mja_keylist *l, mja_key *k);
 void mja_keylist__free(struct mja_keylist *l);
 /* Move every key of l into ks, or none; l is emptied on every path. */

@@ -483,11 +483,10 @@ mja_err mja_keylist__push(struct mja_keylist *l, mja_key *k)
 		size_t cap = l->cap ? l->cap * 2 : 4;
 		mja_key **v;
 
-		if (cap > SIZE_MAX / sizeof(*v))
+		if (cap > SIZE_MAX / sizeof(*v) || !(v = realloc(l->v, cap * sizeof(*v)))) {
+			mja_key_free(k); /* taken on every path */
 			return MJA_ERR_NOMEM;
-		v = realloc(l->v, cap * sizeof(*v));
-		if (!v)
-			return MJA_ERR_NOMEM;
+		}
 		l->v = v;
 		l->cap = cap;
 	}
@@ -637,9 +636,7 @@ mja_err mja_keyset_add_secret(mja_keyset *ks, const unsigned char *secret, size_
 	e = mja_key__secret(secret, len, kid, origin, &k, d);
 	if (e != MJA_OK)
 		return e;
-	if (mja_keylist__push(&l, k) != MJA_OK) {
-		mja_key_free(k);
+	if (mja_keylist__push(&l, k) != MJA_OK)
 		return mja_key__fail(d, MJA_ERR_NOMEM, origin, "out of memory");
-	}
 	return mja_keyset__take(ks, &l, origin, d);
 }

@@ -535,10 +535,8 @@ mja_err mja_jwk__parse(const char *buf, size_t len, int mode, const char *origin
 		mja_key *k;
 
 		e = jwk_one(&c, root, mode, &k);
-		if (e == MJA_OK && (e = mja_keylist__push(out, k)) != MJA_OK) {
-			mja_key_free(k);
+		if (e == MJA_OK && (e = mja_keylist__push(out, k)) != MJA_OK)
 			e = jfail(&c, e, "out of memory");
-		}
 		scrub_json(root);
 		json_decref(root);
 		return e;
@@ -567,10 +565,8 @@ mja_err mja_jwk__parse(const char *buf, size_t len, int mode, const char *origin
 			snprintf(c.where, sizeof(c.where), "key %zu: ", i + 1);
 		}
 		e = jwk_one(&c, o, mode, &k);
-		if (e == MJA_OK && (e = mja_keylist__push(out, k)) != MJA_OK) {
-			mja_key_free(k);
+		if (e == MJA_OK && (e = mja_keylist__push(out, k)) != MJA_OK)
 			e = jfail(&c, e, "out of memory");
-		}
 	}
 	for (i = 0; i < json_array_size(keys); i++)
 		scrub_json(json_array_get(keys, i));

@@ -166,7 +166,6 @@ static mja_err pem_parse_public(const char *buf, size_t len, const char *origin,
 			mja_key_free(k);
 			e = mja_key__fail(d, e, origin, "%s", reason);
 		} else if ((e = mja_keylist__push(out, k)) != MJA_OK) {
-			mja_key_free(k);
 			e = mja_key__fail(d, e, origin, "out of memory");
 		}
 		OPENSSL_free(name);

@@ -20,6 +20,7 @@
 
 #include "mja/alg.h"
 #include "mja/key.h"
+#include "mja/key_internal.h"
 #include "mja/text.h"
 #include "mja/sig.h"
 #include "tsv.h"
@@ -885,6 +886,32 @@ static void test_bom_and_directory(void **state)
 	mja_keyset_free(ks);
 }
 
+/* mja_keylist__push takes the key on every path (jansson's _new rule):
+ * when the list cannot grow, the key is freed, not left to the caller.
+ * A list that claims to be full at the largest size makes the push fail
+ * without allocating; the AddressSanitizer build's leak check (and
+ * valgrind) sees a key that was not freed. */
+static void test_keylist_push_takes_key_on_failure(void **state)
+{
+	struct mja_keylist l = { 0 };
+	mja_key *k = NULL;
+
+	assert_int_equal(mja_key_from_secret((const unsigned char *)"0123456789abcdef0123456789abcdef",
+			32, "kid-1", &k, NULL), MJA_OK);
+	l.n = l.cap = SIZE_MAX / sizeof(mja_key *) / 2 + 1;
+	assert_int_equal(mja_keylist__push(&l, k), MJA_ERR_NOMEM);
+	assert_null(l.v);
+	l.n = l.cap = 0;
+	/* the success pair: the list owns the key, freed with the list */
+	assert_int_equal(mja_key_from_secret((const unsigned char *)"0123456789abcdef0123456789abcdef",
+			32, NULL, &k, NULL), MJA_OK);
+	assert_int_equal(mja_keylist__push(&l, k), MJA_OK);
+	assert_int_equal(l.n, 1);
+	assert_ptr_equal(l.v[0], k);
+	mja_keylist__free(&l);
+	assert_int_equal(l.n, 0);
+}
+
 static void test_null_safety(void **state)
 {
 	mja_keyset_free(NULL);
@@ -916,6 +943,7 @@ int main(void)
 		cmocka_unit_test(test_rsa_private_jwk_forms),
 		cmocka_unit_test(test_diag_sanitised),
 		cmocka_unit_test(test_bom_and_directory),
+		cmocka_unit_test(test_keylist_push_takes_key_on_failure),
 		cmocka_unit_test(test_null_safety),
 	};
 

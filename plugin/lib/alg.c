@@ -126,10 +126,11 @@ mja_err mja_alg_set_parse(const char *list, size_t len, mja_alg_set *out, mja_di
 			return MJA_ERR_CONFIG;
 		}
 		if (mja_alg_from_name(list + start, i - start, &a) != MJA_OK) {
-			/* bounded, and the value is configuration, not token data */
-			int n = (int)((i - start) > 64 ? 64 : (i - start));
+			char shown[72];
 
-			mja_diag_set(d, "unknown algorithm \"%.*s\"", n, list + start);
+			/* escaped and bounded (text.h) */
+			mja_text_printable(list + start, i - start, shown, sizeof(shown));
+			mja_diag_set(d, "unknown algorithm \"%s\"", shown);
 			return MJA_ERR_CONFIG;
 		}
 		set |= MJA_ALG_BIT(a);

@@ -25,6 +25,14 @@ static view trim(const char *s)
 	return v;
 }
 
+/* A value for a diagnostic: escaped and bounded (text.h). */
+#define SHOWN_MAX 72
+static const char *shown(view v, char buf[SHOWN_MAX])
+{
+	mja_text_printable(v.p, v.len, buf, SHOWN_MAX);
+	return buf;
+}
+
 static int view_is(view v, const char *word)
 {
 	return v.len == strlen(word) && memcmp(v.p, word, v.len) == 0;
@@ -95,6 +103,7 @@ static mja_err parse_list(const char *name, view v, char ***out, size_t *n, mja_
 static mja_err parse_uint(const char *name, view v, int64_t min, int64_t max,
 		int64_t *out, mja_diag *d)
 {
+	char buf[SHOWN_MAX];
 	int64_t x = 0;
 
 	if (v.len == 0)
@@ -111,12 +120,11 @@ static mja_err parse_uint(const char *name, view v, int64_t min, int64_t max,
 	*out = x;
 	return MJA_OK;
 bad:
-	mja_diag_set(d, "option %s: \"%.*s\" is not a whole number", name,
-			(int)(v.len > 64 ? 64 : v.len), v.p);
+	mja_diag_set(d, "option %s: \"%s\" is not a whole number", name, shown(v, buf));
 	return MJA_ERR_CONFIG;
 range:
-	mja_diag_set(d, "option %s: \"%.*s\" is out of range %lld..%lld", name,
-			(int)(v.len > 64 ? 64 : v.len), v.p, (long long)min, (long long)max);
+	mja_diag_set(d, "option %s: \"%s\" is out of range %lld..%lld", name,
+			shown(v, buf), (long long)min, (long long)max);
 	return MJA_ERR_CONFIG;
 }
 
@@ -124,6 +132,8 @@ range:
 static mja_err parse_choice(const char *name, view v, const char *w0, const char *w1,
 		int *out, mja_diag *d)
 {
+	char buf[SHOWN_MAX];
+
 	if (view_is(v, w0)) {
 		*out = 0;
 		return MJA_OK;
@@ -132,8 +142,7 @@ static mja_err parse_choice(const char *name, view v, const char *w0, const char
 		*out = 1;
 		return MJA_OK;
 	}
-	mja_diag_set(d, "option %s: \"%.*s\" is not %s or %s", name,
-			(int)(v.len > 64 ? 64 : v.len), v.p, w0, w1);
+	mja_diag_set(d, "option %s: \"%s\" is not %s or %s", name, shown(v, buf), w0, w1);
 	return MJA_ERR_CONFIG;
 }
 
@@ -152,14 +161,15 @@ static mja_err parse_path(const char *name, view v, char **out, mja_diag *d)
 /* A dotted claim path: non-empty segments. */
 static mja_err parse_claim_path(const char *name, view v, char **out, mja_diag *d)
 {
+	char buf[SHOWN_MAX];
 	int empty_segment = v.len == 0 || v.p[0] == '.' || v.p[v.len - 1] == '.';
 
 	for (size_t i = 0; i + 1 < v.len; i++)
 		if (v.p[i] == '.' && v.p[i + 1] == '.')
 			empty_segment = 1;
 	if (empty_segment) {
-		mja_diag_set(d, "option %s: \"%.*s\" is not a dotted claim path", name,
-				(int)(v.len > 64 ? 64 : v.len), v.p);
+		mja_diag_set(d, "option %s: \"%s\" is not a dotted claim path", name,
+				shown(v, buf));
 		return MJA_ERR_CONFIG;
 	}
 	*out = strndup(v.p, v.len);
@@ -332,6 +342,7 @@ mja_err mja_config_parse(const mja_config_opt *opts, size_t n,
 		mja_config **out, mja_diag *d)
 {
 	unsigned seen[OPT__COUNT] = { 0 };
+	char buf[SHOWN_MAX];
 	mja_config *c;
 	mja_err e;
 
@@ -355,7 +366,9 @@ mja_err mja_config_parse(const mja_config_opt *opts, size_t n,
 			if (strcmp(key, opt_table[id].name) == 0)
 				break;
 		if (id == OPT__COUNT) {
-			mja_diag_set(d, "option %.64s: unknown option", key);
+			view k = { key, strlen(key) };
+
+			mja_diag_set(d, "option %s: unknown option", shown(k, buf));
 			e = MJA_ERR_CONFIG;
 			goto out;
 		}

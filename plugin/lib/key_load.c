@@ -80,6 +80,10 @@ static EVP_PKEY *pem_block_pkey(const char *name, const unsigned char *der, long
 {
 	const unsigned char *p = der;
 	EVP_PKEY *pkey = NULL;
+	char shown[64];
+
+	/* the block's name comes from the file: escaped (text.h) */
+	mja_text_printable(name, strlen(name), shown, sizeof(shown));
 
 	*is_cert = 0;
 	if (strcmp(name, "PUBLIC KEY") == 0) {
@@ -96,16 +100,16 @@ static EVP_PKEY *pem_block_pkey(const char *name, const unsigned char *der, long
 			X509_free(x);
 		}
 	} else {
-		snprintf(reason, rlen, "unsupported PEM block \"%s\"", name);
+		snprintf(reason, rlen, "unsupported PEM block \"%s\"", shown);
 		return NULL;
 	}
 	if (!pkey) {
-		snprintf(reason, rlen, "cannot parse PEM block \"%s\"", name);
+		snprintf(reason, rlen, "cannot parse PEM block \"%s\"", shown);
 		return NULL;
 	}
 	if (p != der + len) {
 		EVP_PKEY_free(pkey);
-		snprintf(reason, rlen, "trailing data in PEM block \"%s\"", name);
+		snprintf(reason, rlen, "trailing data in PEM block \"%s\"", shown);
 		return NULL;
 	}
 	return pkey;
@@ -147,8 +151,11 @@ static mja_err pem_parse_public(const char *buf, size_t len, const char *origin,
 		blocks++;
 		if (has_private_label(name)) {
 			/* key.h: private keys are not spread to brokers */
+			char shown[64];
+
+			mja_text_printable(name, strlen(name), shown, sizeof(shown));
 			e = mja_key__fail(d, MJA_ERR_KEY, origin,
-					"contains private key material (PEM \"%s\"); give the public key", name);
+					"contains private key material (PEM \"%s\"); give the public key", shown);
 		} else if (strcmp(name, "EC PARAMETERS") == 0) {
 			/* written by `openssl ecparam`; carries no key */
 			blocks--;

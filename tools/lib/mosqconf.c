@@ -256,18 +256,22 @@ static mja_err parse_line(struct loader *L, const char *s, size_t n, const char 
 	prefix = word_has_prefix(w, wlen, "plugin_opt_") ? "plugin_opt_"
 		: word_has_prefix(w, wlen, "auth_opt_") ? "auth_opt_" : NULL;
 	if (prefix) {
+		char shown[72];
+
 		klen = wlen - strlen(prefix);
 		if (*cur == NO_PLUGIN) {
 			/* Mosquitto: "An auth_opt_ option exists in the config file
 			 * without an auth_plugin." The current plugin is per file. */
-			mja_diag_set(L->d, "%s:%zu: %.*s before any plugin line in this file",
-					file, line, (int)wlen, w);
+			mja_text_printable(w, wlen, shown, sizeof(shown));
+			mja_diag_set(L->d, "%s:%zu: %s before any plugin line in this file",
+					file, line, shown);
 			return MJA_ERR_CONFIG;
 		}
 		if (klen < 3) {
 			/* Mosquitto refuses option names shorter than 3 bytes. */
-			mja_diag_set(L->d, "%s:%zu: option name '%.*s' too short (Mosquitto needs 3 bytes or more)",
-					file, line, (int)klen, w + strlen(prefix));
+			mja_text_printable(w + strlen(prefix), klen, shown, sizeof(shown));
+			mja_diag_set(L->d, "%s:%zu: option name '%s' too short (Mosquitto needs 3 bytes or more)",
+					file, line, shown);
 			return MJA_ERR_CONFIG;
 		}
 		while (restlen > 0 && mja_text_is_blank((unsigned char)*rest)) {
@@ -275,8 +279,9 @@ static mja_err parse_line(struct loader *L, const char *s, size_t n, const char 
 			restlen--;
 		}
 		if (restlen == 0) {
-			mja_diag_set(L->d, "%s:%zu: empty value for option '%.*s'",
-					file, line, (int)klen, w + strlen(prefix));
+			mja_text_printable(w + strlen(prefix), klen, shown, sizeof(shown));
+			mja_diag_set(L->d, "%s:%zu: empty value for option '%s'",
+					file, line, shown);
 			return MJA_ERR_CONFIG;
 		}
 		return add_opt(&L->c->plugins[*cur], w + strlen(prefix), klen,

@@ -1,4 +1,5 @@
-/* claims.h - registered-claim validation (RFC 7519 4.1, spec 2.5 - 2.8).
+/* claims.h - registered-claim validation (RFC 7519 4.1; docs/design.md,
+ * "Token rules" 5-7).
  *
  * Time is always a parameter: `now` is seconds since the epoch, so tests
  * use a fixed clock. These checks run on every use of a token, also when

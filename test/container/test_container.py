@@ -17,6 +17,11 @@ CI=true or MJA_CONTAINER=1, scripts/container-setup.sh is run first: it
 installs podman, runc, podman-compose and debootstrap and makes the base
 image locally (there is no image registry on the CI machine).
 
+The image is built on the Dockerfile's default Debian release (13, trixie)
+unless MJA_DEBIAN_SUITE names another (bookworm, sid): it is passed as the
+build argument DEBIAN_SUITE, and the base image of that release is the one
+made by scripts/container-setup.sh.
+
 Exit status: 0 passed, 1 failed, 77 skipped (no engine can be had; the
 reason is printed). MJA_CONTAINER=0 skips on purpose.
 """
@@ -37,7 +42,22 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
 E2E_DIR = os.path.join(SOURCE_DIR, "test", "e2e")
 EXAMPLES = os.path.join(SOURCE_DIR, "config-examples")
-BASE_IMAGE = "docker.io/library/debian:bookworm-slim"
+sys.path.insert(0, E2E_DIR)
+import mqtt5raw as raw  # noqa: E402  (the test tree's one raw MQTT client)
+
+
+def dockerfile_default_suite():
+    with open(os.path.join(SOURCE_DIR, "docker", "Dockerfile")) as f:
+        m = re.search(r"^ARG DEBIAN_SUITE=(\w+)$", f.read(), re.M)
+    return m.group(1) if m else None
+
+
+SUITE = os.environ.get("MJA_DEBIAN_SUITE") or dockerfile_default_suite()
+BASE_IMAGE = "docker.io/library/debian:%s-slim" % SUITE
+# A mirror snapshot's sid Release file can be past its Valid-Until date.
+BUILD_ARGS = ["--build-arg", "DEBIAN_SUITE=%s" % SUITE]
+if SUITE == "sid":
+    BUILD_ARGS += ["--build-arg", "APT_UPDATE_OPTS=-o Acquire::Check-Valid-Until=false"]
 IMAGE = "mosquitto-jwt-auth:ctest"
 SKIP = 77
 
@@ -126,7 +146,7 @@ def podman_engine():
         setup = os.path.join(SOURCE_DIR, "scripts", "container-setup.sh")
         t0 = time.monotonic()
         try:
-            p = run(["bash", setup], timeout=420, check=False, env=env)
+            p = run(["bash", setup, SUITE], timeout=420, check=False, env=env)
         except Failed as e:
             return None, "scripts/container-setup.sh: %s" % e
         print(p.stdout, end="")
@@ -141,8 +161,8 @@ def podman_engine():
     p = run(["podman", "image", "exists", BASE_IMAGE], check=False, env=env, quiet=True)
     if p.returncode != 0:
         return None, ("podman has no %s and may not pull it here; run "
-                      "scripts/container-setup.sh (root) or `podman pull debian:bookworm-slim`"
-                      % BASE_IMAGE)
+                      "scripts/container-setup.sh (root) or `podman pull debian:%s-slim`"
+                      % (BASE_IMAGE, SUITE))
     return Engine("podman", env), None
 
 
@@ -169,40 +189,9 @@ def free_port():
 
 def connack(port, username=None, password=None, timeout=3.0):
     """MQTT 3.1.1 CONNECT to 127.0.0.1:port; the CONNACK return code, or
-    None if no CONNACK came (MQTT 3.1.1 sections 3.1 and 3.2)."""
-    def field(b):
-        return len(b).to_bytes(2, "big") + b
-    flags = 0x02
-    payload = field(b"mja-container-test")
-    if username is not None:
-        flags |= 0x80
-        payload += field(username.encode())
-    if password is not None:
-        flags |= 0x40
-        payload += field(password.encode())
-    var = field(b"MQTT") + bytes([4, flags]) + (10).to_bytes(2, "big")
-    body = var + payload
-    n, rl = len(body), b""
-    while True:
-        byte, n = n % 128, n // 128
-        rl += bytes([byte | (0x80 if n else 0)])
-        if not n:
-            break
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            s.settimeout(timeout)
-            s.sendall(b"\x10" + rl + body)
-            got = b""
-            while len(got) < 4:
-                chunk = s.recv(4 - len(got))
-                if not chunk:
-                    break
-                got += chunk
-    except OSError:
-        return None
-    if len(got) == 4 and got[0] == 0x20 and got[1] == 2:
-        return got[3]
-    return None
+    None if no CONNACK came."""
+    return raw.connack_311("127.0.0.1", port, "mja-container-test", username, password,
+                           timeout, keepalive=10)
 
 
 def example_plugin_opts(path):
@@ -249,7 +238,7 @@ class ContainerTest:
 
     def build(self):
         old = self.e("image", "inspect", "--format", "{{.Id}}", IMAGE, check=False, quiet=True)
-        args = ["build", "-f", "docker/Dockerfile", "-t", IMAGE]
+        args = ["build", "-f", "docker/Dockerfile", "-t", IMAGE] + BUILD_ARGS
         if self.e.is_podman:
             args[1:1] = ["--format", "docker"]  # else HEALTHCHECK is dropped
         p = self.e(*args, ".", timeout=BUILD_TIMEOUT, cwd=SOURCE_DIR)

@@ -1,4 +1,4 @@
-/* acl_parse.c - the ACL file (spec section 3): parse, compile, index.
+/* acl_parse.c - the ACL file (docs/design.md, ACL semantics): parse, compile, index.
  *
  * Syntax, one directive per line (see acl.h):
  *   pattern ACCESS FILTER | sub NAME | sub PREFIX* | role NAME | topic ACCESS FILTER

@@ -120,7 +120,7 @@ mja_err mja_alg_set_parse(const char *list, size_t len, mja_alg_set *out, mja_di
 		start = i;
 		while (i < len && !is_sep(list[i]))
 			i++;
-		/* RFC 8725 3.1 / spec 1: "none" is never accepted, in any case. */
+		/* RFC 8725 3.1: "none" is never accepted, in any case. */
 		if (is_none(list + start, i - start)) {
 			mja_diag_set(d, "algorithm \"none\" is never accepted");
 			return MJA_ERR_CONFIG;

@@ -1,4 +1,4 @@
-/* claims.c - registered-claim validation (RFC 7519 4.1, spec 2.5 - 2.8).
+/* claims.c - registered-claim validation (RFC 7519 4.1; docs/design.md, Token rules).
  *
  * NumericDate values (RFC 7519 2) may be JSON integers or reals, of any
  * size or sign. They are compared exactly against 128-bit integer bounds
@@ -174,7 +174,7 @@ mja_err mja_claims_check(const json_t *payload, const mja_claim_rules *r, int64_
 		return MJA_ERR_AUDIENCE;
 
 	if (r->max_token_age > 0) {
-		/* spec 1 max_token_age: now - iat <= max + leeway ... */
+		/* max_token_age (README): now - iat <= max + leeway ... */
 		if (!iat || num_cmp(iat, (wide)now - r->max_token_age - leeway) < 0)
 			return MJA_ERR_TOO_OLD;
 		/* ... and exp - iat <= max */
@@ -182,7 +182,8 @@ mja_err mja_claims_check(const json_t *payload, const mja_claim_rules *r, int64_
 			return MJA_ERR_TOO_OLD;
 	}
 
-	/* spec 2.7 (RFC 7519 4.1.2): sub, when present, names an MQTT subject. */
+	/* RFC 7519 4.1.2 (docs/design.md, Token rules 7): sub, when present,
+	 * names an MQTT subject (text.h's sub rule). */
 	sub = c[C_SUB];
 	if (sub && (!json_is_string(sub) ||
 			!mja_sub_valid(json_string_value(sub), json_string_length(sub))))

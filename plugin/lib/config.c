@@ -1,4 +1,4 @@
-/* config.c - plugin options (spec section 1) and the files they name. */
+/* config.c - plugin options (README, Configuration options) and the files they name. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -268,7 +268,7 @@ static mja_err apply_option(mja_config *c, enum opt_id id, view v, mja_diag *d)
 			c->max_token_bytes = (size_t)num;
 		return e;
 	case OPT_TOKEN_CACHE_SIZE:
-		/* spec 6: the verified-token cache; 0 turns it off */
+		/* docs/design.md, Verified-token cache; 0 turns it off */
 		e = parse_uint(name, v, 0, MJA_CONFIG_CACHE_LIMIT, &num, d);
 		if (e == MJA_OK)
 			c->token_cache_size = (size_t)num;
@@ -531,7 +531,7 @@ mja_err mja_config_reload(mja_config *c, mja_diag *d)
 		return MJA_ERR_INVAL;
 	e = mja_config_load_files(c, &fresh, d);
 	if (e != MJA_OK)
-		return e;   /* the previous set stays in force in full (spec 4) */
+		return e;   /* the previous set stays in force in full (docs/design.md, Reload) */
 	mja_config_files_free(c->files);
 	c->files = fresh;
 	/* entries were verified with the old keys */

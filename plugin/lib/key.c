@@ -577,7 +577,7 @@ mja_err mja_keyset_find(const mja_keyset *ks, mja_alg alg, const char *kid, size
 	for (i = 0; i < ks->n; i++) {
 		const mja_key *k = ks->v[i];
 
-		/* spec 2.3: with kid, exactly the keys of that id (byte-exact) */
+		/* docs/design.md, Token rules: with kid, exactly the keys of that id (byte-exact) */
 		if (kid && !(k->kid && k->kid_len == kidlen && memcmp(k->kid, kid, kidlen) == 0))
 			continue;
 		named++;

@@ -46,7 +46,7 @@ mja_err mja_keyset_load_secret_file(mja_keyset *ks, const char *path, mja_diag *
 	if (e != MJA_OK)
 		return e;
 	len = flen;
-	/* spec 1 (secret_file): the bytes less one trailing "\n" or "\r\n" */
+	/* README, option secret_file: the bytes less one trailing "\n" or "\r\n" */
 	if (len >= 2 && buf[len - 2] == '\r' && buf[len - 1] == '\n')
 		len -= 2;
 	else if (len >= 1 && buf[len - 1] == '\n')

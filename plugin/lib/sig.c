@@ -124,7 +124,7 @@ mja_err mja_sig_verify(const mja_key *k, mja_alg alg,
 
 	if (!k || !ai)
 		return MJA_ERR_NO_KEY;
-	/* spec 2.2, RFC 8725 3.1: the key pins the algorithm */
+	/* RFC 8725 3.1 (docs/design.md, Token rules): the key pins the algorithm */
 	if (!mja_key_fits(k, alg) || !mja_key__type_ok(k, alg))
 		return MJA_ERR_NO_KEY;
 	if ((!input && inlen) || (!sig && siglen))

@@ -56,11 +56,11 @@ import time
 
 import jwt  # python3-jwt
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import mqtt311  # noqa: E402
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
+# The test tree's one raw MQTT client (its asyncio 3.1.1 Client311).
+sys.path.insert(0, os.path.join(SOURCE_DIR, "test", "e2e"))
+import mqtt5raw  # noqa: E402
 SCALE_DIR = os.path.join(SOURCE_DIR, "docker", "scale-out")
 EXAMPLES = os.path.join(SOURCE_DIR, "config-examples")
 BROKER_IMAGE = "mosquitto-jwt-auth:scaleout-test"
@@ -263,7 +263,7 @@ class Scenario:
         self.home = {}
 
     def client(self, cid):
-        return mqtt311.Client("127.0.0.1", self.d.port, cid)
+        return mqtt5raw.Client311("127.0.0.1", self.d.port, cid)
 
     async def round_trip(self, c, tag):
         """Subscribe to the client's own topic, publish, get it back."""
@@ -282,7 +282,7 @@ class Scenario:
             c = self.client(cid)
             try:
                 rc = await c.connect(cid, self.tokens[cid], clean=clean)
-            except (OSError, asyncio.TimeoutError, mqtt311.Closed):
+            except (OSError, asyncio.TimeoutError, mqtt5raw.ConnectionClosed):
                 rc = None
             if rc == 0:
                 return c
@@ -610,7 +610,7 @@ def main():
     except Skip as e:
         print("SKIP: scale-out test not run: %s" % e, flush=True)
         return SKIP
-    except (Failed, mqtt311.Closed, asyncio.TimeoutError) as e:
+    except (Failed, mqtt5raw.ConnectionClosed, asyncio.TimeoutError) as e:
         print("FAIL: %s: %s" % (type(e).__name__, e), flush=True)
         for svc in d.names:
             print("---- log tail of %s" % svc)

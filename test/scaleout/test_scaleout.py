@@ -36,11 +36,18 @@ its haproxy.cfg, and `kubectl kustomize` builds it (when kubectl exists).
 Revocation: the plugin has no revocation file option yet, so no revocation
 case runs (said in the output).
 
+Both images (docker/Dockerfile, docker/scale-out/Dockerfile.haproxy) are
+built on the Debian release their DEBIAN_SUITE build argument names by
+default (the two Dockerfiles must agree: checked first), or on the one
+MJA_DEBIAN_SUITE names (bookworm, trixie, sid), passed as that argument.
+
 Needs root, Podman with podman-compose (or Docker with `docker compose`)
-and the base image (scripts/container-setup.sh). As root with CI=true or
-MJA_CONTAINER=1 it runs scripts/container-setup.sh first. Otherwise it is
-skipped with the reason (exit 77). MJA_CONTAINER=0 skips. Images are built
-once and then come from the engine's layer cache. Every step is bounded;
+and that release's base image. As root with CI=true or MJA_CONTAINER=1 it
+runs `scripts/container-setup.sh SUITE` first, which makes the base image
+from apt's mirror when it is missing (a fresh machine has none). Otherwise
+it is skipped with the reason (exit 77); so is a missing base image (the
+test never pulls one). MJA_CONTAINER=0 skips. Images are built once and
+then come from the engine's layer cache. Every step is bounded;
 the whole run stops by DEADLINE, inside the ctest TIMEOUT of tests.cmake.
 """
 
@@ -74,6 +81,7 @@ SKIP = 77
 DEADLINE = time.monotonic() + 1020
 CLEANUP_RESERVE = 60
 CONNECTED_RE = re.compile(r"New client connected from \S+ as (\S+) ")
+DOCKERFILES = ("docker/Dockerfile", "docker/scale-out/Dockerfile.haproxy")
 
 
 class Skip(Exception):
@@ -116,6 +124,19 @@ def free_port():
         return s.getsockname()[1]
 
 
+def default_suite():
+    """The Debian release both Dockerfiles build on by default (their
+    `ARG DEBIAN_SUITE=...`); they must name the same one."""
+    found = {}
+    for rel in DOCKERFILES:
+        with open(os.path.join(SOURCE_DIR, rel)) as f:
+            found[rel] = re.findall(r"^ARG DEBIAN_SUITE=(\w+)$", f.read(), re.M)
+    suites = {s for v in found.values() for s in v}
+    if any(len(v) != 1 for v in found.values()) or len(suites) != 1:
+        raise Failed("the Dockerfiles' default DEBIAN_SUITE differ or are missing: %r" % found)
+    return suites.pop()
+
+
 def token(secret, sub, ttl=900):
     now = int(time.time())
     return jwt.encode({"sub": sub, "iat": now, "exp": now + ttl, "iss": ISSUER,
@@ -134,15 +155,20 @@ class Deployment:
                                                             "containers.conf"))
         self.engine = self.compose = None
         self.names = {}
+        self.suite = None
 
     def prepare(self):
         if os.environ.get("MJA_CONTAINER") == "0":
             raise Skip("MJA_CONTAINER=0")
+        default = default_suite()
+        self.suite = os.environ.get("MJA_DEBIAN_SUITE") or default
+        log("Debian release of both images: %s (Dockerfiles' default: %s)"
+            % (self.suite, default))
         if os.geteuid() != 0:
             raise Skip("needs root (rootful Podman)")
         if os.environ.get("CI") == "true" or os.environ.get("MJA_CONTAINER") == "1":
-            p = run(["bash", os.path.join(SOURCE_DIR, "scripts", "container-setup.sh")],
-                    timeout=420, check=False, env=self.env)
+            p = run(["bash", os.path.join(SOURCE_DIR, "scripts", "container-setup.sh"),
+                     self.suite], timeout=420, check=False, env=self.env)
             print(p.stdout, end="")
             if p.returncode != 0:
                 raise Failed("scripts/container-setup.sh failed")
@@ -155,15 +181,23 @@ class Deployment:
         else:
             raise Skip("no Docker engine and no podman + podman-compose "
                        "(scripts/container-setup.sh installs them)")
+        base = "docker.io/library/debian:%s-slim" % self.suite
+        if self.e("image", "inspect", base, check=False, quiet=True).returncode != 0:
+            raise Skip("%s has no %s and the test does not pull it: run "
+                       "scripts/container-setup.sh %s as root (or MJA_CONTAINER=1)"
+                       % (self.engine, base, self.suite))
 
     def e(self, *args, **kw):
         return run([self.engine] + list(args), env=self.env, **kw)
 
     def build(self):
         fmt = ["--format", "docker"] if self.engine == "podman" else []
-        for dockerfile, tag in (("docker/Dockerfile", BROKER_IMAGE),
-                                ("docker/scale-out/Dockerfile.haproxy", HAPROXY_IMAGE)):
-            p = self.e("build", *fmt, "-f", dockerfile, "-t", tag, ".", timeout=600,
+        args = ["--build-arg", "DEBIAN_SUITE=" + self.suite]
+        if self.suite == "sid":
+            # A mirror snapshot's sid Release file can be past Valid-Until.
+            args += ["--build-arg", "APT_UPDATE_OPTS=-o Acquire::Check-Valid-Until=false"]
+        for dockerfile, tag in zip(DOCKERFILES, (BROKER_IMAGE, HAPROXY_IMAGE)):
+            p = self.e("build", *fmt, *args, "-f", dockerfile, "-t", tag, ".", timeout=600,
                        cwd=SOURCE_DIR)
             print(p.stdout[-600:], end="")
 

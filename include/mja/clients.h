@@ -108,6 +108,15 @@ size_t mja_clients_sweep(mja_clients *r, int64_t now);
 const mja_client *mja_clients_next_expired(const mja_clients *r, int64_t now,
 		int64_t leeway);
 
+/* The LIVE entries whose principal satisfies pred(principal, ctx), as a
+ * malloc'd array of their client handles in *out (caller frees; NULL when
+ * *n is 0): a snapshot, so the caller may kick them one by one. One pass
+ * over every entry (for a rare event such as a changed revocation list).
+ * MJA_ERR_NOMEM: *out NULL, *n 0. */
+mja_err mja_clients_select_live(const mja_clients *r,
+		int (*pred)(const mja_principal *p, void *ctx), void *ctx,
+		const void ***out, size_t *n);
+
 size_t mja_clients_count(const mja_clients *r);       /* all entries */
 size_t mja_clients_scheduled(const mja_clients *r);   /* entries on the schedule */
 size_t mja_clients_gone(const mja_clients *r);        /* KICKED and GONE entries */

@@ -4,6 +4,18 @@
 
 #include "glue.h"
 
+/* Count a denial by what was asked (stats.h) and return it. */
+static int denied(struct mja_glue *g, int access)
+{
+	if (access == MJA_ACCESS_WRITE)
+		g->stats.acl_denied[MJA_STATS_ACL_PUBLISH]++;
+	else if (access == MJA_ACCESS_SUBSCRIBE)
+		g->stats.acl_denied[MJA_STATS_ACL_SUBSCRIBE]++;
+	else if (access == MJA_ACCESS_READ)
+		g->stats.acl_denied[MJA_STATS_ACL_RECEIVE]++;
+	return MOSQ_ERR_ACL_DENIED;
+}
+
 int mja_glue_acl__check(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_acl_check *ev = event_data;
@@ -17,7 +29,7 @@ int mja_glue_acl__check(int event, void *event_data, void *userdata)
 	if (!c)
 		return MOSQ_ERR_PLUGIN_DEFER;   /* did not log in with a token */
 	if (!ev->topic)
-		return MOSQ_ERR_ACL_DENIED;
+		return denied(g, ev->access);
 	now = g->now();
 	/* Inside an expiry kick, the broker re-checks every subscription
 	 * before it disconnects (notes); a denial would strip a durable
@@ -29,10 +41,10 @@ int mja_glue_acl__check(int event, void *event_data, void *userdata)
 		r = mja_auth_acl(g->cfg, c->principal, c->clientid, c->username, ev->topic,
 				strlen(ev->topic), ev->access, now, 1, &why);
 		return r == MJA_ALLOW ? MOSQ_ERR_SUCCESS :
-			r == MJA_DEFER ? MOSQ_ERR_PLUGIN_DEFER : MOSQ_ERR_ACL_DENIED;
+			r == MJA_DEFER ? MOSQ_ERR_PLUGIN_DEFER : denied(g, ev->access);
 	}
 	if (c->state == MJA_CLIENT_KICKED)
-		return MOSQ_ERR_ACL_DENIED;     /* being disconnected */
+		return denied(g, ev->access);   /* being disconnected */
 	/* A GONE client's WRITE check is its will, sent after DISCONNECT
 	 * (notes). A will is a write by that client (spec 3): denied if its
 	 * token no longer held when it went (expired, or refused by a re-check
@@ -41,7 +53,11 @@ int mja_glue_acl__check(int event, void *event_data, void *userdata)
 	 * skipped then (will_ok, set when it went). */
 	is_will = c->state == MJA_CLIENT_GONE && ev->access == MJA_ACCESS_WRITE;
 	if (is_will && !c->will_ok)
-		return MOSQ_ERR_ACL_DENIED;
+		return denied(g, ev->access);
+	/* an offline session whose token was revoked gets nothing queued (a
+	 * connected one is disconnected; its live checks skip this lookup) */
+	if (c->state == MJA_CLIENT_GONE && mja_auth_revoked(g->cfg, c->principal) != MJA_OK)
+		return denied(g, ev->access);
 	r = mja_auth_acl(g->cfg, c->principal, c->clientid, c->username, ev->topic,
 			strlen(ev->topic), ev->access, now, is_will, &why);
 	if (r == MJA_ALLOW)
@@ -52,5 +68,5 @@ int mja_glue_acl__check(int event, void *event_data, void *userdata)
 	 * after expiry denies and disconnects */
 	if (why == MJA_ERR_EXPIRED && c->state == MJA_CLIENT_LIVE && g->cfg->disconnect_on_expiry)
 		mja_glue__kick_expired(g, ev->client);   /* c is invalid after this */
-	return MOSQ_ERR_ACL_DENIED;
+	return denied(g, ev->access);
 }

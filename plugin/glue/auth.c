@@ -40,6 +40,8 @@ static int recheck(struct mja_glue *g, struct mosquitto_evt_basic_auth *ev,
 	if (replace_principal(g, ev->client, r, p, &why))
 		return MOSQ_ERR_SUCCESS;
 	log_refusal(ev->client, "re-check refused", why);
+	if (why == MJA_ERR_REVOKED)
+		g->stats.disconnects_revoked++;
 	/* the broker disconnects it; until then it may do nothing, and its
 	 * will (a write under a token that no longer holds) is denied */
 	mja_glue__kick(g, ev->client, 0);
@@ -62,6 +64,7 @@ static int accept_client(struct mja_glue *g, struct mosquitto *client, const cha
 			!mosquitto_client_clean_session(client), p) != MJA_OK) {
 		mja_principal_free(p);
 		log_refusal(client, "refused", MJA_ERR_NOMEM);
+		mja_stats_refused(&g->stats, MJA_ERR_NOMEM);
 		return MOSQ_ERR_AUTH;
 	}
 	username = NULL;   /* may be freed by mosquitto_set_username below */
@@ -70,6 +73,7 @@ static int accept_client(struct mja_glue *g, struct mosquitto *client, const cha
 			/* else Mosquitto would log the token as the username */
 			mja_clients_remove(g->clients, client);
 			log_refusal(client, "refused", MJA_ERR_NOMEM);
+			mja_stats_refused(&g->stats, MJA_ERR_NOMEM);
 			return MOSQ_ERR_AUTH;
 		}
 		mja_glue__log_client(MOSQ_LOG_WARNING, client, "cannot set username for",
@@ -83,6 +87,7 @@ static int accept_client(struct mja_glue *g, struct mosquitto *client, const cha
 		mja_glue__log_client(MOSQ_LOG_DEBUG, client, "accepted", line);
 	}
 	mja_glue__check_tick(g);
+	g->stats.connects_accepted++;
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -105,10 +110,13 @@ int mja_glue_auth__basic(int event, void *event_data, void *userdata)
 	}
 	r = mja_auth_connect(g->cfg, ev->username, ev->password,
 			mosquitto_client_id(ev->client), now, &p, &why);
-	if (r == MJA_DEFER)
+	if (r == MJA_DEFER) {
+		g->stats.connects_deferred++;
 		return MOSQ_ERR_PLUGIN_DEFER;
+	}
 	if (r != MJA_ALLOW) {
 		log_refusal(ev->client, "refused", why);
+		mja_stats_refused(&g->stats, why);
 		return MOSQ_ERR_AUTH;
 	}
 	return accept_client(g, ev->client, ev->username, p);
@@ -125,8 +133,15 @@ int mja_glue_auth__ext_start(int event, void *event_data, void *userdata)
 	mja_err why = MJA_OK;
 	mja_decision r;
 
-	if (!ev->auth_method || strcmp(ev->auth_method, MJA_GLUE_AUTH_METHOD) != 0)
+	/* auth_methods: the methods this plugin answers; others are another
+	 * plugin's (a re-authentication must use the method of its CONNECT,
+	 * MQTT 5 4.12.1, which the broker enforces) */
+	if (!mja_config_auth_method(g->cfg, ev->auth_method)) {
+		c = mja_clients_get(g->clients, ev->client);
+		if (!c || c->state == MJA_CLIENT_GONE)
+			g->stats.connects_deferred++;
 		return MOSQ_ERR_PLUGIN_DEFER;
+	}
 	now = g->now();
 	username = mosquitto_client_username(ev->client);
 	id = mosquitto_client_id(ev->client);
@@ -143,17 +158,21 @@ int mja_glue_auth__ext_start(int event, void *event_data, void *userdata)
 		else
 			r = mja_auth_reauth(g->cfg, c->principal, (const char *)ev->data_in, ev->data_in_len,
 					username, id, now, &p, &why);
-		if (replace_principal(g, ev->client, r, p, &why))
+		if (replace_principal(g, ev->client, r, p, &why)) {
+			g->stats.reauth_accepted++;
 			return MOSQ_ERR_SUCCESS;
+		}
 		log_refusal(ev->client, "re-authentication refused", why);
+		g->stats.reauth_refused++;
 		mja_glue__kick(g, ev->client, 0);   /* 2.0.11 closes the connection */
 		return MOSQ_ERR_AUTH;
 	}
-	/* CONNECT with authentication method "jwt": the client says it is ours,
-	 * so a missing or non-JWT token is refused, never deferred */
+	/* CONNECT with one of our authentication methods: the client says it
+	 * is ours, so a missing or non-JWT token is refused, never deferred */
 	r = mja_auth_token(g->cfg, (const char *)ev->data_in, ev->data_in_len, username, id, now, 1, &p, &why);
 	if (r != MJA_ALLOW) {
 		log_refusal(ev->client, "refused", why);
+		mja_stats_refused(&g->stats, why);
 		return MOSQ_ERR_AUTH;
 	}
 	return accept_client(g, ev->client, username, p);

@@ -47,6 +47,7 @@
 #include "mja/auth.h"
 #include "mja/clients.h"
 #include "mja/config.h"
+#include "mja/stats.h"
 
 /* The broker's API lives in the mosquitto executable, not in a library we
  * could link: weak references keep -Wl,-z,defs useful for our own symbols
@@ -61,11 +62,10 @@
 #pragma weak mosquitto_kick_client_by_clientid
 #pragma weak mosquitto_callback_register
 #pragma weak mosquitto_callback_unregister
+#pragma weak mosquitto_broker_publish
 
 #define MJA_GLUE_EXPORT __attribute__((visibility("default")))
 #define MJA_GLUE_LOG_PREFIX "jwt-auth: "
-/* The authentication method of MQTT 5 enhanced authentication (spec 4). */
-#define MJA_GLUE_AUTH_METHOD "jwt"
 /* Expiry scan period on TICK, milliseconds (issue 6: about once a second). */
 #define MJA_GLUE_TICK_MS 1000
 /* TICK comes about 10 times a second; none this long after init means the
@@ -91,6 +91,9 @@ struct mja_glue {
 	int tick_seen;             /* a TICK has arrived since init */
 	int no_tick_warned;        /* the "no TICK" warning was logged */
 	const void *expiry_kick;   /* the client inside its expiry kick, or NULL */
+	mja_stats stats;           /* counters published under $SYS (stats.h) */
+	int64_t last_stats_ms;     /* monotonic, of the last stats publish */
+	char stats_prefix[64];     /* MJA_STATS_PREFIX [PORT/] */
 	/* Clocks: mja_glue__now / mja_glue__mono_ms, set by init; time is a
 	 * parameter so that test_glue.c can drive expiry with a fixed clock. */
 	int64_t (*now)(void);
@@ -119,6 +122,15 @@ void mja_glue__log_client(int level, const struct mosquitto *client, const char 
  * the entry KICKED first: the broker re-checks subscriptions and fires
  * DISCONNECT from inside the kick, re-entering the callbacks. */
 void mja_glue__kick_expired(struct mja_glue *g, const void *client);
+/* Disconnect, without its will, every connected client whose token the
+ * revocation list now names (life.c). Returns how many. */
+size_t mja_glue__kick_revoked(struct mja_glue *g);
+/* Read revocation_file again if it changed, or if force (SIGHUP); log a
+ * failure (the previous list stays); on a new list kick the clients it
+ * revokes unless force (the broker's re-check does that after SIGHUP). */
+void mja_glue__refresh_revocation(struct mja_glue *g, int force);
+/* Publish the counters retained under $SYS (stats.h) (life.c). */
+void mja_glue__publish_stats(struct mja_glue *g);
 /* Mark a LIVE entry KICKED with the usual deadline (will_ok: whether its
  * will may still be published). */
 void mja_glue__kick(struct mja_glue *g, const void *client, int will_ok);

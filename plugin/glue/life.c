@@ -1,4 +1,8 @@
-/* life.c (glue) - TICK (expiry), DISCONNECT and RELOAD (spec 4, issue 6). */
+/* life.c (glue) - TICK (expiry, revocation, stats), DISCONNECT and RELOAD. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "glue.h"
 
 /* a + b for b >= 0, saturating at INT64_MAX */
@@ -73,6 +77,13 @@ int mja_glue_life__tick(int event, void *event_data, void *userdata)
 	g->last_scan_ms = ms;
 	now = g->now();
 	mja_clients_sweep(g->clients, now);
+	/* revocation_file: one stat(2); a changed file is read again and the
+	 * clients it now revokes are disconnected */
+	mja_glue__refresh_revocation(g, 0);
+	if (g->cfg->stats_interval > 0 && ms - g->last_stats_ms >= g->cfg->stats_interval * 1000) {
+		g->last_stats_ms = ms;
+		mja_glue__publish_stats(g);
+	}
 	if (!g->cfg->disconnect_on_expiry)
 		return MOSQ_ERR_SUCCESS;
 	/* the schedule's top only: no scan of every client. Each kicked entry
@@ -99,6 +110,9 @@ int mja_glue_life__reload(int event, void *event_data, void *userdata)
 	mja_diag d = { { 0 } };
 	mja_err e;
 
+	/* the revocation list first: the broker's re-check of every client,
+	 * right after this event, refuses those it now revokes */
+	mja_glue__refresh_revocation(g, 1);
 	e = mja_config_reload(g->cfg, &d);
 	if (e != MJA_OK) {
 		mosquitto_log_printf(MOSQ_LOG_ERR, MJA_GLUE_LOG_PREFIX "reload failed, the "
@@ -114,4 +128,104 @@ int mja_glue_life__reload(int event, void *event_data, void *userdata)
 	 * An error here would skip later reload callbacks and the broker's own
 	 * password_file / acl_file reload (notes). */
 	return MOSQ_ERR_SUCCESS;
+}
+
+static int principal_revoked(const mja_principal *p, void *ctx)
+{
+	return mja_auth_revoked(ctx, p) == MJA_ERR_REVOKED;
+}
+
+size_t mja_glue__kick_revoked(struct mja_glue *g)
+{
+	const void **v = NULL;
+	size_t n = 0, kicked = 0;
+
+	if (!g->cfg->revoked)
+		return 0;
+	if (mja_clients_select_live(g->clients, principal_revoked, g->cfg, &v, &n) != MJA_OK) {
+		mosquitto_log_printf(MOSQ_LOG_ERR, MJA_GLUE_LOG_PREFIX "out of memory: "
+				"revoked clients stay connected until the next change");
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const mja_client *c = mja_clients_get(g->clients, v[i]);
+		char *id;
+
+		if (!c || c->state != MJA_CLIENT_LIVE)
+			continue;   /* went meanwhile (a kick re-enters the plugin) */
+		mja_glue__log_client(MOSQ_LOG_NOTICE, v[i], "disconnecting",
+				mja_strerror(MJA_ERR_REVOKED));
+		g->stats.disconnects_revoked++;
+		kicked++;
+		id = c->clientid ? strdup(c->clientid) : NULL;
+		/* a token that no longer holds: its will is denied (acl.c) */
+		mja_glue__kick(g, v[i], 0);
+		if (id) {
+			/* the broker re-checks the subscriptions inside the kick: the
+			 * rules alone judge those, as for an expiry (acl.c); deliveries
+			 * to an offline durable session stay denied (revoked) */
+			g->expiry_kick = v[i];
+			mosquitto_kick_client_by_clientid(id, false);
+			g->expiry_kick = NULL;
+			free(id);
+		}
+	}
+	free(v);
+	return kicked;
+}
+
+void mja_glue__refresh_revocation(struct mja_glue *g, int force)
+{
+	mja_diag d = { { 0 } };
+	int changed = 0;
+	mja_err e;
+
+	if (!g->cfg->revocation_file)
+		return;
+	e = mja_config_revoke_refresh(g->cfg, force, &changed, &d);
+	if (e != MJA_OK) {
+		mosquitto_log_printf(MOSQ_LOG_ERR, MJA_GLUE_LOG_PREFIX "revocation list not "
+				"reloaded, the previous list stays in force: %s",
+				d.text[0] ? d.text : mja_strerror(e));
+		return;
+	}
+	if (!changed)
+		return;
+	mosquitto_log_printf(MOSQ_LOG_NOTICE, MJA_GLUE_LOG_PREFIX "revocation list loaded: "
+			"%zu entries", mja_revoke_count(g->cfg->revoked));
+	/* after SIGHUP the broker's re-check follows at once (auth.c) */
+	if (!force)
+		mja_glue__kick_revoked(g);
+}
+
+static void publish_one(const char *suffix, const char *value, void *arg)
+{
+	struct mja_glue *g = arg;
+	char topic[192];
+	size_t len = strlen(value);
+	char *payload;
+	int rc;
+
+	snprintf(topic, sizeof(topic), "%s%s", g->stats_prefix, suffix);
+	/* mosquitto_broker.h: the payload must be on the heap and is freed by
+	 * the broker only if the call succeeds */
+	payload = malloc(len);
+	if (!payload)
+		return;
+	memcpy(payload, value, len);
+	rc = mosquitto_broker_publish(NULL, topic, (int)len, payload, 0, true, NULL);
+	if (rc != MOSQ_ERR_SUCCESS)
+		free(payload);
+}
+
+void mja_glue__publish_stats(struct mja_glue *g)
+{
+	mja_cache_stats cs;
+	mja_stats_extra x = { 0 };
+
+	mja_cache_get_stats(g->cfg->cache, &cs);
+	x.cache_hits = cs.hits;
+	x.cache_misses = cs.misses;
+	x.keys = mja_keyset_count(g->cfg->files->keys);
+	mja_stats_emit(&g->stats, &x, publish_one, g);
 }

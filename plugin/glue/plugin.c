@@ -1,4 +1,5 @@
 /* plugin.c - version, init, cleanup and callback registration. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -60,6 +61,7 @@ void mja_glue__kick_expired(struct mja_glue *g, const void *client)
 		return;
 	mja_glue__log_client(MOSQ_LOG_NOTICE, client, "disconnecting",
 			mja_strerror(MJA_ERR_EXPIRED));
+	g->stats.disconnects_expired++;
 	id = c->clientid ? strdup(c->clientid) : NULL;
 	/* with its will (spec 4); c is not used after this */
 	mja_glue__kick(g, client, 1);
@@ -80,7 +82,8 @@ static int api_present(void)
 		mosquitto_client_username && mosquitto_client_clean_session &&
 		mosquitto_set_username &&
 		mosquitto_kick_client_by_clientid &&
-		mosquitto_callback_register && mosquitto_callback_unregister;
+		mosquitto_callback_register && mosquitto_callback_unregister &&
+		mosquitto_broker_publish;
 }
 
 static const struct {
@@ -173,7 +176,8 @@ MJA_GLUE_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *id, void **user
 	g->acl_registered = g->cfg->acl_file != NULL;
 	g->now = mja_glue__now;
 	g->mono_ms = mja_glue__mono_ms;
-	g->last_scan_ms = g->init_ms = g->mono_ms();
+	g->last_scan_ms = g->init_ms = g->last_stats_ms = g->mono_ms();
+	snprintf(g->stats_prefix, sizeof(g->stats_prefix), "%s", MJA_STATS_PREFIX);
 	for (i = 0; i < N_CALLBACKS; i++) {
 		int rc;
 
@@ -200,9 +204,10 @@ MJA_GLUE_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *id, void **user
 				g->cfg->disconnect_on_expiry ? "; connected clients whose token "
 				"expires are disconnected only on the broker's TICK, which "
 				"Mosquitto 2.0 never sends with per_listener_settings true" : "");
-	mosquitto_log_printf(MOSQ_LOG_INFO, MJA_GLUE_LOG_PREFIX "ready: %zu key(s)%s",
+	mosquitto_log_printf(MOSQ_LOG_INFO, MJA_GLUE_LOG_PREFIX "ready: %zu key(s)%s%s",
 			mja_keyset_count(g->cfg->files->keys),
-			g->acl_registered ? ", ACL loaded" : "");
+			g->acl_registered ? ", ACL loaded" : "",
+			g->cfg->revocation_file ? ", revocation list loaded" : "");
 	*userdata = g;
 	return MOSQ_ERR_SUCCESS;
 }

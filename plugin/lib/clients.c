@@ -420,6 +420,34 @@ const mja_client *mja_clients_next_expired(const mja_clients *r, int64_t now,
 	return &top->pub;
 }
 
+mja_err mja_clients_select_live(const mja_clients *r,
+		int (*pred)(const mja_principal *p, void *ctx), void *ctx,
+		const void ***out, size_t *n)
+{
+	const void **v = NULL;
+	size_t k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!r || !pred || r->count == 0)
+		return MJA_OK;
+	for (size_t b = 0; b < r->nbuckets; b++) {
+		for (const entry *e = r->buckets[b]; e; e = e->hnext) {
+			if (e->pub.state != MJA_CLIENT_LIVE || !pred(e->pub.principal, ctx))
+				continue;
+			if (!v) {
+				v = malloc(r->count * sizeof(*v));
+				if (!v)
+					return MJA_ERR_NOMEM;
+			}
+			v[k++] = e->pub.client;
+		}
+	}
+	*out = v;
+	*n = k;
+	return MJA_OK;
+}
+
 size_t mja_clients_count(const mja_clients *r)
 {
 	return r ? r->count : 0;

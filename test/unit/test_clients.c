@@ -338,6 +338,38 @@ static void test_many_clients(void **state)
 	mja_clients_free(r);
 }
 
+static int sub_starts_with_x(const mja_principal *p, void *ctx)
+{
+	(*(int *)ctx)++;
+	return p->sub[0] == 'x';
+}
+
+/* the snapshot of live entries a predicate picks (revocation) */
+static void test_select_live(void **state)
+{
+	mja_clients *r = mja_clients_new();
+	int a, b, c, d, calls = 0;
+	const void **v = (const void **)0x1;
+	size_t n = 99;
+
+	assert_int_equal(mja_clients_select_live(r, sub_starts_with_x, &calls, &v, &n), MJA_OK);
+	assert_null(v);
+	assert_int_equal(n, 0);
+	assert_int_equal(mja_clients_put(r, &a, "a", NULL, 0, principal("x-a", 0, 0)), MJA_OK);
+	assert_int_equal(mja_clients_put(r, &b, "b", NULL, 0, principal("b", 0, 0)), MJA_OK);
+	assert_int_equal(mja_clients_put(r, &c, "c", NULL, 0, principal("x-c", 0, 0)), MJA_OK);
+	assert_int_equal(mja_clients_put(r, &d, "d", NULL, 0, principal("x-d", 0, 0)), MJA_OK);
+	/* only LIVE entries: a kicked and a gone one are not picked */
+	assert_int_equal(mja_clients_kick(r, &c, 1700000060, 0), 1);
+	assert_int_equal(mja_clients_disconnect(r, &d, 1700000000, 1700000060, 1), 1);
+	assert_int_equal(mja_clients_select_live(r, sub_starts_with_x, &calls, &v, &n), MJA_OK);
+	assert_int_equal(n, 1);
+	assert_ptr_equal(v[0], &a);
+	assert_int_equal(calls, 2);
+	free(v);
+	mja_clients_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +381,7 @@ int main(void)
 		cmocka_unit_test(test_set_principal),
 		cmocka_unit_test(test_expiry_order_and_leeway),
 		cmocka_unit_test(test_many_clients),
+		cmocka_unit_test(test_select_live),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

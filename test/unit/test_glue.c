@@ -83,6 +83,27 @@ int mosquitto_set_username(struct mosquitto *c, const char *username)
 	return MOSQ_ERR_SUCCESS;
 }
 
+/* Retained publishes, "topic=payload\n" each; the payload is taken over
+ * on success, as mosquitto_broker.h says. */
+static char pubbuf[8192];
+static int publish_fail;
+
+int mosquitto_broker_publish(const char *clientid, const char *topic, int payloadlen,
+		void *payload, int qos, bool retain, mosquitto_property *properties)
+{
+	size_t used = strlen(pubbuf);
+
+	if (publish_fail)
+		return MOSQ_ERR_NOMEM;
+	assert_null(clientid);
+	assert_true(retain);
+	assert_int_equal(qos, 0);
+	snprintf(pubbuf + used, sizeof(pubbuf) - used, "%s=%.*s\n", topic, payloadlen,
+			(const char *)payload);
+	free(payload);
+	return MOSQ_ERR_SUCCESS;
+}
+
 /* Dispatch like the broker: registration order, first non-DEFER wins. */
 static int fire(mosquitto_plugin_id_t *pid, int event, void *data)
 {
@@ -158,6 +179,8 @@ static const char *secret_path, *acl_path;
 static void reset_fake(void)
 {
 	logbuf[0] = '\0';
+	pubbuf[0] = '\0';
+	publish_fail = 0;
 	memset(known, 0, sizeof(known));
 	kicks = kick_will = 0;
 	will_result = resub_result = -100;
@@ -846,6 +869,113 @@ static void test_two_instances(void **state)
 	free(tok);
 }
 
+/* A client whose token becomes revoked is disconnected at the next scan,
+ * without its will; counted; revoked tokens are refused at CONNECT. */
+static void test_revocation_and_stats(void **state)
+{
+	const char *rev = fx_write_str("revoked", "# none yet\n");
+	char opt[200];
+	struct mja_glue *g;
+	struct mosquitto a = { .id = "cid-a", .address = "192.0.2.1", .will_topic = "devices/dev1/will" };
+	struct mosquitto b = { .id = "cid-b", .address = "192.0.2.2" };
+	struct mosquitto x = { .id = "cid-x", .address = "192.0.2.3" };
+	char *ta = tok_for(FX_SECRET, "dev1", 600), *tb = tok_for(FX_SECRET, "dev2", 600);
+	char *forged = tok_for(FX_SECRET2, "dev3", 600);
+
+	snprintf(opt, sizeof(opt), "revocation_file %s", rev);
+	g = init(PID1, 0, opt);
+	kick_pid = PID1;
+	known[0] = &a;
+	known[1] = &b;
+	assert_int_equal(basic(PID1, &a, NULL, ta), MOSQ_ERR_SUCCESS);
+	assert_int_equal(basic(PID1, &b, NULL, tb), MOSQ_ERR_SUCCESS);
+	assert_int_equal(basic(PID1, &x, NULL, forged), MOSQ_ERR_AUTH);
+	assert_int_equal(basic(PID1, &x, "u", "not-a-token"), MOSQ_ERR_PLUGIN_DEFER);
+	assert_int_equal(acl(PID1, &b, "devices/other/x", MOSQ_ACL_WRITE), MOSQ_ERR_ACL_DENIED);
+	assert_int_equal(acl(PID1, &b, "devices/other/#", MOSQ_ACL_SUBSCRIBE), MOSQ_ERR_ACL_DENIED);
+	assert_int_equal(acl(PID1, &b, "devices/other/x", MOSQ_ACL_READ), MOSQ_ERR_ACL_DENIED);
+
+	/* dev1 is revoked: disconnected at the next scan, without will */
+	fx_write_str("revoked", "sub dev1\n");
+	fake_ms += MJA_GLUE_TICK_MS;
+	tick(PID1);
+	assert_int_equal(kicks, 1);
+	assert_false(kick_will);
+	assert_int_equal(resub_result, MOSQ_ERR_SUCCESS);   /* its session keeps its subscriptions */
+	assert_non_null(strstr(logbuf, "jwt-auth: revocation list loaded: 1 entries"));
+	assert_non_null(strstr(logbuf, "jwt-auth: disconnecting client cid-a from 192.0.2.1: revoked"));
+	assert_int_equal(mja_clients_get(g->clients, &b)->state, MJA_CLIENT_LIVE);
+	/* gone: its will (if the broker sent one) and deliveries are denied */
+	assert_int_equal(acl(PID1, &a, "devices/dev1/will", MOSQ_ACL_WRITE), MOSQ_ERR_ACL_DENIED);
+	assert_int_equal(acl(PID1, &a, "devices/dev1/x", MOSQ_ACL_READ), MOSQ_ERR_ACL_DENIED);
+	/* and it cannot come back with that token */
+	assert_int_equal(basic(PID1, &a, NULL, ta), MOSQ_ERR_AUTH);
+	assert_non_null(strstr(logbuf, "jwt-auth: refused client cid-a from 192.0.2.1: revoked"));
+	/* an unchanged file is not read again, nobody else is kicked */
+	fake_ms += MJA_GLUE_TICK_MS;
+	tick(PID1);
+	assert_int_equal(kicks, 1);
+
+	/* a malformed file keeps the list, logged once with file and line */
+	fx_write_str("revoked", "sub dev1\nsub\n");
+	fake_ms += MJA_GLUE_TICK_MS;
+	tick(PID1);
+	assert_non_null(strstr(logbuf, "jwt-auth: revocation list not reloaded, the previous "
+			"list stays in force: option revocation_file: "));
+	assert_non_null(strstr(logbuf, "revoked:2: sub needs a value"));
+	assert_int_equal(basic(PID1, &a, NULL, ta), MOSQ_ERR_AUTH);
+
+	/* stats: published on the first scan at least stats_interval (10 s)
+	 * after the last publish */
+	fake_ms = g->last_stats_ms + 10000;
+	tick(PID1);
+	assert_string_equal(pubbuf,
+			"$SYS/broker/plugin/jwt-auth/connects/accepted=2\n"
+			"$SYS/broker/plugin/jwt-auth/connects/deferred=1\n"
+			"$SYS/broker/plugin/jwt-auth/connects/refused/bad-signature=1\n"
+			"$SYS/broker/plugin/jwt-auth/connects/refused/revoked=2\n"
+			"$SYS/broker/plugin/jwt-auth/disconnects/revoked=1\n"
+			"$SYS/broker/plugin/jwt-auth/acl/denied/publish=2\n"
+			"$SYS/broker/plugin/jwt-auth/acl/denied/subscribe=1\n"
+			"$SYS/broker/plugin/jwt-auth/acl/denied/receive=2\n"
+			"$SYS/broker/plugin/jwt-auth/cache/hits=2\n"
+			"$SYS/broker/plugin/jwt-auth/cache/misses=3\n"
+			"$SYS/broker/plugin/jwt-auth/keys/count=1\n");
+	/* a failed publish frees the payload (checked by ASan/valgrind runs) */
+	publish_fail = 1;
+	fake_ms += 10000;
+	tick(PID1);
+	mosquitto_plugin_cleanup(g, NULL, 0);
+	free(ta);
+	free(tb);
+	free(forged);
+}
+
+/* auth_methods: the listed methods are answered, others deferred */
+static void test_auth_methods(void **state)
+{
+	struct mja_glue *g = init(PID1, 0, "auth_methods CUSTOM-JWT OAUTH2-JWT");
+	struct mosquitto a = { .id = "cid-a" }, b = { .id = "cid-b" };
+	char *t = tok_for(FX_SECRET, "dev1", 60), *t2 = tok_for(FX_SECRET, "dev1", 600);
+
+	assert_int_equal(ext(PID1, &a, "jwt", t), MOSQ_ERR_PLUGIN_DEFER);
+	assert_int_equal(ext(PID1, &a, "SCRAM-SHA-1", t), MOSQ_ERR_PLUGIN_DEFER);
+	assert_int_equal(ext(PID1, &a, "custom-jwt", t), MOSQ_ERR_PLUGIN_DEFER);
+	assert_int_equal(ext(PID1, &a, "CUSTOM-JWT", t), MOSQ_ERR_SUCCESS);
+	/* re-authentication under the same method */
+	assert_int_equal(ext(PID1, &a, "CUSTOM-JWT", t2), MOSQ_ERR_SUCCESS);
+	assert_int_equal(mja_clients_get(g->clients, &a)->principal->exp, fake_now + 600);
+	assert_int_equal(g->stats.reauth_accepted, 1);
+	/* a client of the method is ours: no token is a refusal */
+	assert_int_equal(ext(PID1, &b, "OAUTH2-JWT", NULL), MOSQ_ERR_AUTH);
+	assert_int_equal(g->stats.connects_refused[MJA_ERR_NO_TOKEN], 1);
+	assert_int_equal(g->stats.connects_deferred, 3);
+	assert_int_equal(g->stats.connects_accepted, 1);
+	mosquitto_plugin_cleanup(g, NULL, 0);
+	free(t);
+	free(t2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -865,6 +995,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_token_field_username, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_will_of_expired_or_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_tick_warning, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_revocation_and_stats, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auth_methods, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -946,6 +946,9 @@ static void test_revocation_and_stats(void **state)
 	fake_ms += 10000;
 	tick(PID1);
 	mosquitto_plugin_cleanup(g, NULL, 0);
+	free(a.username);
+	free(b.username);
+	free(x.username);
 	free(ta);
 	free(tb);
 	free(forged);
@@ -972,6 +975,8 @@ static void test_auth_methods(void **state)
 	assert_int_equal(g->stats.connects_deferred, 3);
 	assert_int_equal(g->stats.connects_accepted, 1);
 	mosquitto_plugin_cleanup(g, NULL, 0);
+	free(a.username);
+	free(b.username);
 	free(t);
 	free(t2);
 }

@@ -86,8 +86,13 @@ class CountersExact(StatsCase):
                     h.mint("r4", aud="someone-else"),
                     h.mint("r5", claims={"jti": "revoked-at-connect"})):
             self.assertRefused(self.paho(V311, password=tok), V311)
-        # deferred: a password that is not a JWT (then refused by the broker)
+        # deferred: a password that is not a JWT, and an MQTT 5 authentication
+        # method not in auth_methods (both then refused by the broker)
         self.assertRefused(self.paho(V311, password="hunter2"), V311)
+        o = self.raw()
+        ack = o.connect("other-method", auth_method="OAUTH2-JWT", auth_data=h.mint("o"))
+        self.assertTrue(ack is None or ack.reason >= 0x80, repr(ack))
+        o.close()
 
         # the same token twice: a miss, then a hit
         tok = h.mint("again")
@@ -124,7 +129,7 @@ class CountersExact(StatsCase):
 
         want = {
             "connects/accepted": 8,
-            "connects/deferred": 1,
+            "connects/deferred": 2,
             "connects/refused/bad-signature": 2,
             "connects/refused/expired": 1,
             "connects/refused/wrong-audience": 1,

@@ -568,7 +568,7 @@ static void bench_revoke(long n)
 	int fd = mkstemp(path);
 	FILE *f;
 	mja_revoke *r = NULL;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	struct mallinfo2 m0, m1;
 	long rss0, hwm1, rss1;
 	double t0, t1, tl = 0;
@@ -674,7 +674,7 @@ static mja_config *connect_config(const char *secret_path, const char *revocatio
 	mja_config_opt o[3] = { { "secret_file", secret_path }, { "audience", "mqtt.example.com" },
 		{ "revocation_file", revocation } };
 	mja_config *cfg = NULL;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_err rc = mja_config_parse(o, revocation ? 3 : 2, &cfg, &d);
 
 	if (rc != MJA_OK)

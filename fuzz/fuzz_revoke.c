@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *buf = (const char *)data;
 	mja_revoke *r = NULL;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_err e = mja_revoke_parse(buf, size, "fuzz", &r, &d);
 	size_t lines = 1;
 

@@ -12,7 +12,8 @@
 
 #include "mja/claims.h"
 #include "mja/revoke.h"
-#include "file_standin.h"
+#include "mja/file.h"
+#include "mja/text.h"
 
 _Static_assert(MJA_REVOKE_MAX_VALUE == 1024, "the message in value_problem");
 
@@ -103,38 +104,7 @@ static void printable(const char *s, size_t len, char *buf, size_t size)
 
 static int is_blank(char c)
 {
-	return c == ' ' || c == '\t';
-}
-
-/* One UTF-8 sequence at p (RFC 3629 4: shortest form, no surrogates,
- * at most U+10FFFF); its length, or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t len)
-{
-	unsigned c = p[0];
-	size_t n;
-	unsigned cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (len < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
+	return mja_text_is_blank((unsigned char)c);
 }
 
 /* NULL if v[0..n) is an acceptable value, else the reason. */
@@ -144,16 +114,11 @@ static const char *value_problem(const char *v, size_t n)
 
 	if (n > MJA_REVOKE_MAX_VALUE)
 		return "value longer than 1024 bytes";
-	for (size_t i = 0; i < n;) {
-		size_t k;
-
+	for (size_t i = 0; i < n; i++)
 		if (p[i] < 0x20 || p[i] == 0x7f)
 			return "control character in value";
-		k = utf8_seq(p + i, n - i);
-		if (k == 0)
-			return "invalid UTF-8 in value";
-		i += k;
-	}
+	if (!mja_utf8_valid(v, n))
+		return "invalid UTF-8 in value";
 	return NULL;
 }
 

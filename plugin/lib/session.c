@@ -170,13 +170,15 @@ mja_err mja_session_open(const mja_config_opt *opts, size_t n, int64_t ms,
 		mja_session **out, mja_actions *acts)
 {
 	mja_config *cfg = NULL;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_session *s;
 	mja_err e;
 
 	if (out)
 		*out = NULL;
 	e = mja_config_parse(opts, n, &cfg, &d);
+	if (d.warning[0])   /* e.g. a secret file every user may read (file.h) */
+		logf_(acts, MJA_LOG_WARNING, "%s", d.warning);
 	if (e != MJA_OK) {
 		logf_(acts, MJA_LOG_ERR, "configuration error: %s",
 				d.text[0] ? d.text : mja_strerror(e));
@@ -819,7 +821,7 @@ static int principal_revoked(const mja_principal *p, void *ctx)
 static void refresh_revocation(mja_session *s, int force, int64_t now, int64_t ms,
 		mja_actions *a)
 {
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	int changed = 0;
 	mja_err e;
 
@@ -868,7 +870,7 @@ int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *a
 
 void mja_session_reload(mja_session *s, int64_t now, int64_t ms, mja_actions *a)
 {
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_err e;
 
 	if (!s)
@@ -881,6 +883,8 @@ void mja_session_reload(mja_session *s, int64_t now, int64_t ms, mja_actions *a)
 	 * tokens it names */
 	refresh_revocation(s, 1, now, ms, a);
 	e = mja_config_reload(s->cfg, &d);
+	if (d.warning[0])
+		logf_(a, MJA_LOG_WARNING, "%s", d.warning);
 	if (e != MJA_OK)
 		logf_(a, MJA_LOG_ERR, "reload failed, the previous keys and ACL stay in "
 				"force: %s", d.text[0] ? d.text : mja_strerror(e));

@@ -489,7 +489,7 @@ static void test_recheck_after_reload(void **state)
 	char *tok = token(FX_SECRET, "dev1", 60, NULL);
 	char *other = token(FX_SECRET, "dev2", 60, NULL);
 	mja_principal *basic = NULL, *ext = NULL, *q = NULL;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_err why;
 
 	fx_add(&o, "secret_file %s", rot);
@@ -620,7 +620,7 @@ static void test_revoked_refused(void **state)
 				"{\"sub\":\"dev1\",\"exp\":1700000060,\"jti\":\"j-9\",\"iat\":1699999999}");
 		char *bad = kid_token(FX_SECRET, "k-new",
 				"{\"sub\":\"dev1\",\"exp\":1700000060,\"jti\":\"stolen-1\"}");
-		mja_diag d = { { 0 } };
+		mja_diag d = { 0 };
 		int changed = -1;
 
 		assert_int_equal(mja_auth_token(c, good, strlen(good), NULL, "c", FX_NOW, 1, &p, &why),

@@ -17,7 +17,7 @@
 static mja_revoke *parse_ok(const char *text)
 {
 	mja_revoke *r = NULL;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_err e = mja_revoke_parse(text, strlen(text), "rev", &r, &d);
 
 	if (e != MJA_OK)
@@ -29,7 +29,7 @@ static mja_revoke *parse_ok(const char *text)
 static void parse_fails(const char *text, const char *want)
 {
 	mja_revoke *r = (mja_revoke *)0x1;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_err e = mja_revoke_parse(text, strlen(text), "rev", &r, &d);
 
 	if (e == MJA_OK)
@@ -154,7 +154,7 @@ static void test_errors_name_line_and_reason(void **state)
 		static const char text[] = "jti a\njti b\0c\n";
 
 		mja_revoke *r = (mja_revoke *)0x1;
-		mja_diag d = { { 0 } };
+		mja_diag d = { 0 };
 
 		assert_int_equal(mja_revoke_parse(text, sizeof(text) - 1, "rev", &r, &d),
 				MJA_ERR_CONFIG);
@@ -180,7 +180,7 @@ static void test_many_entries(void **state)
 	size_t n = 20000, cap = n * 32, len = 0;
 	char *text = malloc(cap), v[32];
 	mja_revoke *r;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 
 	for (size_t i = 0; i < n; i++)
 		len += (size_t)snprintf(text + len, cap - len, "%s tok-%zu\n",
@@ -216,7 +216,7 @@ static void test_load_file_and_stamp(void **state)
 	char path[128], tmp[128];
 	mja_revoke *r = NULL;
 	mja_revoke_stamp a, b;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 
 	snprintf(dir, sizeof(dir), "/tmp/mja-revoke-XXXXXX");
 	assert_non_null(mkdtemp(dir));

@@ -46,6 +46,8 @@ typedef enum mja_err {
 	MJA_ERR_KEY,              /* "unusable key" */
 	MJA_ERR_CONFIG,           /* "bad configuration" */
 	MJA_ERR_ACL_SYNTAX,       /* "ACL file syntax error" */
+	/* appended reasons (keep the values above stable) */
+	MJA_ERR_REVOKED,          /* "revoked" (revocation_file) */
 	MJA_ERR__COUNT
 } mja_err;
 

@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "mja/aclclaim.h"
 #include "mja/config.h"
 #include "mja/error.h"
 
@@ -49,6 +50,8 @@ typedef struct mja_principal {
 	unsigned char token_hash[MJA_TOKEN_HASH_LEN];
 	char *token;                /* enhanced auth only, else NULL; scrubbed on free */
 	size_t token_len;
+	int superuser;              /* superuser_claim is JSON true: every topic */
+	mja_aclclaim *acl_claim;    /* acl_claim compiled; NULL if off or absent */
 } mja_principal;
 
 void mja_principal_free(mja_principal *p);   /* NULL is fine; scrubs token */
@@ -74,10 +77,15 @@ mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
  * pipeline, spec 2.1-2.7); a token without sub is refused
  * (MJA_ERR_MISSING_CLAIM: the sub is the identity); username_match sub (only
  * with token_field password): a non-NULL, non-empty username must equal sub;
- * clientid_match sub: clientid must equal sub (spec 2.8); roles from
- * roles_claim. keep_token: store a copy of the token in the principal
- * (enhanced auth). Returns MJA_ALLOW or MJA_DENY. An empty token is
- * MJA_ERR_NO_TOKEN. */
+ * clientid_match sub: clientid must equal sub (spec 2.8); each claim_match:
+ * the claim must be a string equal to its template with ${clientid} and
+ * ${username} (mja_auth_acl_username's) replaced, a template needing an
+ * absent or empty value never matches (MJA_ERR_CLAIM_MISMATCH); roles from
+ * roles_claim; superuser from superuser_claim (JSON true only); the
+ * acl_claim compiled (aclclaim.h), a malformed one refused
+ * (MJA_ERR_BAD_ACL_CLAIM). keep_token: store a copy of the token in the
+ * principal (enhanced auth). Returns MJA_ALLOW or MJA_DENY. An empty token
+ * is MJA_ERR_NO_TOKEN. */
 mja_decision mja_auth_token(const mja_config *cfg, const char *tok, size_t len,
 		const char *username, const char *clientid, int64_t now, int keep_token,
 		mja_principal **out, mja_err *why);
@@ -99,6 +107,13 @@ mja_decision mja_auth_recheck(const mja_config *cfg, const mja_principal *old,
 		const char *username, const char *password, const char *clientid,
 		int64_t now, mja_principal **out, mja_err *why);
 
+/* The detail of the last refusal by mja_auth_connect / _token / _reauth /
+ * _recheck on this thread, for the log line after the reason: which rule of
+ * the acl claim is malformed and how, which claim_match failed. "" when
+ * there is none; valid until the next of those calls on this thread (like
+ * errno). It names claims and rules, never a value from the token. */
+const char *mja_auth_detail(void);
+
 /* True iff the principal's token has expired: exp + leeway <= now
  * (RFC 7519 4.1.4), overflow-safe. A token without exp never expires. */
 int mja_auth_expired(const mja_config *cfg, const mja_principal *p, int64_t now);
@@ -107,16 +122,22 @@ int mja_auth_expired(const mja_config *cfg, const mja_principal *p, int64_t now)
  * (the username field is the token), else username. Borrowed. */
 const char *mja_auth_acl_username(const mja_config *cfg, const char *username);
 
-/* One ACL check for a token client (spec 3). No acl_file -> MJA_DEFER.
+/* One ACL check for a token client (spec 3). No topic decisions
+ * configured (mja_config_topic_decisions) -> MJA_DEFER.
  * Unless ignore_expiry, an expired principal is denied everything
- * (*why = MJA_ERR_EXPIRED; the caller disconnects it). Else mja_acl_check:
- * MJA_ALLOW or MJA_DENY (*why = MJA_OK: a plain rule denial).
+ * (*why = MJA_ERR_EXPIRED; the caller disconnects it). Else, in order: a
+ * superuser is allowed everything, $SYS included; the acl claim decides
+ * (aclclaim.h), and where its array format matches no rule, or the token
+ * has no such claim, the ACL file decides (mja_acl_check); without an ACL
+ * file that is a deny. MJA_ALLOW or MJA_DENY (*why = MJA_OK: a plain rule
+ * denial). qos and retain are the broker's for the check (the message's,
+ * or the requested QoS of a subscription); only the acl claim uses them.
  * clientid / username (already passed through mja_auth_acl_username) may
  * be NULL. ignore_expiry is for the will of a client that is already gone
  * (its will was accepted while the token was valid). */
 mja_decision mja_auth_acl(const mja_config *cfg, const mja_principal *p,
 		const char *clientid, const char *username,
-		const char *topic, size_t topiclen, int access, int64_t now,
-		int ignore_expiry, mja_err *why);
+		const char *topic, size_t topiclen, int access, int qos, int retain,
+		int64_t now, int ignore_expiry, mja_err *why);
 
 #endif

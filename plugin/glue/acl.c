@@ -1,5 +1,6 @@
 /* acl.c (glue) - ACL_CHECK for token clients (spec 3, 4). Registered only
- * when acl_file is set. */
+ * when the plugin makes topic decisions (acl_file, acl_claim or
+ * superuser_claim: mja_config_topic_decisions). */
 #include <string.h>
 
 #include "glue.h"
@@ -27,7 +28,7 @@ int mja_glue_acl__check(int event, void *event_data, void *userdata)
 	if (c->state == MJA_CLIENT_KICKED && ev->client == g->expiry_kick &&
 	    ev->access == MJA_ACCESS_SUBSCRIBE) {
 		r = mja_auth_acl(g->cfg, c->principal, c->clientid, c->username, ev->topic,
-				strlen(ev->topic), ev->access, now, 1, &why);
+				strlen(ev->topic), ev->access, ev->qos, ev->retain, now, 1, &why);
 		return r == MJA_ALLOW ? MOSQ_ERR_SUCCESS :
 			r == MJA_DEFER ? MOSQ_ERR_PLUGIN_DEFER : MOSQ_ERR_ACL_DENIED;
 	}
@@ -43,7 +44,7 @@ int mja_glue_acl__check(int event, void *event_data, void *userdata)
 	if (is_will && !c->will_ok)
 		return MOSQ_ERR_ACL_DENIED;
 	r = mja_auth_acl(g->cfg, c->principal, c->clientid, c->username, ev->topic,
-			strlen(ev->topic), ev->access, now, is_will, &why);
+			strlen(ev->topic), ev->access, ev->qos, ev->retain, now, is_will, &why);
 	if (r == MJA_ALLOW)
 		return MOSQ_ERR_SUCCESS;
 	if (r == MJA_DEFER)

@@ -4,9 +4,19 @@
 
 #include "glue.h"
 
+/* The reason, and the library's detail when it has one (which acl claim
+ * rule is malformed, which claim_match failed). */
 static void log_refusal(const struct mosquitto *client, const char *what, mja_err why)
 {
-	mja_glue__log_client(MOSQ_LOG_NOTICE, client, what, mja_strerror(why));
+	const char *detail = mja_auth_detail();
+	char line[600];
+
+	if (!detail[0] || (why != MJA_ERR_BAD_ACL_CLAIM && why != MJA_ERR_CLAIM_MISMATCH)) {
+		mja_glue__log_client(MOSQ_LOG_NOTICE, client, what, mja_strerror(why));
+		return;
+	}
+	snprintf(line, sizeof(line), "%s (%s)", mja_strerror(why), detail);
+	mja_glue__log_client(MOSQ_LOG_NOTICE, client, what, line);
 }
 
 /* After a re-check or re-authentication: 1 if p (allowed) now stands for the

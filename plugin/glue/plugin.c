@@ -170,7 +170,7 @@ MJA_GLUE_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *id, void **user
 		glue_free(g);
 		return MOSQ_ERR_NOMEM;
 	}
-	g->acl_registered = g->cfg->acl_file != NULL;
+	g->acl_registered = mja_config_topic_decisions(g->cfg);
 	g->now = mja_glue__now;
 	g->mono_ms = mja_glue__mono_ms;
 	g->last_scan_ms = g->init_ms = g->mono_ms();
@@ -189,20 +189,21 @@ MJA_GLUE_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *id, void **user
 			return rc;
 		}
 	}
-	/* spec 1: no ACL callback without acl_file (registering one would
-	 * deny every client that is not ours). Expiry of connected clients is
+	/* spec 1: no ACL callback without acl_file, acl_claim or
+	 * superuser_claim (registering one would deny every client that is
+	 * not ours). Expiry of connected clients is
 	 * then enforced on TICK only, and Mosquitto 2.0.11 sends no TICK with
 	 * per_listener_settings true (notes), which init cannot see. */
 	if (!g->acl_registered)
-		mosquitto_log_printf(MOSQ_LOG_WARNING, MJA_GLUE_LOG_PREFIX "no acl_file: the "
-				"plugin makes no topic decisions (Mosquitto's behaviour without "
+		mosquitto_log_printf(MOSQ_LOG_WARNING, MJA_GLUE_LOG_PREFIX "no acl_file, "
+				"acl_claim or superuser_claim: the plugin makes no topic decisions (Mosquitto's behaviour without "
 				"ACLs applies to token clients)%s",
 				g->cfg->disconnect_on_expiry ? "; connected clients whose token "
 				"expires are disconnected only on the broker's TICK, which "
 				"Mosquitto 2.0 never sends with per_listener_settings true" : "");
 	mosquitto_log_printf(MOSQ_LOG_INFO, MJA_GLUE_LOG_PREFIX "ready: %zu key(s)%s",
 			mja_keyset_count(g->cfg->files->keys),
-			g->acl_registered ? ", ACL loaded" : "");
+			g->cfg->files->acl ? ", ACL loaded" : "");
 	*userdata = g;
 	return MOSQ_ERR_SUCCESS;
 }

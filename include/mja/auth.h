@@ -77,7 +77,7 @@ mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
  * pipeline, spec 2.1-2.7); a token without sub is refused
  * (MJA_ERR_MISSING_CLAIM: the sub is the identity); username_match sub (only
  * with token_field password): a non-NULL, non-empty username must equal sub;
- * clientid_match sub: clientid must equal sub (spec 2.8); each claim_match:
+ * clientid_match sub: clientid must equal sub; each claim_match:
  * the claim must be a string equal to its template with ${clientid} and
  * ${username} (mja_auth_acl_username's) replaced, a template needing an
  * absent or empty value never matches (MJA_ERR_CLAIM_MISMATCH); roles from
@@ -122,7 +122,8 @@ int mja_auth_expired(const mja_config *cfg, const mja_principal *p, int64_t now)
  * (the username field is the token), else username. Borrowed. */
 const char *mja_auth_acl_username(const mja_config *cfg, const char *username);
 
-/* One ACL check for a token client (spec 3). No topic decisions
+/* One ACL check for a token client (docs/design.md, "ACL semantics" and
+ * "Permissions in the token"). No topic decisions
  * configured (mja_config_topic_decisions) -> MJA_DEFER.
  * Unless ignore_expiry, an expired principal is denied everything
  * (*why = MJA_ERR_EXPIRED; the caller disconnects it). Else, in order: a

@@ -189,7 +189,7 @@ MJA_GLUE_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *id, void **user
 			return rc;
 		}
 	}
-	/* spec 1: no ACL callback without acl_file, acl_claim or
+	/* No ACL callback without acl_file, acl_claim or
 	 * superuser_claim (registering one would deny every client that is
 	 * not ours). Expiry of connected clients is
 	 * then enforced on TICK only, and Mosquitto 2.0.11 sends no TICK with

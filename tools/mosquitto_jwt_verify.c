@@ -2,7 +2,7 @@
  *
  * The decision is the plugin's own: the options go through mja_config_parse()
  * (config.c), the CONNECT decision is mja_auth_connect() and each topic
- * decision mja_auth_acl() (auth.c), exactly the calls the plugin glue makes;
+ * decision mja_auth_acl() (auth.c), the calls the session module makes;
  * the reasons printed are mja_strerror() words, the ones in the broker log.
  * Options come from a mosquitto.conf (mosqconf.c reads its plugin lines) or
  * from the command line.
@@ -388,6 +388,8 @@ int mjt_verify(int argc, char **argv)
 		goto out;
 
 	e = mja_config_parse(o.v, o.n, &cfg, &d);
+	if (d.warning[0])
+		fprintf(stderr, "mosquitto_jwt %s: warning: %s\n", CMD, d.warning);
 	if (e != MJA_OK) {
 		report_config_error(&o, &d, e);
 		rc = MJT_EXIT_IO;

@@ -111,7 +111,9 @@ mja_decision mja_auth_recheck(const mja_config *cfg, const mja_principal *old,
  * _recheck on this thread, for the log line after the reason: which rule of
  * the acl claim is malformed and how, which claim_match failed. "" when
  * there is none; valid until the next of those calls on this thread (like
- * errno). It names claims and rules, never a value from the token. */
+ * errno). It names claims and rules, never a value from the token; the
+ * claim names (option values) in it are escaped with mja_text_printable
+ * (text.h), so it is printable as it stands. */
 const char *mja_auth_detail(void);
 
 /* True iff the principal's token has expired: exp + leeway <= now

@@ -21,6 +21,13 @@
  * (the file loaders' own diagnostic, prefixed with the option; the path is
  * added when the loader did not name it).
  *
+ * Files are read with file.h's reader: a file that is not a regular file
+ * (a FIFO, a directory, a device) fails at once, and a key_file,
+ * secret_file or acl_file that every user may write is refused, naming file
+ * and mode. A secret_file every user may read loads, with a warning in
+ * d->warning ("option secret_file: PATH: mode 0644: ..."), on success too:
+ * the caller logs it.
+ *
  * Ownership: a mja_config owns every string, array, file set and the token
  * cache it holds; all are freed by mja_config_free(). Fields are read-only
  * for users (the glue, auth.c, tests) except through mja_config_reload().

@@ -7,11 +7,21 @@
 #include "mja/auth.h"
 #include "mja/cache.h"
 #include "mja/claims.h"
+#include "mja/text.h"
 #include "mja/token.h"
 
 /* mja_auth_detail(): per thread, like errno (the broker calls us from its
  * one main thread; the tool and the tests from theirs). */
 static _Thread_local mja_diag detail;
+
+/* A claim name (an option value) for the detail: escaped and bounded
+ * (text.h), so the detail is printable as it stands. */
+#define NAME_MAX_SHOWN 96
+static const char *shown_name(const char *name, char buf[NAME_MAX_SHOWN])
+{
+	mja_text_printable(name, name ? strlen(name) : 0, buf, NAME_MAX_SHOWN);
+	return buf;
+}
 
 const char *mja_auth_detail(void)
 {
@@ -67,13 +77,16 @@ static mja_err principal_new(const mja_config *cfg, const mja_token *t,
 		p->superuser = json_is_true(json_object_get(t->payload, cfg->superuser_claim));
 	if (cfg->acl_claim) {
 		const json_t *v = json_object_get(t->payload, cfg->acl_claim);
-		mja_diag d = { { 0 } };
+		mja_diag d = { 0 };
 
 		/* compiled once here, walked at every check (aclclaim.h) */
 		if (v) {
 			e = mja_aclclaim_compile(v, &p->acl_claim, &d);
 			if (e != MJA_OK) {
-				mja_diag_set(&detail, "claim \"%s\": %s", cfg->acl_claim,
+				char nm[NAME_MAX_SHOWN];
+
+				mja_diag_set(&detail, "claim \"%s\": %s",
+						shown_name(cfg->acl_claim, nm),
 						d.text[0] ? d.text : mja_strerror(e));
 				goto out;
 			}
@@ -107,9 +120,10 @@ static int claim_matches(const mja_claim_match *m, const json_t *payload,
 	const json_t *v = json_object_get(payload, m->name);
 	const char *s, *t = m->tmpl;
 	size_t len, off = 0;
+	char nm[NAME_MAX_SHOWN];
 
 	if (!json_is_string(v)) {
-		mja_diag_set(&detail, "claim \"%s\" is %s", m->name,
+		mja_diag_set(&detail, "claim \"%s\" is %s", shown_name(m->name, nm),
 				v ? "not a string" : "absent");
 		return 0;
 	}
@@ -124,7 +138,7 @@ static int claim_matches(const mja_claim_match *m, const json_t *payload,
 
 			if (!val || !val[0]) {
 				mja_diag_set(&detail, "claim \"%s\": the template needs %.11s, "
-						"which the client did not send", m->name, t);
+						"which the client did not send", shown_name(m->name, nm), t);
 				return 0;
 			}
 			piece = val;
@@ -140,7 +154,8 @@ static int claim_matches(const mja_claim_match *m, const json_t *payload,
 	if (off == len)
 		return 1;
 mismatch:
-	mja_diag_set(&detail, "claim \"%s\" is not the string its template gives", m->name);
+	mja_diag_set(&detail, "claim \"%s\" is not the string its template gives",
+			shown_name(m->name, nm));
 	return 0;
 }
 

@@ -1,8 +1,9 @@
-/* config.c - plugin options (spec section 1) and the files they name. */
+/* config.c - plugin options (README, Configuration options) and the files they name. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "mja/config.h"
+#include "mja/text.h"
 
 /* A value without its leading and trailing blanks (Mosquitto keeps the
  * trailing ones; a stray space must not become part of a path). */
@@ -11,22 +12,25 @@ typedef struct view {
 	size_t len;
 } view;
 
-static int is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
-
 static view trim(const char *s)
 {
 	view v = { s, s ? strlen(s) : 0 };
 
-	while (v.len && is_blank(v.p[0])) {
+	while (v.len && mja_text_is_space((unsigned char)v.p[0])) {
 		v.p++;
 		v.len--;
 	}
-	while (v.len && is_blank(v.p[v.len - 1]))
+	while (v.len && mja_text_is_space((unsigned char)v.p[v.len - 1]))
 		v.len--;
 	return v;
+}
+
+/* A value for a diagnostic: escaped and bounded (text.h). */
+#define SHOWN_MAX 72
+static const char *shown(view v, char buf[SHOWN_MAX])
+{
+	mja_text_printable(v.p, v.len, buf, SHOWN_MAX);
+	return buf;
 }
 
 static int view_is(view v, const char *word)
@@ -64,7 +68,7 @@ static mja_err strv_push(char ***v, size_t *n, const char *s, size_t len)
 
 static int is_list_sep(char c)
 {
-	return c == ',' || is_blank(c);
+	return c == ',' || mja_text_is_space((unsigned char)c);
 }
 
 /* A LIST value: items separated by commas and/or blanks; empty items are
@@ -99,6 +103,7 @@ static mja_err parse_list(const char *name, view v, char ***out, size_t *n, mja_
 static mja_err parse_uint(const char *name, view v, int64_t min, int64_t max,
 		int64_t *out, mja_diag *d)
 {
+	char buf[SHOWN_MAX];
 	int64_t x = 0;
 
 	if (v.len == 0)
@@ -115,12 +120,11 @@ static mja_err parse_uint(const char *name, view v, int64_t min, int64_t max,
 	*out = x;
 	return MJA_OK;
 bad:
-	mja_diag_set(d, "option %s: \"%.*s\" is not a whole number", name,
-			(int)(v.len > 64 ? 64 : v.len), v.p);
+	mja_diag_set(d, "option %s: \"%s\" is not a whole number", name, shown(v, buf));
 	return MJA_ERR_CONFIG;
 range:
-	mja_diag_set(d, "option %s: \"%.*s\" is out of range %lld..%lld", name,
-			(int)(v.len > 64 ? 64 : v.len), v.p, (long long)min, (long long)max);
+	mja_diag_set(d, "option %s: \"%s\" is out of range %lld..%lld", name,
+			shown(v, buf), (long long)min, (long long)max);
 	return MJA_ERR_CONFIG;
 }
 
@@ -128,6 +132,8 @@ range:
 static mja_err parse_choice(const char *name, view v, const char *w0, const char *w1,
 		int *out, mja_diag *d)
 {
+	char buf[SHOWN_MAX];
+
 	if (view_is(v, w0)) {
 		*out = 0;
 		return MJA_OK;
@@ -136,8 +142,7 @@ static mja_err parse_choice(const char *name, view v, const char *w0, const char
 		*out = 1;
 		return MJA_OK;
 	}
-	mja_diag_set(d, "option %s: \"%.*s\" is not %s or %s", name,
-			(int)(v.len > 64 ? 64 : v.len), v.p, w0, w1);
+	mja_diag_set(d, "option %s: \"%s\" is not %s or %s", name, shown(v, buf), w0, w1);
 	return MJA_ERR_CONFIG;
 }
 
@@ -156,14 +161,15 @@ static mja_err parse_path(const char *name, view v, char **out, mja_diag *d)
 /* A dotted claim path: non-empty segments. */
 static mja_err parse_claim_path(const char *name, view v, char **out, mja_diag *d)
 {
+	char buf[SHOWN_MAX];
 	int empty_segment = v.len == 0 || v.p[0] == '.' || v.p[v.len - 1] == '.';
 
 	for (size_t i = 0; i + 1 < v.len; i++)
 		if (v.p[i] == '.' && v.p[i + 1] == '.')
 			empty_segment = 1;
 	if (empty_segment) {
-		mja_diag_set(d, "option %s: \"%.*s\" is not a dotted claim path", name,
-				(int)(v.len > 64 ? 64 : v.len), v.p);
+		mja_diag_set(d, "option %s: \"%s\" is not a dotted claim path", name,
+				shown(v, buf));
 		return MJA_ERR_CONFIG;
 	}
 	*out = strndup(v.p, v.len);
@@ -214,9 +220,11 @@ static mja_err parse_claim_name(const char *name, view v, char **out, mja_diag *
 		return MJA_ERR_CONFIG;
 	}
 	for (size_t i = 0; i < v.len; i++) {
-		if (is_blank(v.p[i])) {
-			mja_diag_set(d, "option %s: \"%.*s\" is not one claim name", name,
-					(int)(v.len > 64 ? 64 : v.len), v.p);
+		if (mja_text_is_blank((unsigned char)v.p[i])) {
+			char buf[SHOWN_MAX];
+
+			mja_diag_set(d, "option %s: \"%s\" is not one claim name", name,
+					shown(v, buf));
 			return MJA_ERR_CONFIG;
 		}
 	}
@@ -247,18 +255,18 @@ static mja_err parse_claim_match(mja_config *c, const char *name, view v, mja_di
 	view cn, t;
 	mja_claim_match *nv;
 	char *cname = NULL, *tmpl = NULL;
+	char buf[SHOWN_MAX];
 	mja_err e;
 
 	if (!eq) {
-		mja_diag_set(d, "option %s: \"%.*s\" is not NAME=TEMPLATE", name,
-				(int)(v.len > 64 ? 64 : v.len), v.p);
+		mja_diag_set(d, "option %s: \"%s\" is not NAME=TEMPLATE", name, shown(v, buf));
 		return MJA_ERR_CONFIG;
 	}
 	cn = (view){ v.p, (size_t)(eq - v.p) };
-	while (cn.len && is_blank(cn.p[cn.len - 1]))
+	while (cn.len && mja_text_is_blank((unsigned char)cn.p[cn.len - 1]))
 		cn.len--;
 	t = (view){ eq + 1, v.len - (size_t)(eq + 1 - v.p) };
-	while (t.len && is_blank(t.p[0])) {
+	while (t.len && mja_text_is_blank((unsigned char)t.p[0])) {
 		t.p++;
 		t.len--;
 	}
@@ -267,13 +275,15 @@ static mja_err parse_claim_match(mja_config *c, const char *name, view v, mja_di
 		return e;
 	for (size_t i = 0; i < c->n_claim_match; i++) {
 		if (!strcmp(c->claim_match[i].name, cname)) {
-			mja_diag_set(d, "option %s: claim \"%s\" given twice", name, cname);
+			mja_diag_set(d, "option %s: claim \"%s\" given twice", name,
+					shown((view){ cname, strlen(cname) }, buf));
 			free(cname);
 			return MJA_ERR_CONFIG;
 		}
 	}
 	if (t.len == 0 || !template_ok(t.p, t.len)) {
-		mja_diag_set(d, "option %s: claim \"%s\": %s", name, cname, t.len == 0 ?
+		mja_diag_set(d, "option %s: claim \"%s\": %s", name,
+				shown((view){ cname, strlen(cname) }, buf), t.len == 0 ?
 				"empty template" :
 				"unknown placeholder (${clientid} and ${username} only)");
 		free(cname);
@@ -315,7 +325,7 @@ static mja_err apply_option(mja_config *c, enum opt_id id, view v, mja_diag *d)
 	case OPT_ACL_FILE:
 		return parse_path(name, v, &c->acl_file, d);
 	case OPT_ALGORITHMS: {
-		mja_diag sub = { { 0 } };
+		mja_diag sub = { 0 };
 
 		e = mja_alg_set_parse(v.p, v.len, &c->algorithms, &sub);
 		if (e != MJA_OK)
@@ -353,7 +363,7 @@ static mja_err apply_option(mja_config *c, enum opt_id id, view v, mja_diag *d)
 			c->max_token_bytes = (size_t)num;
 		return e;
 	case OPT_TOKEN_CACHE_SIZE:
-		/* spec 6: the verified-token cache; 0 turns it off */
+		/* docs/design.md, Verified-token cache; 0 turns it off */
 		e = parse_uint(name, v, 0, MJA_CONFIG_CACHE_LIMIT, &num, d);
 		if (e == MJA_OK)
 			c->token_cache_size = (size_t)num;
@@ -433,6 +443,7 @@ mja_err mja_config_parse(const mja_config_opt *opts, size_t n,
 		mja_config **out, mja_diag *d)
 {
 	unsigned seen[OPT__COUNT] = { 0 };
+	char buf[SHOWN_MAX];
 	mja_config *c;
 	mja_err e;
 
@@ -456,7 +467,9 @@ mja_err mja_config_parse(const mja_config_opt *opts, size_t n,
 			if (strcmp(key, opt_table[id].name) == 0)
 				break;
 		if (id == OPT__COUNT) {
-			mja_diag_set(d, "option %.64s: unknown option", key);
+			view k = { key, strlen(key) };
+
+			mja_diag_set(d, "option %s: unknown option", shown(k, buf));
 			e = MJA_ERR_CONFIG;
 			goto out;
 		}
@@ -563,6 +576,8 @@ mja_err mja_config_load_files(const mja_config *c, mja_config_files **out, mja_d
 		for (size_t i = 0; i < sources[s].n; i++) {
 			mja_diag_clear(&inner);
 			e = sources[s].load(f->keys, sources[s].files[i], &inner);
+			if (inner.warning[0])
+				mja_diag_warn(d, "option %s: %s", sources[s].name, inner.warning);
 			if (e != MJA_OK) {
 				file_diag(d, sources[s].name, sources[s].files[i], &inner, e);
 				goto out;
@@ -585,6 +600,8 @@ mja_err mja_config_load_files(const mja_config *c, mja_config_files **out, mja_d
 	if (c->acl_file) {
 		mja_diag_clear(&inner);
 		e = mja_acl_load_file(c->acl_file, &f->acl, &inner);
+		if (inner.warning[0])
+			mja_diag_warn(d, "option acl_file: %s", inner.warning);
 		if (e != MJA_OK) {
 			file_diag(d, "acl_file", c->acl_file, &inner, e);
 			goto out;
@@ -627,7 +644,7 @@ mja_err mja_config_reload(mja_config *c, mja_diag *d)
 		return MJA_ERR_INVAL;
 	e = mja_config_load_files(c, &fresh, d);
 	if (e != MJA_OK)
-		return e;   /* the previous set stays in force in full (spec 4) */
+		return e;   /* the previous set stays in force in full (docs/design.md, Reload) */
 	mja_config_files_free(c->files);
 	c->files = fresh;
 	/* entries were verified with the old keys */

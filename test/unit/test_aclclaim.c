@@ -26,7 +26,7 @@ static mja_aclclaim *compile(const char *json)
 {
 	json_error_t jerr;
 	json_t *v = json_loads(json, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_aclclaim *c = NULL;
 	mja_err e;
 

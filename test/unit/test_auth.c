@@ -489,7 +489,7 @@ static void test_recheck_after_reload(void **state)
 	char *tok = token(FX_SECRET, "dev1", 60, NULL);
 	char *other = token(FX_SECRET, "dev2", 60, NULL);
 	mja_principal *basic = NULL, *ext = NULL, *q = NULL;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_err why;
 
 	fx_add(&o, "secret_file %s", rot);

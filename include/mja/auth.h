@@ -12,15 +12,16 @@
  * sub, roles, exp, a SHA-256 of the whole token, and, for MQTT 5 enhanced
  * authentication and token_field username only, a copy of the token itself.
  *
- * Why the token copy (spec 4, SIGHUP): after a reload the broker re-runs
- * BASIC_AUTH for every client; basic-auth clients come with their password
- * again, so their token is simply verified again with the new keys, but
- * enhanced-auth clients come with password NULL. To re-check those against
- * the new keys we keep their token bytes in the principal (they are in the
- * broker's memory during the session anyway); the copy is scrubbed
- * (OPENSSL_cleanse) before it is freed and is never logged. Same with
- * token_field username: the glue replaces the username (the token, which
- * Mosquitto would log) with the sub, so the re-check finds no token there.
+ * Why the token copy (docs/design.md, "Re-check after SIGHUP"): after a
+ * reload the broker re-runs BASIC_AUTH for every client; basic-auth clients
+ * come with their password again, so their token is simply verified again
+ * with the new keys, but enhanced-auth clients come with password NULL. To
+ * re-check those against the new keys we keep their token bytes in the
+ * principal (they are in the broker's memory during the session anyway);
+ * the copy is scrubbed (OPENSSL_cleanse) before it is freed and is never
+ * logged. Same with token_field username: the session module has the
+ * username (the token, which Mosquitto would log) replaced with the sub, so
+ * the re-check finds no token there.
  */
 #ifndef MJA_AUTH_H
 #define MJA_AUTH_H
@@ -42,7 +43,7 @@ typedef enum mja_decision {
 /* Owned by whoever holds it (the client registry, clients.h); every
  * pointer inside is owned by the principal. */
 typedef struct mja_principal {
-	char *sub;                  /* verified, spec 2.7 */
+	char *sub;                  /* verified (docs/design.md, "Token rules" 7) */
 	char **roles;               /* from roles_claim; may be NULL if n_roles 0 */
 	size_t n_roles;
 	int has_exp;
@@ -59,9 +60,10 @@ void mja_principal_free(mja_principal *p);   /* NULL is fine; scrubs token */
  * fine. For a session that is over: nothing re-checks it any more. */
 void mja_principal_drop_token(mja_principal *p);
 
-/* BASIC_AUTH at CONNECT (spec 1, 2). username / password / clientid as the
- * broker passes them (NUL-terminated, NULL when absent; an empty one is
- * treated as absent). The token is taken from the token_field field.
+/* BASIC_AUTH at CONNECT (docs/design.md, "One CONNECT through the
+ * modules"). username / password / clientid as the broker passes them
+ * (NUL-terminated, NULL when absent; an empty one is treated as absent).
+ * The token is taken from the token_field field.
  *  - no token: non_jwt deny -> MJA_DENY (MJA_ERR_NO_TOKEN); defer -> MJA_DEFER
  *  - not shaped like a JWT: non_jwt deny -> MJA_DENY (MJA_ERR_NOT_JWT);
  *    defer -> MJA_DEFER
@@ -74,8 +76,8 @@ mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
 		mja_principal **out, mja_err *why);
 
 /* Verify tok[0..len) and build a principal: mja_cache_verify (the token
- * pipeline, spec 2.1-2.7); a token without sub is refused
- * (MJA_ERR_MISSING_CLAIM: the sub is the identity); username_match sub (only
+ * pipeline, docs/design.md "Token rules" 1-7); a token without sub is
+ * refused (MJA_ERR_MISSING_CLAIM: the sub is the identity); username_match sub (only
  * with token_field password): a non-NULL, non-empty username must equal sub;
  * clientid_match sub: clientid must equal sub; each claim_match:
  * the claim must be a string equal to its template with ${clientid} and
@@ -90,19 +92,20 @@ mja_decision mja_auth_token(const mja_config *cfg, const char *tok, size_t len,
 		const char *username, const char *clientid, int64_t now, int keep_token,
 		mja_principal **out, mja_err *why);
 
-/* MQTT 5 re-authentication (spec 4): like mja_auth_token() (token kept),
- * then the new sub must equal old->sub, else MJA_DENY with
- * MJA_ERR_REAUTH_SUB. On MJA_ALLOW the caller replaces old with *out. */
+/* MQTT 5 re-authentication (docs/design.md, "Re-authentication"): like
+ * mja_auth_token() (token kept), then the new sub must equal old->sub,
+ * else MJA_DENY with MJA_ERR_REAUTH_SUB. On MJA_ALLOW the caller replaces old with *out. */
 mja_decision mja_auth_reauth(const mja_config *cfg, const mja_principal *old,
 		const char *tok, size_t len, const char *username, const char *clientid,
 		int64_t now, mja_principal **out, mja_err *why);
 
 /* The broker's BASIC_AUTH re-check of a client we already accepted (after
- * SIGHUP, spec 4): the token is the principal's stored copy if it has one
- * (enhanced auth), else the one in the token_field field (basic auth); it must
- * verify with the current keys and carry the same sub. No token at all ->
- * MJA_DENY (MJA_ERR_NO_TOKEN). Never MJA_DEFER: the client is ours. The new
- * principal keeps a token copy iff old had one. */
+ * SIGHUP, docs/design.md "Re-check after SIGHUP"): the token is the
+ * principal's stored copy if it has one (enhanced auth), else the one in
+ * the token_field field (basic auth); it must verify with the current keys
+ * and carry the same sub. No token at all -> MJA_DENY (MJA_ERR_NO_TOKEN).
+ * Never MJA_DEFER: the client is ours. The new principal keeps a token copy
+ * iff old had one. */
 mja_decision mja_auth_recheck(const mja_config *cfg, const mja_principal *old,
 		const char *username, const char *password, const char *clientid,
 		int64_t now, mja_principal **out, mja_err *why);

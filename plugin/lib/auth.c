@@ -1,4 +1,6 @@
-/* auth.c - CONNECT, re-authentication and ACL decisions (spec 2.8, 3, 4). */
+/* auth.c - CONNECT, re-authentication and ACL decisions (docs/design.md,
+ * "Token rules", "ACL semantics", "Permissions in the token",
+ * "Re-authentication"). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -181,8 +183,8 @@ mja_decision mja_auth_token(const mja_config *cfg, const char *tok, size_t len,
 		return deny(why, MJA_ERR_INVAL);
 	if (!tok || len == 0)
 		return deny(why, MJA_ERR_NO_TOKEN);
-	/* spec 2.1-2.7: shape, header, key, signature, payload, claims; the
-	 * cache hands back the token's SHA-256 it keys on */
+	/* docs/design.md, "Token rules" 1-7: shape, header, key, signature,
+	 * payload, claims; the cache hands back the token's SHA-256 it keys on */
 	e = mja_cache_verify_hashed(cfg->cache, cfg->files->keys, &cfg->files->verify,
 			tok, len, now, &t, hash);
 	if (e != MJA_OK)
@@ -192,17 +194,17 @@ mja_decision mja_auth_token(const mja_config *cfg, const char *tok, size_t len,
 		e = MJA_ERR_MISSING_CLAIM;
 		goto out;
 	}
-	if (!mja_sub_valid(t->sub, strlen(t->sub))) {   /* spec 2.7 */
+	if (!mja_sub_valid(t->sub, strlen(t->sub))) {   /* "Token rules" 7 */
 		e = MJA_ERR_BAD_SUB;
 		goto out;
 	}
-	/* spec 2.8: a username sent beside a password token must equal sub */
+	/* "Token rules" 8: a username beside a password token must equal sub */
 	if (cfg->username_match == MJA_MATCH_SUB && cfg->token_field == MJA_TOKEN_FIELD_PASSWORD &&
 	    username && username[0] && !str_eq_sub(username, t->sub)) {
 		e = MJA_ERR_USERNAME_MISMATCH;
 		goto out;
 	}
-	/* spec 2.8: the MQTT client id must equal sub */
+	/* "Token rules" 8: the MQTT client id must equal sub */
 	if (cfg->clientid_match == MJA_MATCH_SUB && !str_eq_sub(clientid, t->sub)) {
 		e = MJA_ERR_CLIENTID_MISMATCH;
 		goto out;
@@ -253,9 +255,10 @@ mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
 		return MJA_DEFER;
 	}
 	len = strlen(tok);
-	/* spec 1, non_jwt: not three base64url segments -> not ours, or refused.
+	/* README.md, option non_jwt: not three base64url segments -> not
+	 * ours, or refused.
 	 * A JWT-shaped value longer than max_token_bytes is ours and is refused
-	 * by the verifier before any parsing (spec 2.1). */
+	 * by the verifier before any parsing (docs/design.md, "Token rules" 1). */
 	if (!mja_token_looks_like_jwt(tok, len)) {
 		if (cfg->non_jwt == MJA_NON_JWT_DENY)
 			return deny(why, MJA_ERR_NOT_JWT);
@@ -267,8 +270,8 @@ mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
 			cfg->token_field == MJA_TOKEN_FIELD_USERNAME, out, why);
 }
 
-/* spec 4: a re-authentication or re-check may refresh the token, never
- * change whom the session belongs to. */
+/* docs/design.md, "Re-authentication": a re-authentication or re-check
+ * may refresh the token, never change whom the session belongs to. */
 static mja_decision same_sub(mja_decision r, const mja_principal *old,
 		mja_principal **out, mja_err *why)
 {
@@ -361,7 +364,7 @@ mja_decision mja_auth_acl(const mja_config *cfg, const mja_principal *p,
 		return deny(why, MJA_ERR_INVAL);
 	if (!mja_config_topic_decisions(cfg))
 		return MJA_DEFER;
-	/* spec 3: an expired token is denied everything */
+	/* docs/design.md, "ACL semantics": an expired token is denied everything */
 	if (!ignore_expiry && mja_auth_expired(cfg, p, now))
 		return deny(why, MJA_ERR_EXPIRED);
 	if (!topic)

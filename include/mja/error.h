@@ -46,6 +46,8 @@ typedef enum mja_err {
 	MJA_ERR_KEY,              /* "unusable key" */
 	MJA_ERR_CONFIG,           /* "bad configuration" */
 	MJA_ERR_ACL_SYNTAX,       /* "ACL file syntax error" */
+	/* appended reasons (keep the values above stable) */
+	MJA_ERR_REVOKED,          /* "revoked" (revocation_file) */
 	/* permissions in the token */
 	MJA_ERR_BAD_ACL_CLAIM,    /* "bad acl claim" (acl_claim malformed) */
 	MJA_ERR_CLAIM_MISMATCH,   /* "claim mismatch" (claim_match) */

@@ -42,5 +42,6 @@
 #pragma weak mosquitto_kick_client_by_clientid
 #pragma weak mosquitto_callback_register
 #pragma weak mosquitto_callback_unregister
+#pragma weak mosquitto_broker_publish
 
 #endif

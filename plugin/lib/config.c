@@ -182,6 +182,7 @@ enum opt_id {
 	OPT_USERNAME_MATCH, OPT_CLIENTID_MATCH, OPT_ACL_FILE, OPT_ROLES_CLAIM,
 	OPT_NON_JWT, OPT_DISCONNECT_ON_EXPIRY, OPT_MAX_TOKEN_BYTES, OPT_TOKEN_CACHE_SIZE,
 	OPT_ACL_CLAIM, OPT_SUPERUSER_CLAIM, OPT_CLAIM_MATCH,
+	OPT_REVOCATION_FILE, OPT_STATS_INTERVAL, OPT_AUTH_METHODS,
 	OPT__COUNT
 };
 
@@ -209,6 +210,9 @@ static const struct {
 	[OPT_ACL_CLAIM] = { "acl_claim", 0 },
 	[OPT_SUPERUSER_CLAIM] = { "superuser_claim", 0 },
 	[OPT_CLAIM_MATCH] = { "claim_match", 1 },
+	[OPT_REVOCATION_FILE] = { "revocation_file", 0 },
+	[OPT_STATS_INTERVAL] = { "stats_interval", 0 },
+	[OPT_AUTH_METHODS] = { "auth_methods", 0 },
 };
 
 /* A claim name: one top-level member of the payload, used as written (a
@@ -324,6 +328,19 @@ static mja_err apply_option(mja_config *c, enum opt_id id, view v, mja_diag *d)
 		return e;
 	case OPT_ACL_FILE:
 		return parse_path(name, v, &c->acl_file, d);
+	case OPT_REVOCATION_FILE:
+		return parse_path(name, v, &c->revocation_file, d);
+	case OPT_STATS_INTERVAL:
+		e = parse_uint(name, v, 0, MJA_CONFIG_STATS_INTERVAL_LIMIT, &num, d);
+		if (e == MJA_OK)
+			c->stats_interval = num;
+		return e;
+	case OPT_AUTH_METHODS:
+		/* replaces the default list */
+		free_strv(c->auth_methods, c->n_auth_methods);
+		c->auth_methods = NULL;
+		c->n_auth_methods = 0;
+		return parse_list(name, v, &c->auth_methods, &c->n_auth_methods, d);
 	case OPT_ALGORITHMS: {
 		mja_diag sub = { 0 };
 
@@ -414,12 +431,15 @@ static mja_err set_defaults(mja_config *c)
 	c->max_token_bytes = MJA_DEFAULT_MAX_TOKEN_BYTES;
 	c->token_cache_size = MJA_CONFIG_CACHE_ENTRIES;
 	c->disconnect_on_expiry = 1;
+	c->stats_interval = MJA_CONFIG_STATS_INTERVAL;
 	c->roles_claim = strdup("roles");
 	if (!c->roles_claim)
 		return MJA_ERR_NOMEM;
 	e = strv_push(&c->required, &c->n_required, "exp", 3);
 	if (e == MJA_OK)
 		e = strv_push(&c->required, &c->n_required, "sub", 3);
+	if (e == MJA_OK)
+		e = strv_push(&c->auth_methods, &c->n_auth_methods, "jwt", 3);
 	return e;
 }
 
@@ -436,6 +456,25 @@ static mja_err check_combination(const mja_config *c, mja_diag *d)
 				"token_field username (the username is the token)");
 		return MJA_ERR_CONFIG;
 	}
+	return MJA_OK;
+}
+
+static void file_diag(mja_diag *d, const char *name, const char *path,
+		const mja_diag *inner, mja_err e);
+
+/* Read revocation_file into a new list; on success it replaces the old. */
+static mja_err load_revocation(mja_config *c, mja_diag *d)
+{
+	mja_revoke *fresh = NULL;
+	mja_diag inner = { 0 };
+	mja_err e = mja_revoke_load_file(c->revocation_file, &fresh, &inner);
+
+	if (e != MJA_OK) {
+		file_diag(d, "revocation_file", c->revocation_file, &inner, e);
+		return e;
+	}
+	mja_revoke_free(c->revoked);
+	c->revoked = fresh;
 	return MJA_OK;
 }
 
@@ -493,6 +532,13 @@ mja_err mja_config_parse(const mja_config_opt *opts, size_t n,
 		e = MJA_ERR_NOMEM;
 		goto out;
 	}
+	/* at start an unreadable or malformed list stops the broker */
+	if (c->revocation_file) {
+		mja_revoke_stamp_get(c->revocation_file, &c->revoked_stamp);
+		e = load_revocation(c, d);
+		if (e != MJA_OK)
+			goto out;
+	}
 	*out = c;
 	return MJA_OK;
 out:
@@ -520,8 +566,11 @@ void mja_config_free(mja_config *c)
 		free(c->claim_match[i].tmpl);
 	}
 	free(c->claim_match);
+	free(c->revocation_file);
+	free_strv(c->auth_methods, c->n_auth_methods);
 	mja_config_files_free(c->files);
 	mja_cache_free(c->cache);
+	mja_revoke_free(c->revoked);
 	free(c);
 }
 
@@ -650,4 +699,38 @@ mja_err mja_config_reload(mja_config *c, mja_diag *d)
 	/* entries were verified with the old keys */
 	mja_cache_clear(c->cache);
 	return MJA_OK;
+}
+
+mja_err mja_config_revoke_refresh(mja_config *c, int force, int *changed, mja_diag *d)
+{
+	mja_revoke_stamp now;
+	mja_err e;
+
+	if (changed)
+		*changed = 0;
+	if (!c)
+		return MJA_ERR_INVAL;
+	if (!c->revocation_file)
+		return MJA_OK;
+	/* stat before reading: a change after the stat is seen next time */
+	mja_revoke_stamp_get(c->revocation_file, &now);
+	if (!force && mja_revoke_stamp_equal(&now, &c->revoked_stamp))
+		return MJA_OK;
+	c->revoked_stamp = now;   /* also on failure: one report per change */
+	e = load_revocation(c, d);
+	if (e != MJA_OK)
+		return e;   /* the previous list stays in force */
+	if (changed)
+		*changed = 1;
+	return MJA_OK;
+}
+
+int mja_config_auth_method(const mja_config *c, const char *method)
+{
+	if (!c || !method)
+		return 0;
+	for (size_t i = 0; i < c->n_auth_methods; i++)
+		if (strcmp(c->auth_methods[i], method) == 0)
+			return 1;
+	return 0;
 }

@@ -21,6 +21,7 @@ struct mja_session {
 	int window_open;
 	uint64_t window;           /* generation of the current / last window */
 	int64_t window_last_ms;    /* monotonic, of its last event */
+	mja_stats stats;           /* counters published under $SYS (stats.h) */
 };
 
 /* ---- actions ---- */
@@ -217,9 +218,10 @@ mja_err mja_session_open(const mja_config_opt *opts, size_t n, int64_t ms,
 				s->cfg->disconnect_on_expiry ? "; connected clients whose token "
 				"expires are disconnected only on the broker's TICK, which "
 				"Mosquitto 2.0 never sends with per_listener_settings true" : "");
-	logf_(acts, MJA_LOG_INFO, "ready: %zu key(s)%s",
+	logf_(acts, MJA_LOG_INFO, "ready: %zu key(s)%s%s",
 			mja_keyset_count(s->cfg->files->keys),
-			s->cfg->files->acl ? ", ACL loaded" : "");
+			s->cfg->files->acl ? ", ACL loaded" : "",
+			s->cfg->revocation_file ? ", revocation list loaded" : "");
 	*out = s;
 	return MJA_OK;
 }
@@ -252,6 +254,11 @@ mja_broker_line mja_session_broker(const mja_session *s)
 const mja_config *mja_session_config(const mja_session *s)
 {
 	return s ? s->cfg : NULL;
+}
+
+const mja_stats *mja_session_stats(const mja_session *s)
+{
+	return s ? &s->stats : NULL;
 }
 
 const mja_client *mja_session_get(const mja_session *s, const void *client)
@@ -309,6 +316,7 @@ static void kick_expired(mja_session *s, const void *client, int64_t now, mja_ac
 		return;
 	log_client(a, MJA_LOG_NOTICE, "disconnecting", c->clientid, c->address,
 			mja_strerror(MJA_ERR_EXPIRED));
+	s->stats.disconnects_expired++;
 	id = c->clientid ? strdup(c->clientid) : NULL;
 	if (c->clientid && !id)
 		a->lost = 1;   /* kicked in the registry all the same: denied everything */
@@ -557,10 +565,23 @@ static mja_decision recheck(mja_session *s, const mja_session_client *c,
 	if (replace_principal(s, c->client, r, p, why))
 		return MJA_ALLOW;
 	log_refusal(a, c, "re-check refused", *why);
+	if (*why == MJA_ERR_REVOKED)
+		s->stats.disconnects_revoked++;   /* the broker disconnects it */
 	/* the broker disconnects it; until then it may do nothing, and its
 	 * will (a write under a token that no longer holds) is denied */
 	kick(s, c->client, now, 0);
 	return MJA_DENY;
+}
+
+/* A CONNECT's outcome in the counters. */
+static void count_connect(mja_session *s, mja_decision r, mja_err why)
+{
+	if (r == MJA_ALLOW)
+		s->stats.connects_accepted++;
+	else if (r == MJA_DEFER)
+		s->stats.connects_deferred++;
+	else
+		mja_stats_refused(&s->stats, why);
 }
 
 mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
@@ -590,13 +611,12 @@ mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 	if (e)
 		mja_clients_remove(s->clients, c->client);
 	r = mja_auth_connect(s->cfg, username, password, c->clientid, now, &p, why);
-	if (r == MJA_DEFER)
-		return MJA_DEFER;
-	if (r != MJA_ALLOW) {
+	if (r == MJA_ALLOW)
+		r = accept_client(s, c, username, p, ms, a, why);
+	else if (r == MJA_DENY)
 		log_refusal(a, c, "refused", *why);
-		return MJA_DENY;
-	}
-	return accept_client(s, c, username, p, ms, a, why);
+	count_connect(s, r, *why);
+	return r;
 }
 
 /* An entry at c's handle that the broker's enhanced authentication can
@@ -632,8 +652,14 @@ mja_decision mja_session_ext_auth_start(mja_session *s, const mja_session_client
 		return MJA_DENY;
 	close_window(s);   /* no part of a reload's re-check pass */
 	e = same_connection(s, c);
-	if (!method || strcmp(method, MJA_SESSION_AUTH_METHOD) != 0)
+	/* auth_methods: the methods the plugin answers; others are another
+	 * plugin's (a re-authentication uses the method of its CONNECT, which
+	 * the broker enforces: MQTT 5 section 4.12.1) */
+	if (!mja_config_auth_method(s->cfg, method)) {
+		if (!e)
+			s->stats.connects_deferred++;
 		return MJA_DEFER;
+	}
 	if (e) {
 		/* AUTH 0x19 re-authentication of a session the plugin accepted:
 		 * same sub, fresh token; its exp replaces the old one */
@@ -644,20 +670,24 @@ mja_decision mja_session_ext_auth_start(mja_session *s, const mja_session_client
 			r = mja_auth_reauth(s->cfg, e->principal, data, len, c->username,
 					c->clientid, now, &p, why);
 		}
-		if (replace_principal(s, c->client, r, p, why))
+		if (replace_principal(s, c->client, r, p, why)) {
+			s->stats.reauth_accepted++;
 			return MJA_ALLOW;
+		}
 		log_refusal(a, c, "re-authentication refused", *why);
+		s->stats.reauth_refused++;
 		kick(s, c->client, now, 0);   /* the broker closes the connection */
 		return MJA_DENY;
 	}
-	/* CONNECT with authentication method "jwt": the client says it is the
+	/* CONNECT with one of the plugin's methods: the client says it is the
 	 * plugin's, so a missing or non-JWT token is refused, never deferred */
 	r = mja_auth_token(s->cfg, data, len, c->username, c->clientid, now, 1, &p, why);
-	if (r != MJA_ALLOW) {
+	if (r == MJA_ALLOW)
+		r = accept_client(s, c, c->username, p, ms, a, why);
+	else
 		log_refusal(a, c, "refused", *why);
-		return MJA_DENY;
-	}
-	return accept_client(s, c, c->username, p, ms, a, why);
+	count_connect(s, r, *why);
+	return r;
 }
 
 mja_decision mja_session_ext_auth_continue(mja_session *s, const mja_session_client *c,
@@ -712,8 +742,35 @@ static mja_decision acl_rules(mja_session *s, const mja_client *e, const char *t
 			strlen(topic), access, qos, retain, now, ignore_expiry, why);
 }
 
+static mja_decision acl_decide(mja_session *s, const mja_session_client *c,
+		const char *topic, int access, int qos, int retain, int64_t now,
+		mja_actions *a);
+
 mja_decision mja_session_acl(mja_session *s, const mja_session_client *c,
 		const char *topic, int access, int qos, int retain, int64_t now, int64_t ms,
+		mja_actions *a)
+{
+	mja_decision r;
+
+	if (!s || !c)
+		return MJA_DENY;
+	/* a reload's re-check pass asks for wills and deliveries only */
+	if (access == MJA_ACCESS_SUBSCRIBE || access == MJA_ACCESS_UNSUBSCRIBE)
+		close_window(s);
+	r = acl_decide(s, c, topic, access, qos, retain, now, a);
+	if (r == MJA_DENY) {
+		if (access == MJA_ACCESS_WRITE)
+			s->stats.acl_denied[MJA_STATS_ACL_PUBLISH]++;
+		else if (access == MJA_ACCESS_SUBSCRIBE)
+			s->stats.acl_denied[MJA_STATS_ACL_SUBSCRIBE]++;
+		else if (access == MJA_ACCESS_READ)
+			s->stats.acl_denied[MJA_STATS_ACL_RECEIVE]++;
+	}
+	return r;
+}
+
+static mja_decision acl_decide(mja_session *s, const mja_session_client *c,
+		const char *topic, int access, int qos, int retain, int64_t now,
 		mja_actions *a)
 {
 	const mja_client *e;
@@ -721,11 +778,6 @@ mja_decision mja_session_acl(mja_session *s, const mja_session_client *c,
 	mja_decision r;
 	int is_will;
 
-	if (!s || !c)
-		return MJA_DENY;
-	/* a reload's re-check pass asks for wills and deliveries only */
-	if (access == MJA_ACCESS_SUBSCRIBE || access == MJA_ACCESS_UNSUBSCRIBE)
-		close_window(s);
 	e = mja_clients_get(s->clients, c->client);
 	if (!e)
 		return MJA_DEFER;   /* did not log in with a token */
@@ -747,6 +799,10 @@ mja_decision mja_session_acl(mja_session *s, const mja_session_client *c,
 	 * the expiry test is skipped then (will_ok, set when it went). */
 	is_will = e->state == MJA_CLIENT_OFFLINE && access == MJA_ACCESS_WRITE;
 	if (is_will && !e->will_ok)
+		return MJA_DENY;
+	/* an offline session whose token was revoked gets nothing queued (a
+	 * live one is kicked; live checks skip this lookup) */
+	if (e->state == MJA_CLIENT_OFFLINE && mja_auth_revoked(s->cfg, e->principal) != MJA_OK)
 		return MJA_DENY;
 	r = acl_rules(s, e, topic, access, qos, retain, now, is_will, &why);
 	if (r != MJA_DENY)
@@ -783,6 +839,38 @@ void mja_session_disconnect(mja_session *s, const void *client, int64_t now,
 	mja_clients_sweep(s->clients, now);
 }
 
+static int principal_revoked(const mja_principal *p, void *ctx)
+{
+	return mja_auth_revoked(ctx, p) == MJA_ERR_REVOKED;
+}
+
+/* Read revocation_file again if it changed (or if force: SIGHUP); log a
+ * failure (the previous list stays); on a new list, unless force (the
+ * broker's re-check follows then), kick the live clients it revokes. */
+static void refresh_revocation(mja_session *s, int force, int64_t now, int64_t ms,
+		mja_actions *a)
+{
+	mja_diag d = { 0 };
+	int changed = 0;
+	mja_err e;
+
+	if (!s->cfg->revocation_file)
+		return;
+	e = mja_config_revoke_refresh(s->cfg, force, &changed, &d);
+	if (e != MJA_OK) {
+		logf_(a, MJA_LOG_ERR, "revocation list not reloaded, the previous list stays "
+				"in force: %s", d.text[0] ? d.text : mja_strerror(e));
+		return;
+	}
+	if (!changed)
+		return;
+	logf_(a, MJA_LOG_NOTICE, "revocation list loaded: %zu entries",
+			mja_revoke_count(s->cfg->revoked));
+	if (!force)
+		s->stats.disconnects_revoked += mja_session_kick_if(s, principal_revoked, s->cfg,
+				MJA_ERR_REVOKED, now, ms, a);
+}
+
 int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *a)
 {
 	const mja_client *e;
@@ -797,6 +885,9 @@ int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *a
 		return MJA_SESSION_TICK_MS - (ms - s->last_scan_ms);
 	s->last_scan_ms = ms;
 	mja_clients_sweep(s->clients, now);
+	/* revocation_file: one stat(2); a changed file is read again and the
+	 * live clients it now revokes are disconnected */
+	refresh_revocation(s, 0, now, ms, a);
 	if (!s->cfg->disconnect_on_expiry)
 		return MJA_SESSION_TICK_MS;
 	/* the schedule's top only: no scan of every client. Each kicked entry
@@ -817,6 +908,9 @@ void mja_session_reload(mja_session *s, int64_t now, int64_t ms, mja_actions *a)
 	s->window++;
 	s->window_open = 1;
 	s->window_last_ms = ms;
+	/* the revocation list first: the re-check that follows refuses the
+	 * tokens it names */
+	refresh_revocation(s, 1, now, ms, a);
 	e = mja_config_reload(s->cfg, &d);
 	if (d.warning[0])
 		logf_(a, MJA_LOG_WARNING, "%s", d.warning);

@@ -53,6 +53,14 @@ static void test_defaults(void **state)
 	assert_false(mja_config_topic_decisions(c));
 	assert_non_null(c->cache);
 	assert_int_equal(c->token_cache_size, MJA_CONFIG_CACHE_ENTRIES);
+	assert_null(c->revocation_file);
+	assert_null(c->revoked);
+	assert_int_equal(c->stats_interval, 10);
+	assert_int_equal(c->n_auth_methods, 1);
+	assert_string_equal(c->auth_methods[0], "jwt");
+	assert_true(mja_config_auth_method(c, "jwt"));
+	assert_false(mja_config_auth_method(c, "JWT"));
+	assert_false(mja_config_auth_method(c, NULL));
 	{
 		mja_cache_stats st;
 
@@ -250,6 +258,49 @@ static void test_single_options_not_repeatable(void **state)
 	}
 }
 
+/* revocation_file, stats_interval, auth_methods */
+static void test_revocation_stats_methods(void **state)
+{
+	fx_opts o = { 0 };
+	mja_config *c;
+	const char *rev = fx_write_str("rev.list", "jti a\nsub b before 5\n");
+
+	fx_add(&o, "secret_file %s", secret_path);
+	fx_add(&o, "revocation_file %s ", rev);
+	fx_add(&o, "stats_interval 0");
+	fx_add(&o, "auth_methods CUSTOM-JWT, OAUTH2-JWT jwt");
+	c = fx_parse(&o);
+	assert_string_equal(c->revocation_file, rev);
+	assert_int_equal(mja_revoke_count(c->revoked), 2);
+	assert_int_equal(c->stats_interval, 0);
+	assert_int_equal(c->n_auth_methods, 3);
+	assert_true(mja_config_auth_method(c, "CUSTOM-JWT"));
+	assert_true(mja_config_auth_method(c, "OAUTH2-JWT"));
+	assert_true(mja_config_auth_method(c, "jwt"));
+	assert_false(mja_config_auth_method(c, "custom-jwt"));
+	assert_false(mja_config_auth_method(c, "SCRAM-SHA-1"));
+	mja_config_free(c);
+
+	/* the list replaces the default: jwt is no longer answered */
+	o.n = 0;
+	fx_add(&o, "secret_file %s", secret_path);
+	fx_add(&o, "auth_methods CUSTOM-JWT");
+	c = fx_parse(&o);
+	assert_false(mja_config_auth_method(c, "jwt"));
+	mja_config_free(c);
+
+	/* at start, a missing or malformed list stops the broker, naming the
+	 * option, the file and the line */
+	o.n = 0;
+	fx_add(&o, "secret_file %s", secret_path);
+	fx_add(&o, "revocation_file %s/none", fx_dir);
+	fx_parse_fails(&o, MJA_ERR_FILE, "option revocation_file", "none");
+	o.n = 0;
+	fx_add(&o, "secret_file %s", secret_path);
+	fx_add(&o, "revocation_file %s", fx_write_str("bad.list", "jti a\njti\n"));
+	fx_parse_fails(&o, MJA_ERR_CONFIG, "option revocation_file", "bad.list:2: jti needs a value");
+}
+
 static void test_bad_values(void **state)
 {
 	static const struct { const char *opt, *why; } bad[] = {
@@ -296,6 +347,11 @@ static void test_bad_values(void **state)
 		{ "claim_match tenant=", "empty template" },
 		{ "claim_match tenant=${sub}", "unknown placeholder (${clientid} and ${username} only)" },
 		{ "claim_match tenant=${clientid", "unknown placeholder" },
+		{ "revocation_file ", "empty path" },
+		{ "stats_interval -1", "not a whole number" },
+		{ "stats_interval 10s", "not a whole number" },
+		{ "stats_interval 86401", "out of range" },
+		{ "auth_methods  ,", "empty list" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -624,6 +680,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_claim_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repeatable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_single_options_not_repeatable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_revocation_stats_methods, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_option, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_keys, setup, teardown),

@@ -146,6 +146,7 @@ static mja_err principal_new(const mja_config *cfg, const mja_token *t,
 	{
 		mja_revoke_query q = query_of(t);
 
+		e = MJA_ERR_NOMEM;   /* the copies below fail only for memory */
 		if ((q.jti && !(p->jti = strdup(q.jti))) || (q.kid && !(p->kid = strdup(q.kid))))
 			goto out;
 		p->has_iat = q.has_iat;

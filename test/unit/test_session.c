@@ -1335,6 +1335,8 @@ static void test_claim_refusal_detail(void **state)
 	assert_int_equal(acl(s, &c, "a", MJA_ACCESS_WRITE), MJA_DENY);
 	assert_log_clean(bad);
 	assert_log_clean(good);
+	free(bad);
+	free(good);
 	mja_session_free(s);
 	free(c.username);
 	c.username = NULL;

@@ -1,4 +1,4 @@
-/* token.c - compact JWS / JWT verification and signing (spec 2; RFC 7515,
+/* token.c - compact JWS / JWT verification and signing (docs/design.md, "Token rules"; RFC 7515,
  * RFC 7519, RFC 8725).
  *
  * The token is parsed in place: the three segments are (pointer, length)
@@ -178,7 +178,7 @@ static mja_err check_signature(const mja_keyset *ks, mja_alg alg, const char *ki
 	} else {
 		max = STACK_KEYS;
 	}
-	/* RFC 7515 4.1.4, spec 2.3: kid selects, alg must fit the key. */
+	/* RFC 7515 4.1.4, docs/design.md "Token rules" 3: kid selects, alg must fit the key. */
 	e = mja_keyset_find(ks, alg, kid, kidlen, cand, max, &n);
 	if (e != MJA_OK)
 		goto out;
@@ -272,7 +272,7 @@ mja_err mja_token_verify_ex(const mja_keyset *ks, const mja_verify_opts *o,
 	if (!ks || !o || !out || (!tok && len))
 		return MJA_ERR_INVAL;
 
-	/* spec 2.1: the size cap comes before anything else. */
+	/* docs/design.md "Token rules" 1: the size cap comes before anything else. */
 	maxlen = o->max_token_bytes ? o->max_token_bytes : MJA_DEFAULT_MAX_TOKEN_BYTES;
 	if (len > maxlen)
 		return MJA_ERR_TOO_LONG;
@@ -290,7 +290,7 @@ mja_err mja_token_verify_ex(const mja_keyset *ks, const mja_verify_opts *o,
 	 * decoding and parsing are skipped, the checks below all run. */
 	known = memo_find(memo, s[0].p, s[0].n);
 
-	/* RFC 7515 2 / spec 2.1: strict base64url for every segment. */
+	/* RFC 7515 2 / docs/design.md "Token rules" 1: strict base64url for every segment. */
 	need = (known ? 0 : mja_b64url_decoded_max(s[0].n)) + mja_b64url_decoded_max(s[1].n) +
 		mja_b64url_decoded_max(s[2].n); /* <= len, cannot overflow */
 	if (need > sizeof(stackbuf)) {

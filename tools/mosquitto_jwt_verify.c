@@ -48,7 +48,7 @@ static void help(FILE *f)
 		"\n"
 		"The client:\n"
 		"  --client-id ID       MQTT client id (clientid_match, %%c in the ACL)\n"
-		"  --username NAME      MQTT username (username_match, %%u in the ACL)\n"
+		"  --username NAME      MQTT username (username_match; %%u in the ACL is the sub)\n"
 		"  --acl-topic TOPIC    repeatable: with acl_file, print whether the token's\n"
 		"                       subject may publish to, subscribe to and receive TOPIC\n"
 		"  --now SECONDS        the clock, seconds since 1970 (default: system clock)\n"
@@ -194,7 +194,9 @@ static void print_acl(const mja_config *cfg, const mja_principal *p, const char 
 		const char *username, const char *topic, int64_t now)
 {
 	size_t len = strlen(topic);
-	const char *u = mja_auth_acl_username(cfg, username);
+	/* as in the broker: a token client's username is its sub (session.h
+	 * "Usernames"), whatever it sent */
+	const char *u = p->sub;
 	mja_err why;
 	mja_decision sub;
 

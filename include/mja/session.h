@@ -32,12 +32,21 @@
  *    it is denied everything and kept until its DISCONNECT or until
  *    MJA_SESSION_GONE_GRACE seconds have passed.
  *  - offline: the broker reported DISCONNECT (or, on 2.1, CLIENT_OFFLINE). It
- *    is still asked about its will (a WRITE check after the event) and, for
- *    a durable session, about messages queued for it (READ): kept for its
- *    will (at least MJA_SESSION_GONE_GRACE seconds) and, for a durable
- *    session, until its token's exp + leeway (at most
- *    MJA_SESSION_DURABLE_MAX seconds). A second DISCONNECT (the broker's
- *    session takeover) removes it.
+ *    is still asked about its will (one WRITE check, right after the event
+ *    or, delayed, up to the session expiry interval later) and, for a
+ *    durable session, about messages queued for it (READ). Kept as long as
+ *    the broker may act for it: on 2.1 while the broker still holds the
+ *    client (mja_session_set_probe); on 2.0, which cannot tell, until its
+ *    token's exp + leeway + MJA_SESSION_GONE_GRACE (at least
+ *    MJA_SESSION_GONE_GRACE seconds, at most MJA_SESSION_DURABLE_MAX). A
+ *    clean session's entry goes at once after its will; a second
+ *    DISCONNECT (the broker's session takeover) removes it. A check an
+ *    offline client cannot get (SUBSCRIBE, UNSUBSCRIBE, a second WRITE)
+ *    shows that the broker freed it and gave its memory to a connection
+ *    that logged in without the plugin: the entry is dropped and the check
+ *    deferred. (READ checks continue while the broker keeps the client:
+ *    queued messages of a durable session; deliveries to a clean session
+ *    until it is freed.)
  *  - gone: no entry. The client is not the plugin's: every event for it is
  *    decided from the credentials it carries, or deferred.
  *
@@ -73,10 +82,19 @@
  * client id and, on 2.1, its connection was complete (CONNECT); else the
  * entry is dropped and it is a new connection.
  *
- * Wills: a will is a write by its client. It is allowed by the rules if the
- * token still held when the client went; a client disconnected because its
- * token expired gets its will published as for any other loss; a will of a
+ * Wills: a will is a write by its client, judged by the plugin's rules
+ * however late it fires (never deferred while the entry is kept). It is
+ * denied if the token no longer held when the client went, or if it fires
+ * later than right after the client went (a will delay) and the token has
+ * expired by then. A client disconnected because its token expired gets
+ * its will (sent right away) published as for any other loss; a will of a
  * client refused by a re-check or a re-authentication is denied.
+ *
+ * Usernames: a token proves its sub and nothing else. After a token login
+ * the broker's username for the client is its sub: kept if the client sent
+ * exactly that, else replaced (SET_USERNAME; required when it replaces a
+ * claimed username or the token itself, so a client whose name cannot be
+ * replaced is refused). The ACL's %u is then the sub as well.
  *
  * Actions are in the order they must be carried out. A kick re-enters the
  * plugin (the broker re-checks subscriptions, sends DISCONNECT and the
@@ -188,6 +206,14 @@ void mja_session_free(mja_session *s);    /* NULL is fine */
 int mja_session_wants_acl(const mja_session *s);
 
 void mja_session_set_broker(mja_session *s, mja_broker_line line);
+
+/* Where the broker can tell (Mosquitto 2.1: mosquitto_client(id) ==
+ * client), alive(client, clientid, ctx) says whether it still holds client
+ * under clientid. An offline entry is then kept exactly while it does
+ * (checked when the entry is used, and for a few entries per TICK); without
+ * it (2.0) an offline entry is kept by time (see "Entry states"). */
+void mja_session_set_probe(mja_session *s,
+		int (*alive)(const void *client, const char *clientid, void *ctx), void *ctx);
 mja_broker_line mja_session_broker(const mja_session *s);
 
 const mja_config *mja_session_config(const mja_session *s);

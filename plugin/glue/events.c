@@ -14,6 +14,21 @@ _Static_assert(MJA_ACCESS_SUBSCRIBE == MOSQ_ACL_SUBSCRIBE,
 _Static_assert(MJA_ACCESS_UNSUBSCRIBE == MOSQ_ACL_UNSUBSCRIBE,
 		"MJA_ACCESS_UNSUBSCRIBE != MOSQ_ACL_UNSUBSCRIBE");
 
+/* Mosquitto 2.1's lookup of the client holding a client id (2.0 has none:
+ * a weak reference, NULL there). */
+struct mosquitto *mosquitto_client(const char *clientid);
+#pragma weak mosquitto_client
+
+int mja_glue__has_client_lookup(void)
+{
+	return mosquitto_client != NULL;
+}
+
+int mja_glue__client_held(const void *client, const char *clientid, void *ctx)
+{
+	return mosquitto_client && clientid && mosquitto_client(clientid) == client;
+}
+
 int64_t mja_glue__now(void)
 {
 	return (int64_t)time(NULL);

@@ -72,6 +72,11 @@ int mja_glue__reload(int event, void *event_data, void *userdata);
 int mja_glue__client_offline(int event, void *event_data, void *userdata);   /* 2.1 */
 int mja_glue__connect(int event, void *event_data, void *userdata);          /* 2.1 */
 
+/* 2.1: whether the broker still holds client under clientid (the
+ * session's probe, session.h); needs mosquitto_client. */
+int mja_glue__client_held(const void *client, const char *clientid, void *ctx);
+int mja_glue__has_client_lookup(void);
+
 /* Clocks (events.c): wall clock in seconds, monotonic in milliseconds. */
 int64_t mja_glue__now(void);
 int64_t mja_glue__mono_ms(void);

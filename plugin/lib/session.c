@@ -21,7 +21,14 @@ struct mja_session {
 	int window_open;
 	uint64_t window;           /* generation of the current / last window */
 	int64_t window_last_ms;    /* monotonic, of its last event */
+	const void *just_went;     /* the client of the last event, a disconnect */
+	int (*alive)(const void *client, const char *clientid, void *ctx);
+	void *alive_ctx;
+	size_t probe_cursor;       /* next offline entry to probe on TICK */
 };
+
+/* Offline entries probed per TICK where the broker can tell. */
+#define PROBES_PER_TICK 64
 
 /* ---- actions ---- */
 
@@ -223,6 +230,15 @@ void mja_session_set_broker(mja_session *s, mja_broker_line line)
 		s->line = line;
 }
 
+void mja_session_set_probe(mja_session *s,
+		int (*alive)(const void *client, const char *clientid, void *ctx), void *ctx)
+{
+	if (!s)
+		return;
+	s->alive = alive;
+	s->alive_ctx = ctx;
+}
+
 mja_broker_line mja_session_broker(const mja_session *s)
 {
 	return s ? s->line : MJA_BROKER_2_0;
@@ -243,20 +259,23 @@ size_t mja_session_count(const mja_session *s)
 	return s ? mja_clients_count(s->clients) : 0;
 }
 
-/* How long a client that went at now is kept (session.h): a clean session
- * for its will only; a durable one while its offline READ checks can still
- * be allowed (exp + leeway), within [grace, MJA_SESSION_DURABLE_MAX]. */
+/* How long a client that went at now is kept (session.h "Entry states"):
+ * where the broker tells which clients it holds, until it no longer holds
+ * it; else until its token's exp + leeway + the grace (a delayed will that
+ * fires after exp is then still denied, not left to others), within
+ * [grace, MJA_SESSION_DURABLE_MAX]. */
 static int64_t offline_until(const mja_session *s, const mja_client *c, int64_t now)
 {
 	int64_t least = add_sat(now, MJA_SESSION_GONE_GRACE);
 	int64_t most = add_sat(now, MJA_SESSION_DURABLE_MAX);
 	int64_t until;
 
-	if (!c->durable)
-		return least;
+	if (s->alive)
+		return INT64_MAX;
 	if (!c->principal->has_exp)
 		return most;
-	until = add_sat(c->principal->exp, s->cfg->leeway > 0 ? s->cfg->leeway : 0);
+	until = add_sat(add_sat(c->principal->exp, s->cfg->leeway > 0 ? s->cfg->leeway : 0),
+			MJA_SESSION_GONE_GRACE);
 	return until < least ? least : until > most ? most : until;
 }
 
@@ -362,15 +381,18 @@ static mja_decision accept_client(mja_session *s, const mja_session_client *c,
 		mja_err *why)
 {
 	int token_in_username = s->cfg->token_field == MJA_TOKEN_FIELD_USERNAME;
-	/* The sub replaces a username that is the token (Mosquitto logs the
-	 * username), and is given to a client without one (Mosquitto drops a
-	 * client without a username at a reload when allow_anonymous is
-	 * false, before any plugin is asked). */
-	int give_sub = token_in_username || !username || !username[0];
+	int none = !username || !username[0];
+	/* session.h "Usernames": the broker's username becomes the sub unless
+	 * it is the sub. Required where it replaces a claimed name (which
+	 * would keep that name's rights in Mosquitto's acl_file and other
+	 * plugins) or the token (which Mosquitto logs); a client that sent none
+	 * is given it too (Mosquitto drops a client without a username at a
+	 * reload when allow_anonymous is false, before any plugin is asked). */
+	int give_sub = token_in_username || none || strcmp(username, p->sub) != 0;
+	int required = !none || token_in_username;
 	char sub[SHOW_MAX], line[SHOW_MAX + 8];
 
-	if (mja_clients_put(s->clients, c->client, c->clientid,
-			mja_auth_acl_username(s->cfg, username), c->durable, p) != MJA_OK) {
+	if (mja_clients_put(s->clients, c->client, c->clientid, p->sub, c->durable, p) != MJA_OK) {
 		mja_principal_free(p);
 		log_refusal(a, c, "refused", MJA_ERR_NOMEM);
 		*why = MJA_ERR_NOMEM;
@@ -379,10 +401,9 @@ static mja_decision accept_client(mja_session *s, const mja_session_client *c,
 	(void)mja_clients_set_address(s->clients, c->client, c->address);
 	if (give_sub) {
 		mja_action act = { .kind = MJA_ACTION_SET_USERNAME, .client = c->client,
-			.required = token_in_username, .text = strdup(p->sub) };
+			.required = required, .text = strdup(p->sub) };
 
-		if (!push(a, act) && token_in_username) {
-			/* else Mosquitto would log the token as the username */
+		if (!push(a, act) && required) {
 			mja_clients_remove(s->clients, c->client);
 			log_refusal(a, c, "refused", MJA_ERR_NOMEM);
 			*why = MJA_ERR_NOMEM;
@@ -488,8 +509,8 @@ static mja_decision recheck_offline(mja_session *s, const mja_session_client *c,
 		if (e) {
 			if (replace_principal(s, c->client, r, p, why))
 				return MJA_ALLOW;
-		} else if (mja_clients_put(s->clients, c->client, c->clientid,
-				mja_auth_acl_username(s->cfg, username), c->durable, p) == MJA_OK) {
+		} else if (mja_clients_put(s->clients, c->client, c->clientid, p->sub,
+				c->durable, p) == MJA_OK) {
 			const mja_client *n = mja_clients_get(s->clients, c->client);
 
 			mja_clients_disconnect(s->clients, c->client, now,
@@ -553,6 +574,7 @@ mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 	*why = MJA_OK;
 	if (!s || !c || !c->client)
 		return MJA_DENY;
+	s->just_went = NULL;
 	window = in_window(s, ms);
 	e = mja_clients_find(s->clients, c->client);
 	/* session.h "Re-check": only inside the reload window, once per entry */
@@ -605,6 +627,7 @@ mja_decision mja_session_ext_auth_start(mja_session *s, const mja_session_client
 	*why = MJA_OK;
 	if (!s || !c || !c->client)
 		return MJA_DENY;
+	s->just_went = NULL;
 	close_window(s);   /* no part of a reload's re-check pass */
 	e = same_connection(s, c);
 	if (!method || strcmp(method, MJA_SESSION_AUTH_METHOD) != 0)
@@ -644,6 +667,7 @@ mja_decision mja_session_ext_auth_continue(mja_session *s, const mja_session_cli
 		*why = MJA_OK;
 	if (!s || !c || !c->client)
 		return MJA_DENY;
+	s->just_went = NULL;
 	close_window(s);
 	e = same_connection(s, c);
 	/* the method is one step: the plugin never asks to continue, so a
@@ -664,6 +688,7 @@ void mja_session_connected(mja_session *s, const mja_session_client *c,
 
 	if (!s || !c)
 		return;
+	s->just_went = NULL;
 	close_window(s);
 	e = mja_clients_find(s->clients, c->client);
 	if (!e)
@@ -684,20 +709,54 @@ static mja_decision acl_rules(mja_session *s, const mja_client *e, const char *t
 			strlen(topic), access, now, ignore_expiry, why);
 }
 
+/* Where the broker tells: does it still hold the client of offline entry
+ * e? (It frees an offline session with no event.) */
+static int still_held(const mja_session *s, const mja_client *e)
+{
+	return !s->alive || (e->clientid && s->alive(e->client, e->clientid, s->alive_ctx));
+}
+
+/* An offline client's checks (session.h "Entry states", "Wills"). */
+static mja_decision acl_offline(mja_session *s, mja_client *e, const char *topic,
+		int access, int just_went, int64_t now)
+{
+	mja_err why = MJA_OK;
+	mja_decision r;
+
+	if (!still_held(s, e) || access == MJA_ACCESS_SUBSCRIBE ||
+	    access == MJA_ACCESS_UNSUBSCRIBE || (access == MJA_ACCESS_WRITE && e->will_seen)) {
+		/* not this client's: the broker freed it and its memory serves a
+		 * connection that logged in without the plugin */
+		mja_clients_remove(s->clients, e->client);
+		return MJA_DEFER;
+	}
+	if (access != MJA_ACCESS_WRITE)
+		return acl_rules(s, e, topic, access, now, 0, &why);
+	/* its will: denied if the token no longer held when it went; sent
+	 * right away, judged by the rules alone; delayed, also by its exp */
+	e->will_seen = 1;
+	r = e->will_ok ? acl_rules(s, e, topic, access, now, just_went, &why) : MJA_DENY;
+	if (!e->durable)
+		mja_clients_remove(s->clients, e->client);   /* the broker is done with it */
+	return r == MJA_DEFER ? MJA_DENY : r;
+}
+
 mja_decision mja_session_acl(mja_session *s, const mja_session_client *c,
 		const char *topic, int access, int64_t now, int64_t ms, mja_actions *a)
 {
-	const mja_client *e;
+	const void *just_went;
+	mja_client *e;
 	mja_err why = MJA_OK;
 	mja_decision r;
-	int is_will;
 
 	if (!s || !c)
 		return MJA_DENY;
+	just_went = s->just_went;
+	s->just_went = NULL;
 	/* a reload's re-check pass asks for wills and deliveries only */
 	if (access == MJA_ACCESS_SUBSCRIBE || access == MJA_ACCESS_UNSUBSCRIBE)
 		close_window(s);
-	e = mja_clients_get(s->clients, c->client);
+	e = mja_clients_find(s->clients, c->client);
 	if (!e)
 		return MJA_DEFER;   /* did not log in with a token */
 	if (!topic)
@@ -712,18 +771,13 @@ mja_decision mja_session_acl(mja_session *s, const mja_session_client *c,
 		return acl_rules(s, e, topic, access, now, 1, &why);
 	if (e->state == MJA_CLIENT_KICKED)
 		return MJA_DENY;     /* being disconnected */
-	/* An offline client's WRITE check is its will, sent after DISCONNECT.
-	 * Denied if its token no longer held when it went; a client
-	 * disconnected for expiry gets it published as for any other loss, so
-	 * the expiry test is skipped then (will_ok, set when it went). */
-	is_will = e->state == MJA_CLIENT_OFFLINE && access == MJA_ACCESS_WRITE;
-	if (is_will && !e->will_ok)
-		return MJA_DENY;
-	r = acl_rules(s, e, topic, access, now, is_will, &why);
+	if (e->state == MJA_CLIENT_OFFLINE)
+		return acl_offline(s, e, topic, access, just_went == c->client, now);
+	r = acl_rules(s, e, topic, access, now, 0, &why);
 	if (r != MJA_DENY)
 		return r;
 	/* without TICK the first ACL check after expiry denies and disconnects */
-	if (why == MJA_ERR_EXPIRED && e->state == MJA_CLIENT_LIVE && s->cfg->disconnect_on_expiry)
+	if (why == MJA_ERR_EXPIRED && s->cfg->disconnect_on_expiry)
 		kick_expired(s, c->client, now, a);   /* e is invalid after this */
 	return MJA_DENY;
 }
@@ -738,6 +792,8 @@ void mja_session_disconnect(mja_session *s, const void *client, int64_t now,
 
 	if (!s)
 		return;
+	/* its will, if sent at once, is the very next check (session.h) */
+	s->just_went = client;
 	e = mja_clients_get(s->clients, client);
 	if (e) {
 		if (e->state == MJA_CLIENT_OFFLINE) {
@@ -760,6 +816,7 @@ int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *a
 
 	if (!s)
 		return MJA_SESSION_TICK_MS;
+	s->just_went = NULL;
 	s->tick_seen = 1;
 	close_window(s);   /* the broker's re-check pass is over */
 	/* TICK comes about 10 times a second when idle and far more under
@@ -768,6 +825,19 @@ int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *a
 		return MJA_SESSION_TICK_MS - (ms - s->last_scan_ms);
 	s->last_scan_ms = ms;
 	mja_clients_sweep(s->clients, now);
+	/* where the broker tells, a few offline entries per scan: those whose
+	 * client it freed (with no event) go */
+	for (int i = 0; s->alive && i < PROBES_PER_TICK && mja_clients_gone(s->clients); i++) {
+		const mja_client *o;
+
+		if (s->probe_cursor >= mja_clients_gone(s->clients))
+			s->probe_cursor = 0;
+		o = mja_clients_gone_nth(s->clients, s->probe_cursor);
+		if (o->state == MJA_CLIENT_OFFLINE && !still_held(s, o))
+			mja_clients_remove(s->clients, o->client);
+		else
+			s->probe_cursor++;
+	}
 	if (!s->cfg->disconnect_on_expiry)
 		return MJA_SESSION_TICK_MS;
 	/* the schedule's top only: no scan of every client. Each kicked entry
@@ -784,6 +854,7 @@ void mja_session_reload(mja_session *s, int64_t now, int64_t ms, mja_actions *a)
 
 	if (!s)
 		return;
+	s->just_went = NULL;
 	/* the broker re-checks every client it holds right after this */
 	s->window++;
 	s->window_open = 1;

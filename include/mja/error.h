@@ -46,6 +46,8 @@ typedef enum mja_err {
 	MJA_ERR_KEY,              /* "unusable key" */
 	MJA_ERR_CONFIG,           /* "bad configuration" */
 	MJA_ERR_ACL_SYNTAX,       /* "ACL file syntax error" */
+	MJA_ERR_KEYS_UNAVAILABLE, /* "keys unavailable" */
+	MJA_ERR_REVOKED,          /* "revoked" */
 	MJA_ERR__COUNT
 } mja_err;
 

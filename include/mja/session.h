@@ -226,10 +226,17 @@ size_t mja_session_count(const mja_session *s);
 /* BASIC_AUTH: a CONNECT's username and password (NULL when absent), or the
  * broker's re-check after a reload (see "Re-check"). MJA_ALLOW: accepted
  * (actions may set the username); MJA_DENY: refused, *why says why;
- * MJA_DEFER: not the plugin's. */
+ * MJA_DEFER: not the plugin's; MJA_IGNORE (2.1 with non_jwt ignore only):
+ * not the plugin's, as if it were not loaded. */
 mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 		const char *username, const char *password, int64_t now, int64_t ms,
 		mja_actions *acts, mja_err *why);
+
+/* The MQTT 5 CONNACK reason for a BASIC_AUTH refused with why, for a
+ * broker that passes reason codes from BASIC_AUTH to the client (2.1):
+ * 0x88 keys unavailable, 0x8A revoked, 0x86 any other (a bad or expired
+ * token). */
+int mja_session_connack_reason(mja_err why);
 
 /* EXT_AUTH_START: MQTT 5 enhanced authentication at CONNECT or a
  * re-authentication (AUTH 0x19) of a live entry. method NULL or another
@@ -260,8 +267,9 @@ void mja_session_disconnect(mja_session *s, const void *client, int64_t now,
 
 /* TICK. Closes a reload window, sweeps entries whose time is up and kicks
  * expired clients (at most once per MJA_SESSION_TICK_MS). Returns the
- * milliseconds until the session's next deadline, at most
- * MJA_SESSION_TICK_MS (2.1's next_ms). */
+ * milliseconds until its next scan, from 1 to MJA_SESSION_TICK_MS: 2.1's
+ * next_ms (its main loop sleeps until its next timer), so a deadline is
+ * acted on within about a second. */
 int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *acts);
 
 /* RELOAD: read the key, secret and ACL files again (all or nothing) and

@@ -146,6 +146,12 @@ int mja_glue__basic_auth(int event, void *event_data, void *userdata)
 	r = mja_session_basic_auth(g->session, &c, ev->username, ev->password,
 			mja_glue__now(), mja_glue__mono_ms(), &acts, &why);
 	run(g, &c, &acts, &r);
+	if (r == MJA_IGNORE)
+		return MJA_GLUE_ERR_PLUGIN_IGNORE;   /* only ever on 2.1 */
+	/* 2.1 passes a reason code to the client's CONNACK; 2.0 knows only
+	 * MOSQ_ERR_AUTH */
+	if (r == MJA_DENY && g->line_2_1)
+		return mja_session_connack_reason(why);
 	return auth_rc(r);
 }
 
@@ -201,10 +207,14 @@ int mja_glue__tick(int event, void *event_data, void *userdata)
 {
 	struct mja_glue *g = userdata;
 	mja_actions acts;
+	int64_t next;
 
 	mja_actions_init(&acts);
-	mja_session_tick(g->session, mja_glue__now(), mja_glue__mono_ms(), &acts);
+	next = mja_session_tick(g->session, mja_glue__now(), mja_glue__mono_ms(), &acts);
 	run(g, NULL, &acts, NULL);
+	/* 2.1 sleeps until its next timer: ask for the next scan */
+	if (g->line_2_1)
+		((struct mja_glue_evt_tick *)event_data)->next_ms = (long)next;
 	return MOSQ_ERR_SUCCESS;
 }
 

@@ -53,6 +53,14 @@ struct mja_glue_evt_client {
 	void *future;
 	struct mosquitto *client;
 };
+/* TICK: 2.1's next_ms is where 2.0 has an unused next_ns (same layout). */
+struct mja_glue_evt_tick {
+	void *future;
+	long now_ns;
+	long next_ms;
+};
+/* 2.1 answers (absent from 2.0's headers): "as if not loaded". */
+#define MJA_GLUE_ERR_PLUGIN_IGNORE 32
 
 struct mja_glue {
 	mosquitto_plugin_id_t *id;

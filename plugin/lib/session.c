@@ -22,6 +22,7 @@ struct mja_session {
 	uint64_t window;           /* generation of the current / last window */
 	int64_t window_last_ms;    /* monotonic, of its last event */
 	const void *just_went;     /* the client of the last event, a disconnect */
+	int reload_last;           /* the last event was a RELOAD */
 	int (*alive)(const void *client, const char *clientid, void *ctx);
 	void *alive_ctx;
 	size_t probe_cursor;       /* next offline entry to probe on TICK */
@@ -202,7 +203,7 @@ mja_err mja_session_open(const mja_config_opt *opts, size_t n, int64_t ms,
 				"ACLs applies to token clients)%s",
 				s->cfg->disconnect_on_expiry ? "; connected clients whose token "
 				"expires are disconnected only on the broker's TICK, which "
-				"Mosquitto 2.0 never sends with per_listener_settings true" : "");
+				"Mosquitto 2.0.11 to 2.0.14 never send with per_listener_settings true" : "");
 	logf_(acts, MJA_LOG_INFO, "ready: %zu key(s)%s",
 			mja_keyset_count(s->cfg->files->keys),
 			s->cfg->acl_file ? ", ACL loaded" : "");
@@ -575,6 +576,7 @@ mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 	if (!s || !c || !c->client)
 		return MJA_DENY;
 	s->just_went = NULL;
+	s->reload_last = 0;
 	window = in_window(s, ms);
 	e = mja_clients_find(s->clients, c->client);
 	/* session.h "Re-check": only inside the reload window, once per entry */
@@ -588,12 +590,27 @@ mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 		mja_clients_remove(s->clients, c->client);
 	r = mja_auth_connect(s->cfg, username, password, c->clientid, now, &p, why);
 	if (r == MJA_DEFER)
-		return MJA_DEFER;
+		/* not the plugin's; non_jwt ignore: as if not loaded where the
+		 * broker knows that answer (2.1) */
+		return s->cfg->non_jwt == MJA_NON_JWT_IGNORE && s->line == MJA_BROKER_2_1 ?
+			MJA_IGNORE : MJA_DEFER;
 	if (r != MJA_ALLOW) {
 		log_refusal(a, c, "refused", *why);
 		return MJA_DENY;
 	}
 	return accept_client(s, c, username, p, ms, a, why);
+}
+
+int mja_session_connack_reason(mja_err why)
+{
+	switch (why) {
+	case MJA_ERR_KEYS_UNAVAILABLE:
+		return 0x88;   /* server unavailable */
+	case MJA_ERR_REVOKED:
+		return 0x8A;   /* banned */
+	default:
+		return 0x86;   /* bad user name or password: a bad or expired token */
+	}
 }
 
 /* An entry at c's handle that the broker's enhanced authentication can
@@ -628,6 +645,7 @@ mja_decision mja_session_ext_auth_start(mja_session *s, const mja_session_client
 	if (!s || !c || !c->client)
 		return MJA_DENY;
 	s->just_went = NULL;
+	s->reload_last = 0;
 	close_window(s);   /* no part of a reload's re-check pass */
 	e = same_connection(s, c);
 	if (!method || strcmp(method, MJA_SESSION_AUTH_METHOD) != 0)
@@ -668,6 +686,7 @@ mja_decision mja_session_ext_auth_continue(mja_session *s, const mja_session_cli
 	if (!s || !c || !c->client)
 		return MJA_DENY;
 	s->just_went = NULL;
+	s->reload_last = 0;
 	close_window(s);
 	e = same_connection(s, c);
 	/* the method is one step: the plugin never asks to continue, so a
@@ -689,6 +708,7 @@ void mja_session_connected(mja_session *s, const mja_session_client *c,
 	if (!s || !c)
 		return;
 	s->just_went = NULL;
+	s->reload_last = 0;
 	close_window(s);
 	e = mja_clients_find(s->clients, c->client);
 	if (!e)
@@ -753,6 +773,7 @@ mja_decision mja_session_acl(mja_session *s, const mja_session_client *c,
 		return MJA_DENY;
 	just_went = s->just_went;
 	s->just_went = NULL;
+	s->reload_last = 0;
 	/* a reload's re-check pass asks for wills and deliveries only */
 	if (access == MJA_ACCESS_SUBSCRIBE || access == MJA_ACCESS_UNSUBSCRIBE)
 		close_window(s);
@@ -794,6 +815,7 @@ void mja_session_disconnect(mja_session *s, const void *client, int64_t now,
 		return;
 	/* its will, if sent at once, is the very next check (session.h) */
 	s->just_went = client;
+	s->reload_last = 0;
 	e = mja_clients_get(s->clients, client);
 	if (e) {
 		if (e->state == MJA_CLIENT_OFFLINE) {
@@ -817,12 +839,20 @@ int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *a
 	if (!s)
 		return MJA_SESSION_TICK_MS;
 	s->just_went = NULL;
+	s->reload_last = 0;
 	s->tick_seen = 1;
 	close_window(s);   /* the broker's re-check pass is over */
 	/* TICK comes about 10 times a second when idle and far more under
 	 * load: scan at most once per MJA_SESSION_TICK_MS */
-	if (ms - s->last_scan_ms < MJA_SESSION_TICK_MS)
-		return MJA_SESSION_TICK_MS - (ms - s->last_scan_ms);
+	if (ms - s->last_scan_ms < MJA_SESSION_TICK_MS) {
+		/* until the next scan: at most a second (a clock set back
+		 * counts from now) */
+		int64_t left = MJA_SESSION_TICK_MS - (ms - s->last_scan_ms);
+
+		if (left > MJA_SESSION_TICK_MS)
+			s->last_scan_ms = ms, left = MJA_SESSION_TICK_MS;
+		return left;
+	}
 	s->last_scan_ms = ms;
 	mja_clients_sweep(s->clients, now);
 	/* where the broker tells, a few offline entries per scan: those whose
@@ -856,9 +886,14 @@ void mja_session_reload(mja_session *s, int64_t now, int64_t ms, mja_actions *a)
 		return;
 	s->just_went = NULL;
 	/* the broker re-checks every client it holds right after this */
-	s->window++;
 	s->window_open = 1;
 	s->window_last_ms = ms;
+	/* one instance on several listeners (2.1 plugin_use) gets one RELOAD
+	 * per listener, in a row: one reload and one window for them */
+	if (s->reload_last)
+		return;
+	s->reload_last = 1;
+	s->window++;
 	e = mja_config_reload(s->cfg, &d);
 	if (e != MJA_OK)
 		logf_(a, MJA_LOG_ERR, "reload failed, the previous keys and ACL stay in "

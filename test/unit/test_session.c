@@ -191,6 +191,7 @@ static mja_decision basic(mja_session *s, struct fake *c, const char *user, cons
 	mja_actions_init(&acts);
 	r = mja_session_basic_auth(s, &f, user, pass, fake_now, fake_ms, &acts, &why);
 	assert_true(r == MJA_DENY ? why != MJA_OK : why == MJA_OK);
+	assert_true(r != MJA_IGNORE || mja_session_broker(s) == MJA_BROKER_2_1);
 	run(s, c, &acts, &r);
 	return r;
 }
@@ -305,7 +306,7 @@ static void test_acl_callback_and_start_lines(void **state)
 	assert_non_null(strstr(logbuf, "jwt-auth: no acl_file"));
 	/* and that expiry then depends on TICK (none with per_listener_settings) */
 	assert_non_null(strstr(logbuf, "disconnected only on the broker's TICK, which "
-			"Mosquitto 2.0 never sends with per_listener_settings true"));
+			"Mosquitto 2.0.11 to 2.0.14 never send with per_listener_settings true"));
 	assert_non_null(strstr(logbuf, "jwt-auth: ready: 1 key(s)\n"));
 	mja_session_free(s);
 
@@ -1401,6 +1402,104 @@ static void test_offline_entry_kept_while_broker_holds_it(void **state)
 	free(noexp);
 }
 
+/* TICK's next_ms (Mosquitto 2.1 sleeps until its next timer): the time
+ * until the session's next scan, between 1 and 1000 ms, so expiry kicks stay
+ * within about a second on a broker that would otherwise sleep longer. */
+static void test_tick_next_ms(void **state)
+{
+	mja_session *s = open_session(0, NULL);
+	struct fake c = { .id = "dev1", .address = "a" };
+	char *tok = tok_for(FX_SECRET, "dev1", 2);
+	int64_t next;
+
+	known[0] = &c;
+	assert_int_equal(tick(s), 1000);
+	fake_ms += 400;
+	assert_int_equal(tick(s), 600);
+	fake_ms += 599;
+	assert_int_equal(tick(s), 1);
+	fake_ms += 1;
+	assert_int_equal(tick(s), 1000);   /* scanned */
+	assert_int_equal(basic(s, &c, "u", tok), MJA_ALLOW);
+	/* the token expires; following next_ms, the kick comes within a second */
+	fake_now += 2;
+	{
+		int64_t waited = 0;
+
+		while (kicks == 0 && waited <= 1000) {
+			next = tick(s);
+			assert_true(next >= 1 && next <= 1000);
+			if (kicks)
+				break;
+			fake_ms += next;
+			waited += next;
+		}
+		assert_int_equal(kicks, 1);
+		assert_true(waited <= 1000);
+	}
+	mja_session_free(s);
+	free(tok);
+}
+
+/* Mosquitto 2.1 passes a BASIC_AUTH result that is an MQTT 5 reason code
+ * to the client: bad or expired token 0x86, keys unavailable 0x88,
+ * revoked 0x8A. */
+static void test_connack_reasons(void **state)
+{
+	assert_int_equal(mja_session_connack_reason(MJA_ERR_EXPIRED), 0x86);
+	assert_int_equal(mja_session_connack_reason(MJA_ERR_BAD_SIGNATURE), 0x86);
+	assert_int_equal(mja_session_connack_reason(MJA_ERR_NOT_JWT), 0x86);
+	assert_int_equal(mja_session_connack_reason(MJA_ERR_REAUTH_SUB), 0x86);
+	assert_int_equal(mja_session_connack_reason(MJA_ERR_KEYS_UNAVAILABLE), 0x88);
+	assert_int_equal(mja_session_connack_reason(MJA_ERR_REVOKED), 0x8A);
+}
+
+/* non_jwt ignore: on 2.1 a password that is not a JWT is answered "as if
+ * the plugin were not loaded" (MJA_IGNORE); on 2.0, which has no such
+ * answer, as defer. A JWT-shaped password is still the plugin's. */
+static void test_non_jwt_ignore(void **state)
+{
+	mja_session *s = open_session(0, "non_jwt ignore");
+	struct fake c = { .id = "c", .address = "a" };
+	char *forged = tok_for(FX_SECRET2, "dev1", 60);
+
+	assert_int_equal(basic(s, &c, "u", "hunter2"), MJA_DEFER);
+	assert_int_equal(basic(s, &c, NULL, NULL), MJA_DEFER);
+	mja_session_set_broker(s, MJA_BROKER_2_1);
+	assert_int_equal(basic(s, &c, "u", "hunter2"), MJA_IGNORE);
+	assert_int_equal(basic(s, &c, NULL, NULL), MJA_IGNORE);
+	assert_int_equal(basic(s, &c, "u", forged), MJA_DENY);
+	assert_int_equal(acl(s, &c, "x", MJA_ACCESS_WRITE), MJA_DEFER);
+	mja_session_free(s);
+	free(forged);
+}
+
+/* One instance on several listeners (Mosquitto 2.1 plugin_use) gets one
+ * RELOAD per listener in a row: the files are read once, and the re-check
+ * pass after them is one window. */
+static void test_reload_per_listener_once(void **state)
+{
+	mja_session *s = open_session(0, NULL);
+	struct fake c = { .id = "c", .address = "a" };
+	char *tok = tok_for(FX_SECRET, "dev1", 300);
+	const char *first;
+
+	assert_int_equal(basic(s, &c, "u", tok), MJA_ALLOW);
+	reload(s);
+	reload(s);
+	first = strstr(logbuf, "jwt-auth: reloaded");
+	assert_non_null(first);
+	assert_null(strstr(first + 1, "jwt-auth: reloaded"));
+	assert_int_equal(basic(s, &c, "u", tok), MJA_ALLOW);   /* the re-check */
+	assert_int_equal(mja_session_get(s, &c)->rechecked, 1);
+	tick(s);
+	reload(s);
+	assert_non_null(strstr(first + 1, "jwt-auth: reloaded"));
+	mja_session_free(s);
+	free(c.username);
+	free(tok);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1430,6 +1529,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delayed_will, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offline_entry_inherited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offline_entry_kept_while_broker_holds_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tick_next_ms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connack_reasons, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_non_jwt_ignore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_per_listener_once, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

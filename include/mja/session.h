@@ -30,7 +30,8 @@
  *  - kicked: the plugin started its disconnect (token expired, re-check or
  *    re-authentication refused) or ended its offline session at a re-check;
  *    it is denied everything and kept until its DISCONNECT or until
- *    MJA_SESSION_GONE_GRACE seconds have passed.
+ *    MJA_SESSION_GONE_GRACE seconds have passed (an ended offline session:
+ *    MJA_SESSION_DURABLE_MAX seconds, its re-checks answered the same way).
  *  - offline: the broker reported DISCONNECT (or, on 2.1, CLIENT_OFFLINE). It
  *    is still asked about its will (one WRITE check, right after the event
  *    or, delayed, up to the session expiry interval later) and, for a

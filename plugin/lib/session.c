@@ -177,10 +177,11 @@ mja_err mja_session_open(const mja_config_opt *opts, size_t n, int64_t ms,
 		mja_session **out, mja_actions *acts)
 {
 	mja_config *cfg = NULL;
-	mja_diag d = { { 0 } };
+	mja_diag d;
 	mja_session *s;
 	mja_err e;
 
+	mja_diag_clear(&d);
 	if (out)
 		*out = NULL;
 	e = mja_config_parse(opts, n, &cfg, &d);
@@ -879,11 +880,12 @@ int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *a
 
 void mja_session_reload(mja_session *s, int64_t now, int64_t ms, mja_actions *a)
 {
-	mja_diag d = { { 0 } };
+	mja_diag d;
 	mja_err e;
 
 	if (!s)
 		return;
+	mja_diag_clear(&d);
 	s->just_went = NULL;
 	/* the broker re-checks every client it holds right after this */
 	s->window_open = 1;

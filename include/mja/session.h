@@ -111,6 +111,7 @@
 #include "mja/clients.h"
 #include "mja/config.h"
 #include "mja/error.h"
+#include "mja/stats.h"
 
 /* Expiry scan period on TICK, milliseconds (about once a second). */
 #define MJA_SESSION_TICK_MS 1000
@@ -126,8 +127,6 @@
  * events (the broker's re-check pass is one uninterrupted run of its main
  * loop; this only matters where no TICK comes), milliseconds. */
 #define MJA_SESSION_WINDOW_GAP_MS 500
-/* The authentication method of MQTT 5 enhanced authentication. */
-#define MJA_SESSION_AUTH_METHOD "jwt"
 
 typedef struct mja_session mja_session;   /* opaque */
 
@@ -218,6 +217,12 @@ void mja_session_set_probe(mja_session *s,
 mja_broker_line mja_session_broker(const mja_session *s);
 
 const mja_config *mja_session_config(const mja_session *s);
+/* The instance's counters (stats.h), counted by the calls below: CONNECTs
+ * accepted, deferred and refused by reason (BASIC_AUTH outside a re-check,
+ * EXT_AUTH_START without an entry), re-authentications, expiry and
+ * revocation disconnects (a live client kicked, or refused by the re-check
+ * as revoked), ACL denials by kind. Borrowed. */
+const mja_stats *mja_session_stats(const mja_session *s);
 /* The entry of client, or NULL (borrowed, valid until the next call). */
 const mja_client *mja_session_get(const mja_session *s, const void *client);
 size_t mja_session_count(const mja_session *s);
@@ -240,8 +245,9 @@ mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 int mja_session_connack_reason(mja_err why);
 
 /* EXT_AUTH_START: MQTT 5 enhanced authentication at CONNECT or a
- * re-authentication (AUTH 0x19) of a live entry. method NULL or another
- * method: MJA_DEFER. Method "jwt": allow or deny, never defer. */
+ * re-authentication (AUTH 0x19) of a live entry. method NULL or a method
+ * not in auth_methods (config.h): MJA_DEFER. A listed method: allow or
+ * deny, never defer. */
 mja_decision mja_session_ext_auth_start(mja_session *s, const mja_session_client *c,
 		const char *method, const void *data, size_t len, int64_t now, int64_t ms,
 		mja_actions *acts, mja_err *why);
@@ -266,15 +272,17 @@ mja_decision mja_session_acl(mja_session *s, const mja_session_client *c,
 void mja_session_disconnect(mja_session *s, const void *client, int64_t now,
 		int64_t ms, mja_actions *acts);
 
-/* TICK. Closes a reload window, sweeps entries whose time is up and kicks
- * expired clients (at most once per MJA_SESSION_TICK_MS). Returns the
- * milliseconds until its next scan, from 1 to MJA_SESSION_TICK_MS: 2.1's
- * next_ms (its main loop sleeps until its next timer), so a deadline is
- * acted on within about a second. */
+/* TICK. Closes a reload window, sweeps entries whose time is up, reads
+ * revocation_file again if it changed and kicks the live clients it now
+ * revokes (their wills denied), and kicks expired clients (at most once
+ * per MJA_SESSION_TICK_MS). Returns the milliseconds until its next scan,
+ * from 1 to MJA_SESSION_TICK_MS: 2.1's next_ms (its main loop sleeps until
+ * its next timer), so a deadline is acted on within about a second. */
 int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *acts);
 
-/* RELOAD: read the key, secret and ACL files again (all or nothing) and
- * open the reload window. */
+/* RELOAD: read revocation_file again (a bad file keeps the old list), then
+ * the key, secret and ACL files (all or nothing), and open the reload
+ * window: the re-check that follows refuses revoked tokens. */
 void mja_session_reload(mja_session *s, int64_t now, int64_t ms, mja_actions *acts);
 
 /* Kick every live client whose principal satisfies pred (e.g. "is now

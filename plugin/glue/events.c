@@ -1,4 +1,6 @@
 /* events.c (glue) - broker event -> session call -> actions carried out. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -14,11 +16,8 @@ _Static_assert(MJA_ACCESS_SUBSCRIBE == MOSQ_ACL_SUBSCRIBE,
 _Static_assert(MJA_ACCESS_UNSUBSCRIBE == MOSQ_ACL_UNSUBSCRIBE,
 		"MJA_ACCESS_UNSUBSCRIBE != MOSQ_ACL_UNSUBSCRIBE");
 
-/* Mosquitto 2.1's lookup of the client holding a client id (2.0 has none:
- * a weak reference, NULL there). */
-struct mosquitto *mosquitto_client(const char *clientid);
-#pragma weak mosquitto_client
-
+/* Mosquitto 2.1's lookup of the client holding a client id (broker_api.h:
+ * a weak reference, NULL on 2.0). */
 int mja_glue__has_client_lookup(void)
 {
 	return mosquitto_client != NULL;
@@ -203,16 +202,57 @@ int mja_glue__acl_check(int event, void *event_data, void *userdata)
 		r == MJA_DEFER ? MOSQ_ERR_PLUGIN_DEFER : MOSQ_ERR_ACL_DENIED;
 }
 
+/* One counter as a retained $SYS message (stats.h). */
+static void publish_one(const char *suffix, const char *value, void *arg)
+{
+	char topic[192];
+	size_t len = strlen(value);
+	char *payload;
+
+	(void)arg;
+	snprintf(topic, sizeof(topic), "%s%s", MJA_STATS_PREFIX, suffix);
+	/* mosquitto_broker.h: the payload must be on the heap; the broker
+	 * frees it only if the call succeeds */
+	payload = malloc(len);
+	if (!payload)
+		return;
+	memcpy(payload, value, len);
+	if (mosquitto_broker_publish(NULL, topic, (int)len, payload, 0, true, NULL) !=
+			MOSQ_ERR_SUCCESS)
+		free(payload);
+}
+
+static void publish_stats(struct mja_glue *g)
+{
+	const mja_config *cfg = mja_session_config(g->session);
+	mja_stats_extra x = { 0 };
+	mja_cache_stats cs;
+
+	mja_cache_get_stats(cfg->cache, &cs);
+	x.cache_hits = cs.hits;
+	x.cache_misses = cs.misses;
+	x.keys = mja_keyset_count(cfg->files->keys);
+	mja_stats_emit(mja_session_stats(g->session), &x, publish_one, g);
+}
+
 int mja_glue__tick(int event, void *event_data, void *userdata)
 {
 	struct mja_glue *g = userdata;
+	const mja_config *cfg = mja_session_config(g->session);
+	int64_t ms = mja_glue__mono_ms();
 	mja_actions acts;
 	int64_t next;
 
 	mja_actions_init(&acts);
-	next = mja_session_tick(g->session, mja_glue__now(), mja_glue__mono_ms(), &acts);
+	next = mja_session_tick(g->session, mja_glue__now(), ms, &acts);
 	run(g, NULL, &acts, NULL);
-	/* 2.1 sleeps until its next timer: ask for the next scan */
+	/* stats_interval: the counters, from the broker's thread */
+	if (cfg->stats_interval > 0 && ms - g->last_stats_ms >= cfg->stats_interval * 1000) {
+		g->last_stats_ms = ms;
+		publish_stats(g);
+	}
+	/* 2.1 sleeps until its next timer: ask for the next scan (at most a
+	 * second, so stats_interval is kept as well) */
 	if (g->line_2_1)
 		((struct mja_glue_evt_tick *)event_data)->next_ms = (long)next;
 	return MOSQ_ERR_SUCCESS;

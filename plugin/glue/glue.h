@@ -19,25 +19,9 @@
 
 #include <stdint.h>
 
-#include <mosquitto_broker.h>
-#include <mosquitto_plugin.h>
-#include <mosquitto.h>
+#include "broker_api.h"
 
 #include "mja/session.h"
-
-/* The broker's API lives in the mosquitto executable, not in a library we
- * could link: weak references keep -Wl,-z,defs useful for our own symbols
- * and are resolved by the dynamic linker against the broker at dlopen.
- * plugin.c checks at init that they were. */
-#pragma weak mosquitto_log_printf
-#pragma weak mosquitto_client_id
-#pragma weak mosquitto_client_address
-#pragma weak mosquitto_client_username
-#pragma weak mosquitto_client_clean_session
-#pragma weak mosquitto_set_username
-#pragma weak mosquitto_kick_client_by_clientid
-#pragma weak mosquitto_callback_register
-#pragma weak mosquitto_callback_unregister
 
 #define MJA_GLUE_EXPORT __attribute__((visibility("default")))
 #define MJA_GLUE_LOG_PREFIX "jwt-auth: "
@@ -67,6 +51,7 @@ struct mja_glue {
 	mja_session *session;
 	int acl_registered;
 	int line_2_1;              /* CLIENT_OFFLINE and CONNECT registered */
+	int64_t last_stats_ms;     /* monotonic, of the last $SYS counters publish */
 };
 
 /* Callbacks (events.c; userdata is the struct mja_glue). */

@@ -26,6 +26,7 @@ struct mja_session {
 	int (*alive)(const void *client, const char *clientid, void *ctx);
 	void *alive_ctx;
 	size_t probe_cursor;       /* next offline entry to probe on TICK */
+	mja_stats stats;           /* counters published under $SYS (stats.h) */
 };
 
 /* Offline entries probed per TICK where the broker can tell. */
@@ -185,6 +186,8 @@ mja_err mja_session_open(const mja_config_opt *opts, size_t n, int64_t ms,
 	if (out)
 		*out = NULL;
 	e = mja_config_parse(opts, n, &cfg, &d);
+	if (d.warning[0])   /* e.g. a secret file every user may read (file.h) */
+		logf_(acts, MJA_LOG_WARNING, "%s", d.warning);
 	if (e != MJA_OK) {
 		logf_(acts, MJA_LOG_ERR, "configuration error: %s",
 				d.text[0] ? d.text : mja_strerror(e));
@@ -205,9 +208,10 @@ mja_err mja_session_open(const mja_config_opt *opts, size_t n, int64_t ms,
 				s->cfg->disconnect_on_expiry ? "; connected clients whose token "
 				"expires are disconnected only on the broker's TICK, which "
 				"Mosquitto 2.0.11 to 2.0.14 never send with per_listener_settings true" : "");
-	logf_(acts, MJA_LOG_INFO, "ready: %zu key(s)%s",
+	logf_(acts, MJA_LOG_INFO, "ready: %zu key(s)%s%s",
 			mja_keyset_count(s->cfg->files->keys),
-			s->cfg->acl_file ? ", ACL loaded" : "");
+			s->cfg->acl_file ? ", ACL loaded" : "",
+			s->cfg->revocation_file ? ", revocation list loaded" : "");
 	*out = s;
 	return MJA_OK;
 }
@@ -249,6 +253,11 @@ mja_broker_line mja_session_broker(const mja_session *s)
 const mja_config *mja_session_config(const mja_session *s)
 {
 	return s ? s->cfg : NULL;
+}
+
+const mja_stats *mja_session_stats(const mja_session *s)
+{
+	return s ? &s->stats : NULL;
 }
 
 const mja_client *mja_session_get(const mja_session *s, const void *client)
@@ -313,6 +322,7 @@ static void kick_expired(mja_session *s, const void *client, int64_t now, mja_ac
 	if (c->clientid && !id)
 		a->lost = 1;   /* kicked in the registry all the same: denied everything */
 	kick(s, client, now, 1);   /* c is not used after this */
+	s->stats.disconnects_expired++;
 	push_kick(a, client, id, 1);
 	free(id);
 }
@@ -426,6 +436,10 @@ mja_decision mja_session_username_failed(mja_session *s, const mja_session_clien
 	if (!s || !c)
 		return MJA_DENY;
 	if (required) {
+		/* counted as accepted by accept_client: a refusal after all */
+		if (s->stats.connects_accepted)
+			s->stats.connects_accepted--;
+		mja_stats_refused(&s->stats, MJA_ERR_NOMEM);
 		mja_clients_remove(s->clients, c->client);
 		log_refusal(a, c, "refused", MJA_ERR_NOMEM);
 		if (why)
@@ -555,10 +569,23 @@ static mja_decision recheck(mja_session *s, const mja_session_client *c,
 	if (replace_principal(s, c->client, r, p, why))
 		return MJA_ALLOW;
 	log_refusal(a, c, "re-check refused", *why);
+	if (*why == MJA_ERR_REVOKED)
+		s->stats.disconnects_revoked++;   /* the broker disconnects it */
 	/* the broker disconnects it; until then it may do nothing, and its
 	 * will (a write under a token that no longer holds) is denied */
 	kick(s, c->client, now, 0);
 	return MJA_DENY;
+}
+
+/* A CONNECT's outcome in the counters (not the plugin's: deferred). */
+static void count_connect(mja_session *s, mja_decision r, mja_err why)
+{
+	if (r == MJA_ALLOW)
+		s->stats.connects_accepted++;
+	else if (r == MJA_DEFER || r == MJA_IGNORE)
+		s->stats.connects_deferred++;
+	else
+		mja_stats_refused(&s->stats, why);
 }
 
 mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
@@ -590,16 +617,16 @@ mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 	if (e)
 		mja_clients_remove(s->clients, c->client);
 	r = mja_auth_connect(s->cfg, username, password, c->clientid, now, &p, why);
-	if (r == MJA_DEFER)
+	if (r == MJA_DEFER && s->cfg->non_jwt == MJA_NON_JWT_IGNORE && s->line == MJA_BROKER_2_1)
 		/* not the plugin's; non_jwt ignore: as if not loaded where the
 		 * broker knows that answer (2.1) */
-		return s->cfg->non_jwt == MJA_NON_JWT_IGNORE && s->line == MJA_BROKER_2_1 ?
-			MJA_IGNORE : MJA_DEFER;
-	if (r != MJA_ALLOW) {
+		r = MJA_IGNORE;
+	else if (r == MJA_ALLOW)
+		r = accept_client(s, c, username, p, ms, a, why);
+	else if (r == MJA_DENY)
 		log_refusal(a, c, "refused", *why);
-		return MJA_DENY;
-	}
-	return accept_client(s, c, username, p, ms, a, why);
+	count_connect(s, r, *why);
+	return r;
 }
 
 int mja_session_connack_reason(mja_err why)
@@ -649,8 +676,14 @@ mja_decision mja_session_ext_auth_start(mja_session *s, const mja_session_client
 	s->reload_last = 0;
 	close_window(s);   /* no part of a reload's re-check pass */
 	e = same_connection(s, c);
-	if (!method || strcmp(method, MJA_SESSION_AUTH_METHOD) != 0)
+	/* auth_methods: the methods the plugin answers; others are another
+	 * plugin's (a re-authentication uses the method of its CONNECT, which
+	 * the broker enforces: MQTT 5 section 4.12.1) */
+	if (!mja_config_auth_method(s->cfg, method)) {
+		if (!e)
+			s->stats.connects_deferred++;
 		return MJA_DEFER;
+	}
 	if (e) {
 		/* AUTH 0x19 re-authentication of a session the plugin accepted:
 		 * same sub, fresh token; its exp replaces the old one */
@@ -661,20 +694,24 @@ mja_decision mja_session_ext_auth_start(mja_session *s, const mja_session_client
 			r = mja_auth_reauth(s->cfg, e->principal, data, len, c->username,
 					c->clientid, now, &p, why);
 		}
-		if (replace_principal(s, c->client, r, p, why))
+		if (replace_principal(s, c->client, r, p, why)) {
+			s->stats.reauth_accepted++;
 			return MJA_ALLOW;
+		}
+		s->stats.reauth_refused++;
 		log_refusal(a, c, "re-authentication refused", *why);
 		kick(s, c->client, now, 0);   /* the broker closes the connection */
 		return MJA_DENY;
 	}
-	/* CONNECT with authentication method "jwt": the client says it is the
+	/* CONNECT with one of the plugin's methods: the client says it is the
 	 * plugin's, so a missing or non-JWT token is refused, never deferred */
 	r = mja_auth_token(s->cfg, data, len, c->username, c->clientid, now, 1, &p, why);
-	if (r != MJA_ALLOW) {
+	if (r == MJA_ALLOW)
+		r = accept_client(s, c, c->username, p, ms, a, why);
+	else
 		log_refusal(a, c, "refused", *why);
-		return MJA_DENY;
-	}
-	return accept_client(s, c, c->username, p, ms, a, why);
+	count_connect(s, r, *why);
+	return r;
 }
 
 mja_decision mja_session_ext_auth_continue(mja_session *s, const mja_session_client *c,
@@ -743,6 +780,7 @@ static mja_decision acl_offline(mja_session *s, mja_client *e, const char *topic
 {
 	mja_err why = MJA_OK;
 	mja_decision r;
+	int revoked;
 
 	if (!still_held(s, e) || access == MJA_ACCESS_SUBSCRIBE ||
 	    access == MJA_ACCESS_UNSUBSCRIBE || (access == MJA_ACCESS_WRITE && e->will_seen)) {
@@ -751,27 +789,29 @@ static mja_decision acl_offline(mja_session *s, mja_client *e, const char *topic
 		mja_clients_remove(s->clients, e->client);
 		return MJA_DEFER;
 	}
+	/* an offline session whose token was revoked gets nothing queued and
+	 * no will (a live one is kicked; live checks skip this lookup) */
+	revoked = mja_auth_revoked(s->cfg, e->principal) != MJA_OK;
 	if (access != MJA_ACCESS_WRITE)
-		return acl_rules(s, e, topic, access, now, 0, &why);
+		return revoked ? MJA_DENY : acl_rules(s, e, topic, access, now, 0, &why);
 	/* its will: denied if the token no longer held when it went; sent
 	 * right away, judged by the rules alone; delayed, also by its exp */
 	e->will_seen = 1;
-	r = e->will_ok ? acl_rules(s, e, topic, access, now, just_went, &why) : MJA_DENY;
+	r = e->will_ok && !revoked ?
+		acl_rules(s, e, topic, access, now, just_went, &why) : MJA_DENY;
 	if (!e->durable)
 		mja_clients_remove(s->clients, e->client);   /* the broker is done with it */
 	return r == MJA_DEFER ? MJA_DENY : r;
 }
 
-mja_decision mja_session_acl(mja_session *s, const mja_session_client *c,
-		const char *topic, int access, int64_t now, int64_t ms, mja_actions *a)
+static mja_decision acl_decide(mja_session *s, const mja_session_client *c,
+		const char *topic, int access, int64_t now, mja_actions *a)
 {
 	const void *just_went;
 	mja_client *e;
 	mja_err why = MJA_OK;
 	mja_decision r;
 
-	if (!s || !c)
-		return MJA_DENY;
 	just_went = s->just_went;
 	s->just_went = NULL;
 	s->reload_last = 0;
@@ -804,6 +844,25 @@ mja_decision mja_session_acl(mja_session *s, const mja_session_client *c,
 	return MJA_DENY;
 }
 
+mja_decision mja_session_acl(mja_session *s, const mja_session_client *c,
+		const char *topic, int access, int64_t now, int64_t ms, mja_actions *a)
+{
+	mja_decision r;
+
+	if (!s || !c)
+		return MJA_DENY;
+	r = acl_decide(s, c, topic, access, now, a);
+	if (r == MJA_DENY) {
+		if (access == MJA_ACCESS_WRITE)
+			s->stats.acl_denied[MJA_STATS_ACL_PUBLISH]++;
+		else if (access == MJA_ACCESS_SUBSCRIBE)
+			s->stats.acl_denied[MJA_STATS_ACL_SUBSCRIBE]++;
+		else if (access == MJA_ACCESS_READ)
+			s->stats.acl_denied[MJA_STATS_ACL_RECEIVE]++;
+	}
+	return r;
+}
+
 /* ---- disconnect, tick, reload, kicks ---- */
 
 void mja_session_disconnect(mja_session *s, const void *client, int64_t now,
@@ -831,6 +890,38 @@ void mja_session_disconnect(mja_session *s, const void *client, int64_t now,
 		}
 	}
 	mja_clients_sweep(s->clients, now);
+}
+
+static int principal_revoked(const mja_principal *p, void *ctx)
+{
+	return mja_auth_revoked(ctx, p) == MJA_ERR_REVOKED;
+}
+
+/* Read revocation_file again if it changed (or if force: SIGHUP); log a
+ * failure (the previous list stays); on a new list, unless force (the
+ * broker's re-check follows then), kick the live clients it revokes. */
+static void refresh_revocation(mja_session *s, int force, int64_t now, int64_t ms,
+		mja_actions *a)
+{
+	mja_diag d = { 0 };
+	int changed = 0;
+	mja_err e;
+
+	if (!s->cfg->revocation_file)
+		return;
+	e = mja_config_revoke_refresh(s->cfg, force, &changed, &d);
+	if (e != MJA_OK) {
+		logf_(a, MJA_LOG_ERR, "revocation list not reloaded, the previous list stays "
+				"in force: %s", d.text[0] ? d.text : mja_strerror(e));
+		return;
+	}
+	if (!changed)
+		return;
+	logf_(a, MJA_LOG_NOTICE, "revocation list loaded: %zu entries",
+			mja_revoke_count(s->cfg->revoked));
+	if (!force)
+		s->stats.disconnects_revoked += mja_session_kick_if(s, principal_revoked, s->cfg,
+				MJA_ERR_REVOKED, now, ms, a);
 }
 
 int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *a)
@@ -869,6 +960,9 @@ int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *a
 		else
 			s->probe_cursor++;
 	}
+	/* revocation_file: one stat(2); a changed file is read again and the
+	 * live clients it now revokes are disconnected */
+	refresh_revocation(s, 0, now, ms, a);
 	if (!s->cfg->disconnect_on_expiry)
 		return MJA_SESSION_TICK_MS;
 	/* the schedule's top only: no scan of every client. Each kicked entry
@@ -896,7 +990,12 @@ void mja_session_reload(mja_session *s, int64_t now, int64_t ms, mja_actions *a)
 		return;
 	s->reload_last = 1;
 	s->window++;
+	/* the revocation list first: the re-check that follows refuses the
+	 * tokens it names */
+	refresh_revocation(s, 1, now, ms, a);
 	e = mja_config_reload(s->cfg, &d);
+	if (d.warning[0])
+		logf_(a, MJA_LOG_WARNING, "%s", d.warning);
 	if (e != MJA_OK)
 		logf_(a, MJA_LOG_ERR, "reload failed, the previous keys and ACL stay in "
 				"force: %s", d.text[0] ? d.text : mja_strerror(e));

@@ -1,0 +1,205 @@
+"""Regression: SIGHUP after a durable client's token expired must not crash
+a Mosquitto 2.0 broker.
+
+The story. A client with a durable MQTT 5 session (session expiry > 0)
+holds a token that expires; the plugin disconnects it and its session
+stays offline. Then the operator sends SIGHUP: the broker re-runs
+authentication for every client it knows, offline sessions included, and
+the plugin refused the offline session (its token is expired). Every 2.0
+release (2.0.11 and 2.0.21 tested) then puts that session on its
+session-expiry list a second time (an upstream bug, fixed in 2.1.0; the
+same happens to `password_file` users whose password was removed); when
+the session expires the list is corrupt, and once other sessions come and
+go the broker segfaults, here within three rounds. The plugin must not
+trigger it: an offline session whose token no longer holds is ended safely
+instead of refused in the re-check (it cannot come back without a new
+CONNECT, which is authenticated afresh).
+
+Each round: a churn of short sessions (so that the broker's freed client
+records get handed out again), the durable client's token expires and it is
+disconnected, SIGHUP, its session expires, then another churn. The broker
+must stay up through every round, the durable client cannot resume
+with its expired token, and valid tokens are still accepted. A second case
+checks the re-check's log line and that the ended session's client can
+return with a fresh token. 2.1 never had the broker bug; the sequence runs
+there too (the broker must stay up everywhere).
+"""
+
+import socket
+import time
+import unittest
+
+import harness as h
+import mqtt5raw as raw
+
+ROUNDS = 5
+TTL = 2             # seconds until the durable client's token expires
+SESSION_EXPIRY = 2  # its session expiry interval
+CHURN = 20          # short sessions per round
+BATCH = 5           # of them connected at once
+
+
+def quiet(c, timeout):
+    """True when the broker closed the connection within timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            p = c.read_packet(max(0.05, deadline - time.monotonic()))
+        except socket.timeout:
+            return False
+        if p is None:
+            return True
+    return False
+
+
+@h.skip_if_external("sends SIGHUP and needs the broker's log")
+class SighupAfterExpiry(h.BrokerTestCase):
+
+    broker_kwargs = dict(extra={"leeway": "0"})
+
+    def durable_client_expires(self, rnd):
+        """The durable client connects with a token that expires in TTL s
+        and is disconnected by the plugin; its session stays offline."""
+        t = int(time.time())
+        tok = h.mint("alice", now=t, ttl=TTL)
+        a = self.raw()
+        ack = a.connect("alice-durable", username="alice", password=tok.encode(),
+                        clean_start=(rnd == 0), session_expiry=SESSION_EXPIRY)
+        self.assertEqual(ack.reason, 0, "round %d: %r\n%s" % (rnd, ack, self.tail()))
+        a.subscribe("devices/alice/#", 1)
+        self.assertEqual(a.expect(raw.SUBACK).reasons, [1])
+        self.assertTrue(quiet(a, TTL + 4),
+                        "round %d: not disconnected after its token expired\n%s"
+                        % (rnd, self.tail()))
+        a.close()
+        return tok
+
+    def sighup(self, rnd):
+        mark = self.broker.log_size()
+        self.broker.sighup()
+        self.assertIsNotNone(self.broker.wait_log("jwt-auth: reload", after=mark),
+                             "round %d: no reload line\n%s" % (rnd, self.tail()))
+
+    def churn(self, rnd, tag):
+        """Short sessions in batches: a batch connects (some durable, some
+        clean), stays a little over a second (the broker's expiry check
+        runs once a second) and goes."""
+        for b in range(CHURN // BATCH):
+            batch = []
+            for i in range(BATCH):
+                if not self.broker.running():
+                    return
+                sub = "churn-%d" % i
+                c = self.raw()
+                try:
+                    ack = c.connect("churn-%d%s-%d-%d" % (rnd, tag, b, i), username=sub,
+                                    password=h.mint(sub).encode(), clean_start=(i % 2 == 0),
+                                    session_expiry=1 if i % 3 else 0)
+                    if ack is not None and ack.reason == 0:
+                        batch.append(c)
+                        continue
+                except OSError:
+                    pass
+                c.close()
+            time.sleep(1.2)
+            for c in batch:
+                c.disconnect()
+                c.close()
+
+    def assert_up(self, rnd):
+        time.sleep(0.5)
+        self.assertTrue(self.broker.running(),
+                        "round %d: the broker died (exit %s)\n%s"
+                        % (rnd, self.broker.proc.poll(), self.tail(60)))
+
+    def round(self, rnd):
+        # Sessions come and go before, so that the broker's freed client
+        # records are handed out again (the crash needs one).
+        self.churn(rnd, "a")
+        expired = self.durable_client_expires(rnd)
+        mark = self.broker.log_size()
+        self.sighup(rnd)
+        # the offline session expires in the broker
+        self.assertIsNotNone(
+            self.broker.wait_log("Expiring client alice-durable", after=mark,
+                                 timeout=SESSION_EXPIRY + 4),
+            "round %d: the durable session did not expire\n%s" % (rnd, self.tail()))
+        self.churn(rnd, "b")
+        return expired
+
+    def test_broker_survives_sighup_after_expiry_kick(self):
+        expired = None
+        for rnd in range(ROUNDS):
+            try:
+                expired = self.round(rnd)
+            except (AssertionError, OSError, raw.ConnectionClosed):
+                # A dead broker shows up as a refused connection, a closed
+                # one or a missing log line: say what happened.
+                self.assert_up(rnd)
+                raise
+            self.assert_up(rnd)
+        # Fail closed: the expired token never resumes the session.
+        a = self.raw()
+        ack = a.connect("alice-durable", username="alice", password=expired.encode(),
+                        clean_start=False, session_expiry=SESSION_EXPIRY)
+        self.assertIn(ack.reason, (0x86, 0x87), repr(ack))
+        a.close()
+        self.assertTrue(self.broker.running(), self.tail(60))
+        # still serving valid tokens
+        c = self.raw()
+        self.assertEqual(c.connect("after", username="after",
+                                   password=h.mint("after").encode()).reason, 0, self.tail())
+        c.disconnect()
+        c.close()
+
+    def test_ended_session_logged_and_its_client_can_return(self):
+        """The re-check of the offline session is logged (2.0: ended, not
+        refused; 2.1: refused, the broker ends it); a message for it while
+        it is away is not delivered to the ended session's token; its client
+        returns with a fresh token as a new login and gets messages."""
+        sub = h.unique_id("durable-e")
+        t = int(time.time())
+        d = self.raw()
+        ack = d.connect(sub, username=sub, password=h.mint(sub, now=t, ttl=TTL).encode(),
+                        clean_start=False, session_expiry=600)
+        self.assertEqual(ack.reason, 0, self.tail())
+        d.subscribe("devices/%s/inbox" % sub, 1)
+        self.assertEqual(d.expect(raw.SUBACK).reasons, [1])
+        self.assertTrue(quiet(d, TTL + 4), self.tail())
+        d.close()
+        mark = self.broker.log_size()
+        self.broker.sighup()
+        self.assertIsNotNone(self.broker.wait_log("jwt-auth: reload", after=mark), self.tail())
+        line = (self.broker.wait_log("jwt-auth: re-check ended the offline session of client",
+                                     sub, after=mark, timeout=3)
+                or self.broker.wait_log("jwt-auth: re-check refused client", sub, after=mark,
+                                        timeout=1))
+        self.assertIsNotNone(line, self.tail())
+        # a message for it while it is away
+        p = self.paho(h.V311, username="pub", password=h.mint(sub))
+        self.assertConnected(p)
+        p.publish("devices/%s/inbox" % sub, b"while ended", 1)
+        time.sleep(0.5)
+        # its client returns with a fresh token: a new login
+        d = self.raw()
+        ack = d.connect(sub, username=sub, password=h.mint(sub).encode(),
+                        clean_start=False, session_expiry=600)
+        self.assertEqual(ack.reason, 0, self.tail())
+        d.subscribe("devices/%s/inbox" % sub, 1)
+        self.assertEqual(d.expect(raw.SUBACK).reasons, [1])
+        p.publish("devices/%s/inbox" % sub, b"after return", 1)
+        got = []
+        deadline = time.time() + 3
+        while time.time() < deadline and b"after return" not in got:
+            try:
+                pkt = d.read_packet(0.5)
+            except Exception:
+                continue
+            if pkt is not None and pkt.type == raw.PUBLISH:
+                got.append(pkt.payload)
+        self.assertIn(b"after return", got, self.tail())
+        self.assertTrue(self.broker.running(), self.tail())
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -157,7 +157,7 @@ class RevokedWhileConnected(RevokeCase):
         # and none of them gets back in with its token
         for name, proto, sub, kw, _ in specs:
             c = self.paho(proto, password=h.mint(sub, **kw))
-            self.assertRefused(c, proto)
+            self.assertRefused(c, proto, (revoked_reason(),))
 
     def test_enhanced_auth_client(self):
         c = self.raw()
@@ -241,7 +241,8 @@ class RevokedWhileConnected(RevokeCase):
         self.broker.sighup()
         self.assertTrue(self.broker.wait_log("revocation list not reloaded", after=mark))
         self.assertTrue(self.broker.running())
-        self.assertRefused(self.paho(V5, password=h.mint("m", claims={"jti": "M-1"})), V5)
+        self.assertRefused(self.paho(V5, password=h.mint("m", claims={"jti": "M-1"})), V5,
+                           (revoked_reason(),))
         # fixed: the new list replaces the old
         self.broker.write_file("revoked", "jti M-2\n")
         self.assertTrue(self.broker.wait_log("revocation list loaded: 1 entries", after=mark))

@@ -50,8 +50,9 @@ static void help(FILE *f)
 		"The client:\n"
 		"  --client-id ID       MQTT client id (clientid_match, %%c in the ACL,\n"
 		"                       ${clientid} in the acl claim and claim_match)\n"
-		"  --username NAME      MQTT username (username_match, %%u in the ACL,\n"
-		"                       ${username} in the acl claim and claim_match)\n"
+		"  --username NAME      MQTT username (username_match, ${username} in\n"
+		"                       claim_match; %%u in the ACL and ${username} in the\n"
+		"                       acl claim are the sub)\n"
 		"  --acl-topic TOPIC    repeatable: print whether the token's subject may\n"
 		"                       publish to, subscribe to and receive TOPIC, as the\n"
 		"                       broker decides with acl_file, acl_claim and\n"
@@ -205,7 +206,9 @@ static void print_acl(const mja_config *cfg, const mja_principal *p, const char 
 		const char *username, const char *topic, int qos, int retain, int64_t now)
 {
 	size_t len = strlen(topic);
-	const char *u = mja_auth_acl_username(cfg, username);
+	/* as in the broker: a token client's username is its sub (session.h
+	 * "Usernames"), whatever it sent */
+	const char *u = p->sub;
 	mja_err why;
 	mja_decision sub;
 

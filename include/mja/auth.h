@@ -38,7 +38,8 @@
 typedef enum mja_decision {
 	MJA_DEFER = 0,   /* not ours: leave it to other plugins / password_file */
 	MJA_ALLOW,
-	MJA_DENY
+	MJA_DENY,
+	MJA_IGNORE       /* Mosquitto 2.1 only: as if the plugin were not loaded */
 } mja_decision;
 
 /* Owned by whoever holds it (the client registry, clients.h); every
@@ -60,6 +61,11 @@ typedef struct mja_principal {
 	size_t token_len;
 	int superuser;              /* superuser_claim is JSON true: every topic */
 	mja_aclclaim *acl_claim;    /* acl_claim compiled; NULL if off or absent */
+	/* the username the client sent at login, kept only for claim_match's
+	 * ${username}: the broker's username becomes the sub, and the re-check
+	 * and re-authentication bind the name the CONNECT bound. NULL if none
+	 * was sent or no claim_match is configured. */
+	char *login_username;
 } mja_principal;
 
 void mja_principal_free(mja_principal *p);   /* NULL is fine; scrubs token */
@@ -89,7 +95,7 @@ mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
  * with token_field password): a non-NULL, non-empty username must equal sub;
  * clientid_match sub: clientid must equal sub; each claim_match:
  * the claim must be a string equal to its template with ${clientid} and
- * ${username} (mja_auth_acl_username's) replaced, a template needing an
+ * ${username} (the username sent; none with token_field username) replaced, a template needing an
  * absent or empty value never matches (MJA_ERR_CLAIM_MISMATCH); roles from
  * roles_claim; superuser from superuser_claim (JSON true only); the
  * acl_claim compiled (aclclaim.h), a malformed one refused
@@ -102,7 +108,11 @@ mja_decision mja_auth_token(const mja_config *cfg, const char *tok, size_t len,
 
 /* MQTT 5 re-authentication (docs/design.md, "Re-authentication"): like
  * mja_auth_token() (token kept), then the new sub must equal old->sub,
- * else MJA_DENY with MJA_ERR_REAUTH_SUB. On MJA_ALLOW the caller replaces old with *out. */
+ * else MJA_DENY with MJA_ERR_REAUTH_SUB. On MJA_ALLOW the caller replaces old with *out.
+ * The username bindings (username_match, claim_match's ${username}) are
+ * judged by the name sent at login (old->login_username), as at CONNECT:
+ * by now the broker's username is the sub. username is the broker's
+ * current one and is not used. */
 mja_decision mja_auth_reauth(const mja_config *cfg, const mja_principal *old,
 		const char *tok, size_t len, const char *username, const char *clientid,
 		int64_t now, mja_principal **out, mja_err *why);
@@ -113,7 +123,8 @@ mja_decision mja_auth_reauth(const mja_config *cfg, const mja_principal *old,
  * the token_field field (basic auth); it must verify with the current keys
  * and carry the same sub. No token at all -> MJA_DENY (MJA_ERR_NO_TOKEN).
  * Never MJA_DEFER: the client is ours. The new principal keeps a token copy
- * iff old had one. */
+ * iff old had one. username serves only to find a token_field username
+ * token; the username bindings are judged as in mja_auth_reauth. */
 mja_decision mja_auth_recheck(const mja_config *cfg, const mja_principal *old,
 		const char *username, const char *password, const char *clientid,
 		int64_t now, mja_principal **out, mja_err *why);
@@ -137,10 +148,6 @@ mja_err mja_auth_revoked(const mja_config *cfg, const mja_principal *p);
  * (RFC 7519 4.1.4), overflow-safe. A token without exp never expires. */
 int mja_auth_expired(const mja_config *cfg, const mja_principal *p, int64_t now);
 
-/* The username the ACL's %u stands for: NULL with token_field username
- * (the username field is the token), else username. Borrowed. */
-const char *mja_auth_acl_username(const mja_config *cfg, const char *username);
-
 /* One ACL check for a token client (docs/design.md, "ACL semantics" and
  * "Permissions in the token"). No topic decisions
  * configured (mja_config_topic_decisions) -> MJA_DEFER.
@@ -152,8 +159,8 @@ const char *mja_auth_acl_username(const mja_config *cfg, const char *username);
  * file that is a deny. MJA_ALLOW or MJA_DENY (*why = MJA_OK: a plain rule
  * denial). qos and retain are the broker's for the check (the message's,
  * or the requested QoS of a subscription); only the acl claim uses them.
- * clientid / username (already passed through mja_auth_acl_username) may
- * be NULL. ignore_expiry is for the will of a client that is already gone
+ * clientid / username (for a token client, its sub: session.h "Usernames")
+ * may be NULL. ignore_expiry is for the will of a client that is already gone
  * (its will was accepted while the token was valid). */
 mja_decision mja_auth_acl(const mja_config *cfg, const mja_principal *p,
 		const char *clientid, const char *username,

@@ -56,6 +56,7 @@ typedef struct mja_client {
 	/* Marks kept for the session module (session.h), reset by put: */
 	int confirmed;             /* the broker reported this connection complete */
 	uint64_t rechecked;        /* the reload window it was re-checked in, 0: none */
+	int will_seen;             /* its will was checked after it went */
 } mja_client;
 
 mja_clients *mja_clients_new(void);          /* NULL on allocation failure */
@@ -118,6 +119,10 @@ const mja_client *mja_clients_next_expired(const mja_clients *r, int64_t now,
  * the registry. O(n). */
 void mja_clients_foreach(const mja_clients *r, int (*fn)(const mja_client *c, void *ctx),
 		void *ctx);
+
+/* The i-th KICKED or OFFLINE entry in the sweep heap's storage order
+ * (i < mja_clients_gone(r)), or NULL: for a bounded walk over them. */
+const mja_client *mja_clients_gone_nth(const mja_clients *r, size_t i);
 
 size_t mja_clients_count(const mja_clients *r);       /* all entries */
 size_t mja_clients_scheduled(const mja_clients *r);   /* entries on the schedule */

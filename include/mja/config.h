@@ -82,7 +82,8 @@ typedef struct mja_claim_match {
 
 typedef enum mja_non_jwt {
 	MJA_NON_JWT_DEFER = 0,
-	MJA_NON_JWT_DENY
+	MJA_NON_JWT_DENY,
+	MJA_NON_JWT_IGNORE   /* Mosquitto 2.1: as if not loaded; 2.0: as defer */
 } mja_non_jwt;
 
 /* The reloadable part: what key_file, secret_file and acl_file produced,

@@ -30,14 +30,24 @@
  *  - kicked: the plugin started its disconnect (token expired, re-check or
  *    re-authentication refused) or ended its offline session at a re-check;
  *    it is denied everything and kept until its DISCONNECT or until
- *    MJA_SESSION_GONE_GRACE seconds have passed.
+ *    MJA_SESSION_GONE_GRACE seconds have passed (an ended offline session:
+ *    MJA_SESSION_DURABLE_MAX seconds, its re-checks answered the same way).
  *  - offline: the broker reported DISCONNECT (or, on 2.1, CLIENT_OFFLINE). It
- *    is still asked about its will (a WRITE check after the event) and, for
- *    a durable session, about messages queued for it (READ): kept for its
- *    will (at least MJA_SESSION_GONE_GRACE seconds) and, for a durable
- *    session, until its token's exp + leeway (at most
- *    MJA_SESSION_DURABLE_MAX seconds). A second DISCONNECT (the broker's
- *    session takeover) removes it.
+ *    is still asked about its will (one WRITE check, right after the event
+ *    or, delayed, up to the session expiry interval later) and, for a
+ *    durable session, about messages queued for it (READ). Kept as long as
+ *    the broker may act for it: on 2.1 while the broker still holds the
+ *    client (mja_session_set_probe); on 2.0, which cannot tell, until its
+ *    token's exp + leeway + MJA_SESSION_GONE_GRACE (at least
+ *    MJA_SESSION_GONE_GRACE seconds, at most MJA_SESSION_DURABLE_MAX). A
+ *    clean session's entry goes at once after its will; a second
+ *    DISCONNECT (the broker's session takeover) removes it. A check an
+ *    offline client cannot get (SUBSCRIBE, UNSUBSCRIBE, a second WRITE)
+ *    shows that the broker freed it and gave its memory to a connection
+ *    that logged in without the plugin: the entry is dropped and the check
+ *    deferred. (READ checks continue while the broker keeps the client:
+ *    queued messages of a durable session; deliveries to a clean session
+ *    until it is freed.)
  *  - gone: no entry. The client is not the plugin's: every event for it is
  *    decided from the credentials it carries, or deferred.
  *
@@ -73,9 +83,12 @@
  * client id and, on 2.1, its connection was complete (CONNECT); else the
  * entry is dropped and it is a new connection.
  *
- * Wills: a will is a write by its client. It is allowed by the rules if the
- * token still held when the client went; a client disconnected because its
- * token expired gets its will published as for any other loss; a will of a
+ * Wills: a will is a write by its client, judged by the plugin's rules
+ * however late it fires (never deferred while the entry is kept). It is
+ * denied if the token no longer held when the client went, or if it fires
+ * later than right after the client went (a will delay) and the token has
+ * expired by then. A client disconnected because its token expired gets
+ * its will (sent right away) published as for any other loss; a will of a
  * client refused by a re-check or a re-authentication is denied.
  *
  * Log lines: a refusal names the client, its address and the reason
@@ -85,6 +98,12 @@
  * Every value in a line that comes from a client or from the configuration
  * goes through mja_text_printable (text.h): client id, address and sub
  * here, the claim names of the detail where auth.c writes it.
+ *
+ * Usernames: a token proves its sub and nothing else. After a token login
+ * the broker's username for the client is its sub: kept if the client sent
+ * exactly that, else replaced (SET_USERNAME; required when it replaces a
+ * claimed username or the token itself, so a client whose name cannot be
+ * replaced is refused). The ACL's %u is then the sub as well.
  *
  * Actions are in the order they must be carried out. A kick re-enters the
  * plugin (the broker re-checks subscriptions, sends DISCONNECT and the
@@ -196,6 +215,14 @@ void mja_session_free(mja_session *s);    /* NULL is fine */
 int mja_session_wants_acl(const mja_session *s);
 
 void mja_session_set_broker(mja_session *s, mja_broker_line line);
+
+/* Where the broker can tell (Mosquitto 2.1: mosquitto_client(id) ==
+ * client), alive(client, clientid, ctx) says whether it still holds client
+ * under clientid. An offline entry is then kept exactly while it does
+ * (checked when the entry is used, and for a few entries per TICK); without
+ * it (2.0) an offline entry is kept by time (see "Entry states"). */
+void mja_session_set_probe(mja_session *s,
+		int (*alive)(const void *client, const char *clientid, void *ctx), void *ctx);
 mja_broker_line mja_session_broker(const mja_session *s);
 
 const mja_config *mja_session_config(const mja_session *s);
@@ -214,10 +241,17 @@ size_t mja_session_count(const mja_session *s);
 /* BASIC_AUTH: a CONNECT's username and password (NULL when absent), or the
  * broker's re-check after a reload (see "Re-check"). MJA_ALLOW: accepted
  * (actions may set the username); MJA_DENY: refused, *why says why;
- * MJA_DEFER: not the plugin's. */
+ * MJA_DEFER: not the plugin's; MJA_IGNORE (2.1 with non_jwt ignore only):
+ * not the plugin's, as if it were not loaded. */
 mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 		const char *username, const char *password, int64_t now, int64_t ms,
 		mja_actions *acts, mja_err *why);
+
+/* The MQTT 5 CONNACK reason for a BASIC_AUTH refused with why, for a
+ * broker that passes reason codes from BASIC_AUTH to the client (2.1):
+ * 0x88 keys unavailable, 0x8A revoked, 0x86 any other (a bad or expired
+ * token). */
+int mja_session_connack_reason(mja_err why);
 
 /* EXT_AUTH_START: MQTT 5 enhanced authentication at CONNECT or a
  * re-authentication (AUTH 0x19) of a live entry. method NULL or a method
@@ -254,9 +288,9 @@ void mja_session_disconnect(mja_session *s, const void *client, int64_t now,
 /* TICK. Closes a reload window, sweeps entries whose time is up, reads
  * revocation_file again if it changed and kicks the live clients it now
  * revokes (their wills denied), and kicks expired clients (at most once
- * per MJA_SESSION_TICK_MS). Returns the
- * milliseconds until the session's next deadline, at most
- * MJA_SESSION_TICK_MS (2.1's next_ms). */
+ * per MJA_SESSION_TICK_MS). Returns the milliseconds until its next scan,
+ * from 1 to MJA_SESSION_TICK_MS: 2.1's next_ms (its main loop sleeps until
+ * its next timer), so a deadline is acted on within about a second. */
 int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *acts);
 
 /* RELOAD: read revocation_file again (a bad file keeps the old list), then

@@ -44,4 +44,13 @@
 #pragma weak mosquitto_callback_unregister
 #pragma weak mosquitto_broker_publish
 
+/* Optional: present on some broker lines only, so not part of
+ * mja_glue__api_present(); a caller tests the address first.
+ * mosquitto_client: 2.1's lookup of the client holding a client id (not
+ * declared by 2.0's headers; NULL there). */
+#if !MJA_MOSQ_HEADERS_2_1
+struct mosquitto *mosquitto_client(const char *clientid);
+#endif
+#pragma weak mosquitto_client
+
 #endif

@@ -16,6 +16,18 @@ _Static_assert(MJA_ACCESS_SUBSCRIBE == MOSQ_ACL_SUBSCRIBE,
 _Static_assert(MJA_ACCESS_UNSUBSCRIBE == MOSQ_ACL_UNSUBSCRIBE,
 		"MJA_ACCESS_UNSUBSCRIBE != MOSQ_ACL_UNSUBSCRIBE");
 
+/* Mosquitto 2.1's lookup of the client holding a client id (broker_api.h:
+ * a weak reference, NULL on 2.0). */
+int mja_glue__has_client_lookup(void)
+{
+	return mosquitto_client != NULL;
+}
+
+int mja_glue__client_held(const void *client, const char *clientid, void *ctx)
+{
+	return mosquitto_client && clientid && mosquitto_client(clientid) == client;
+}
+
 int64_t mja_glue__now(void)
 {
 	return (int64_t)time(NULL);
@@ -133,6 +145,12 @@ int mja_glue__basic_auth(int event, void *event_data, void *userdata)
 	r = mja_session_basic_auth(g->session, &c, ev->username, ev->password,
 			mja_glue__now(), mja_glue__mono_ms(), &acts, &why);
 	run(g, &c, &acts, &r);
+	if (r == MJA_IGNORE)
+		return MJA_GLUE_ERR_PLUGIN_IGNORE;   /* only ever on 2.1 */
+	/* 2.1 passes a reason code to the client's CONNACK; 2.0 knows only
+	 * MOSQ_ERR_AUTH */
+	if (r == MJA_DENY && g->line_2_1)
+		return mja_session_connack_reason(why);
 	return auth_rc(r);
 }
 
@@ -223,15 +241,20 @@ int mja_glue__tick(int event, void *event_data, void *userdata)
 	const mja_config *cfg = mja_session_config(g->session);
 	int64_t ms = mja_glue__mono_ms();
 	mja_actions acts;
+	int64_t next;
 
 	mja_actions_init(&acts);
-	mja_session_tick(g->session, mja_glue__now(), ms, &acts);
+	next = mja_session_tick(g->session, mja_glue__now(), ms, &acts);
 	run(g, NULL, &acts, NULL);
 	/* stats_interval: the counters, from the broker's thread */
 	if (cfg->stats_interval > 0 && ms - g->last_stats_ms >= cfg->stats_interval * 1000) {
 		g->last_stats_ms = ms;
 		publish_stats(g);
 	}
+	/* 2.1 sleeps until its next timer: ask for the next scan (at most a
+	 * second, so stats_interval is kept as well) */
+	if (g->line_2_1)
+		((struct mja_glue_evt_tick *)event_data)->next_ms = (long)next;
 	return MOSQ_ERR_SUCCESS;
 }
 

@@ -37,6 +37,14 @@ struct mja_glue_evt_client {
 	void *future;
 	struct mosquitto *client;
 };
+/* TICK: 2.1's next_ms is where 2.0 has an unused next_ns (same layout). */
+struct mja_glue_evt_tick {
+	void *future;
+	long now_ns;
+	long next_ms;
+};
+/* 2.1 answers (absent from 2.0's headers): "as if not loaded". */
+#define MJA_GLUE_ERR_PLUGIN_IGNORE 32
 
 struct mja_glue {
 	mosquitto_plugin_id_t *id;
@@ -56,6 +64,11 @@ int mja_glue__disconnect(int event, void *event_data, void *userdata);
 int mja_glue__reload(int event, void *event_data, void *userdata);
 int mja_glue__client_offline(int event, void *event_data, void *userdata);   /* 2.1 */
 int mja_glue__connect(int event, void *event_data, void *userdata);          /* 2.1 */
+
+/* 2.1: whether the broker still holds client under clientid (the
+ * session's probe, session.h); needs mosquitto_client. */
+int mja_glue__client_held(const void *client, const char *clientid, void *ctx);
+int mja_glue__has_client_lookup(void);
 
 /* Clocks (events.c): wall clock in seconds, monotonic in milliseconds. */
 int64_t mja_glue__now(void);

@@ -75,6 +75,8 @@ static int register_2_1(struct mja_glue *g)
 	}
 	g->line_2_1 = 1;
 	mja_session_set_broker(g->session, MJA_BROKER_2_1);
+	if (mja_glue__has_client_lookup())
+		mja_session_set_probe(g->session, mja_glue__client_held, NULL);
 	return MOSQ_ERR_SUCCESS;
 }
 

@@ -55,6 +55,7 @@ void mja_principal_free(mja_principal *p)
 	free(p->sub);
 	free(p->jti);
 	free(p->kid);
+	free(p->login_username);
 	mja_claims_roles_free(p->roles, p->n_roles);
 	mja_aclclaim_free(p->acl_claim);
 	mja_principal_drop_token(p);
@@ -109,7 +110,7 @@ static mja_revoke_query query_of(const mja_token *t)
 /* The principal of a verified token. */
 static mja_err principal_new(const mja_config *cfg, const mja_token *t,
 		const char *tok, size_t len, const unsigned char *hash, int keep_token,
-		mja_principal **out)
+		const char *login_username, mja_principal **out)
 {
 	mja_principal *p = calloc(1, sizeof(*p));
 	mja_err e = MJA_ERR_NOMEM;
@@ -118,6 +119,9 @@ static mja_err principal_new(const mja_config *cfg, const mja_token *t,
 		return MJA_ERR_NOMEM;
 	p->sub = strdup(t->sub);
 	if (!p->sub)
+		goto out;
+	if (cfg->n_claim_match && login_username && login_username[0] &&
+	    !(p->login_username = strdup(login_username)))
 		goto out;
 	e = mja_claims_roles(t->payload, cfg->roles_claim, &p->roles, &p->n_roles);
 	if (e != MJA_OK)
@@ -222,6 +226,13 @@ static int str_eq_sub(const char *s, const char *sub)
 	return s && strcmp(s, sub) == 0;
 }
 
+/* With token_field username the username field is the token, not a name:
+ * claim_match's ${username} then stands for nothing. */
+static int token_field_is_username(const mja_config *cfg)
+{
+	return cfg->token_field == MJA_TOKEN_FIELD_USERNAME;
+}
+
 mja_decision mja_auth_token(const mja_config *cfg, const char *tok, size_t len,
 		const char *username, const char *clientid, int64_t now, int keep_token,
 		mja_principal **out, mja_err *why)
@@ -276,12 +287,13 @@ mja_decision mja_auth_token(const mja_config *cfg, const char *tok, size_t len,
 	/* claim_match: EMQX's verify_claims */
 	for (size_t i = 0; i < cfg->n_claim_match; i++) {
 		if (!claim_matches(&cfg->claim_match[i], t->payload, clientid,
-				mja_auth_acl_username(cfg, username))) {
+				token_field_is_username(cfg) ? NULL : username)) {
 			e = MJA_ERR_CLAIM_MISMATCH;
 			goto out;
 		}
 	}
-	e = principal_new(cfg, t, tok, len, hash, keep_token, out);
+	e = principal_new(cfg, t, tok, len, hash, keep_token,
+			token_field_is_username(cfg) ? NULL : username, out);
 out:
 	mja_token_free(t);
 	if (e != MJA_OK)
@@ -360,7 +372,9 @@ mja_decision mja_auth_reauth(const mja_config *cfg, const mja_principal *old,
 	mja_diag_clear(&detail);
 	if (!old || !old->sub)
 		return deny(why, MJA_ERR_INVAL);
-	r = mja_auth_token(cfg, tok, len, username, clientid, now, 1, out, why);
+	/* the name the CONNECT bound (the broker's is the sub by now) */
+	(void)username;
+	r = mja_auth_token(cfg, tok, len, old->login_username, clientid, now, 1, out, why);
 	return same_sub(r, old, out, why);
 }
 
@@ -382,10 +396,11 @@ mja_decision mja_auth_recheck(const mja_config *cfg, const mja_principal *old,
 	 * username / password fields: re-verify the stored copy */
 	tok = token_of(cfg, username, password);
 	if (old->token)
-		r = mja_auth_token(cfg, old->token, old->token_len, username, clientid, now,
-				1, out, why);
+		r = mja_auth_token(cfg, old->token, old->token_len, old->login_username,
+				clientid, now, 1, out, why);
 	else if (tok)
-		r = mja_auth_token(cfg, tok, strlen(tok), username, clientid, now, 0, out, why);
+		r = mja_auth_token(cfg, tok, strlen(tok), old->login_username, clientid, now,
+				0, out, why);
 	else
 		return deny(why, MJA_ERR_NO_TOKEN);
 	return same_sub(r, old, out, why);
@@ -420,13 +435,6 @@ int mja_auth_expired(const mja_config *cfg, const mja_principal *p, int64_t now)
 	if (now < INT64_MIN + leeway)
 		return 0;
 	return p->exp <= now - leeway;
-}
-
-const char *mja_auth_acl_username(const mja_config *cfg, const char *username)
-{
-	if (!cfg || cfg->token_field == MJA_TOKEN_FIELD_USERNAME)
-		return NULL;
-	return username;
 }
 
 mja_decision mja_auth_acl(const mja_config *cfg, const mja_principal *p,

@@ -293,6 +293,7 @@ mja_err mja_clients_put(mja_clients *r, const void *client, const char *clientid
 	e->pub.heap_index = NO_INDEX;
 	e->pub.confirmed = 0;
 	e->pub.rechecked = 0;
+	e->pub.will_seen = 0;
 	schedule(r, e);
 	return MJA_OK;
 nomem:
@@ -458,6 +459,11 @@ void mja_clients_foreach(const mja_clients *r, int (*fn)(const mja_client *c, vo
 		for (const entry *e = r->buckets[i]; e; e = e->hnext)
 			if (fn(&e->pub, ctx))
 				return;
+}
+
+const mja_client *mja_clients_gone_nth(const mja_clients *r, size_t i)
+{
+	return r && i < r->gone.n ? &r->gone.a[i]->pub : NULL;
 }
 
 size_t mja_clients_count(const mja_clients *r)

@@ -402,10 +402,20 @@ static mja_err apply_option(mja_config *c, enum opt_id id, view v, mja_diag *d)
 		c->roles_claim = NULL;
 		return parse_claim_path(name, v, &c->roles_claim, d);
 	case OPT_NON_JWT:
-		e = parse_choice(name, v, "defer", "deny", &choice, d);
-		if (e == MJA_OK)
-			c->non_jwt = choice ? MJA_NON_JWT_DENY : MJA_NON_JWT_DEFER;
-		return e;
+		/* ignore: Mosquitto 2.1's "as if not loaded"; 2.0 has no such
+		 * answer and the session module treats it as defer there */
+		if (view_is(v, "defer"))
+			c->non_jwt = MJA_NON_JWT_DEFER;
+		else if (view_is(v, "deny"))
+			c->non_jwt = MJA_NON_JWT_DENY;
+		else if (view_is(v, "ignore"))
+			c->non_jwt = MJA_NON_JWT_IGNORE;
+		else {
+			mja_diag_set(d, "option %s: \"%.*s\" is not defer or deny (or ignore)", name,
+					(int)(v.len > 64 ? 64 : v.len), v.p);
+			return MJA_ERR_CONFIG;
+		}
+		return MJA_OK;
 	case OPT_DISCONNECT_ON_EXPIRY:
 		e = parse_choice(name, v, "false", "true", &choice, d);
 		if (e == MJA_OK)

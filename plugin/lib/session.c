@@ -21,8 +21,16 @@ struct mja_session {
 	int window_open;
 	uint64_t window;           /* generation of the current / last window */
 	int64_t window_last_ms;    /* monotonic, of its last event */
+	const void *just_went;     /* the client of the last event, a disconnect */
+	int reload_last;           /* the last event was a RELOAD */
+	int (*alive)(const void *client, const char *clientid, void *ctx);
+	void *alive_ctx;
+	size_t probe_cursor;       /* next offline entry to probe on TICK */
 	mja_stats stats;           /* counters published under $SYS (stats.h) */
 };
+
+/* Offline entries probed per TICK where the broker can tell. */
+#define PROBES_PER_TICK 64
 
 /* ---- actions ---- */
 
@@ -188,10 +196,11 @@ mja_err mja_session_open(const mja_config_opt *opts, size_t n, int64_t ms,
 		mja_session **out, mja_actions *acts)
 {
 	mja_config *cfg = NULL;
-	mja_diag d = { 0 };
+	mja_diag d;
 	mja_session *s;
 	mja_err e;
 
+	mja_diag_clear(&d);
 	if (out)
 		*out = NULL;
 	e = mja_config_parse(opts, n, &cfg, &d);
@@ -217,7 +226,7 @@ mja_err mja_session_open(const mja_config_opt *opts, size_t n, int64_t ms,
 				"ACLs applies to token clients)%s",
 				s->cfg->disconnect_on_expiry ? "; connected clients whose token "
 				"expires are disconnected only on the broker's TICK, which "
-				"Mosquitto 2.0 never sends with per_listener_settings true" : "");
+				"Mosquitto 2.0.11 to 2.0.14 never send with per_listener_settings true" : "");
 	logf_(acts, MJA_LOG_INFO, "ready: %zu key(s)%s%s",
 			mja_keyset_count(s->cfg->files->keys),
 			s->cfg->files->acl ? ", ACL loaded" : "",
@@ -246,6 +255,15 @@ void mja_session_set_broker(mja_session *s, mja_broker_line line)
 		s->line = line;
 }
 
+void mja_session_set_probe(mja_session *s,
+		int (*alive)(const void *client, const char *clientid, void *ctx), void *ctx)
+{
+	if (!s)
+		return;
+	s->alive = alive;
+	s->alive_ctx = ctx;
+}
+
 mja_broker_line mja_session_broker(const mja_session *s)
 {
 	return s ? s->line : MJA_BROKER_2_0;
@@ -271,20 +289,23 @@ size_t mja_session_count(const mja_session *s)
 	return s ? mja_clients_count(s->clients) : 0;
 }
 
-/* How long a client that went at now is kept (session.h): a clean session
- * for its will only; a durable one while its offline READ checks can still
- * be allowed (exp + leeway), within [grace, MJA_SESSION_DURABLE_MAX]. */
+/* How long a client that went at now is kept (session.h "Entry states"):
+ * where the broker tells which clients it holds, until it no longer holds
+ * it; else until its token's exp + leeway + the grace (a delayed will that
+ * fires after exp is then still denied, not left to others), within
+ * [grace, MJA_SESSION_DURABLE_MAX]. */
 static int64_t offline_until(const mja_session *s, const mja_client *c, int64_t now)
 {
 	int64_t least = add_sat(now, MJA_SESSION_GONE_GRACE);
 	int64_t most = add_sat(now, MJA_SESSION_DURABLE_MAX);
 	int64_t until;
 
-	if (!c->durable)
-		return least;
+	if (s->alive)
+		return INT64_MAX;
 	if (!c->principal->has_exp)
 		return most;
-	until = add_sat(c->principal->exp, s->cfg->leeway > 0 ? s->cfg->leeway : 0);
+	until = add_sat(add_sat(c->principal->exp, s->cfg->leeway > 0 ? s->cfg->leeway : 0),
+			MJA_SESSION_GONE_GRACE);
 	return until < least ? least : until > most ? most : until;
 }
 
@@ -316,11 +337,11 @@ static void kick_expired(mja_session *s, const void *client, int64_t now, mja_ac
 		return;
 	log_client(a, MJA_LOG_NOTICE, "disconnecting", c->clientid, c->address,
 			mja_strerror(MJA_ERR_EXPIRED));
-	s->stats.disconnects_expired++;
 	id = c->clientid ? strdup(c->clientid) : NULL;
 	if (c->clientid && !id)
 		a->lost = 1;   /* kicked in the registry all the same: denied everything */
 	kick(s, client, now, 1);   /* c is not used after this */
+	s->stats.disconnects_expired++;
 	push_kick(a, client, id, 1);
 	free(id);
 }
@@ -393,15 +414,18 @@ static mja_decision accept_client(mja_session *s, const mja_session_client *c,
 		mja_err *why)
 {
 	int token_in_username = s->cfg->token_field == MJA_TOKEN_FIELD_USERNAME;
-	/* The sub replaces a username that is the token (Mosquitto logs the
-	 * username), and is given to a client without one (Mosquitto drops a
-	 * client without a username at a reload when allow_anonymous is
-	 * false, before any plugin is asked). */
-	int give_sub = token_in_username || !username || !username[0];
+	int none = !username || !username[0];
+	/* session.h "Usernames": the broker's username becomes the sub unless
+	 * it is the sub. Required where it replaces a claimed name (which
+	 * would keep that name's rights in Mosquitto's acl_file and other
+	 * plugins) or the token (which Mosquitto logs); a client that sent none
+	 * is given it too (Mosquitto drops a client without a username at a
+	 * reload when allow_anonymous is false, before any plugin is asked). */
+	int give_sub = token_in_username || none || strcmp(username, p->sub) != 0;
+	int required = !none || token_in_username;
 	char sub[SHOW_MAX], line[SHOW_MAX + 8];
 
-	if (mja_clients_put(s->clients, c->client, c->clientid,
-			mja_auth_acl_username(s->cfg, username), c->durable, p) != MJA_OK) {
+	if (mja_clients_put(s->clients, c->client, c->clientid, p->sub, c->durable, p) != MJA_OK) {
 		mja_principal_free(p);
 		log_refusal(a, c, "refused", MJA_ERR_NOMEM);
 		*why = MJA_ERR_NOMEM;
@@ -410,10 +434,9 @@ static mja_decision accept_client(mja_session *s, const mja_session_client *c,
 	(void)mja_clients_set_address(s->clients, c->client, c->address);
 	if (give_sub) {
 		mja_action act = { .kind = MJA_ACTION_SET_USERNAME, .client = c->client,
-			.required = token_in_username, .text = strdup(p->sub) };
+			.required = required, .text = strdup(p->sub) };
 
-		if (!push(a, act) && token_in_username) {
-			/* else Mosquitto would log the token as the username */
+		if (!push(a, act) && required) {
 			mja_clients_remove(s->clients, c->client);
 			log_refusal(a, c, "refused", MJA_ERR_NOMEM);
 			*why = MJA_ERR_NOMEM;
@@ -434,6 +457,10 @@ mja_decision mja_session_username_failed(mja_session *s, const mja_session_clien
 	if (!s || !c)
 		return MJA_DENY;
 	if (required) {
+		/* counted as accepted by accept_client: a refusal after all */
+		if (s->stats.connects_accepted)
+			s->stats.connects_accepted--;
+		mja_stats_refused(&s->stats, MJA_ERR_NOMEM);
 		mja_clients_remove(s->clients, c->client);
 		log_refusal(a, c, "refused", MJA_ERR_NOMEM);
 		if (why)
@@ -521,8 +548,8 @@ static mja_decision recheck_offline(mja_session *s, const mja_session_client *c,
 		if (e) {
 			if (replace_principal(s, c->client, r, p, why))
 				return MJA_ALLOW;
-		} else if (mja_clients_put(s->clients, c->client, c->clientid,
-				mja_auth_acl_username(s->cfg, username), c->durable, p) == MJA_OK) {
+		} else if (mja_clients_put(s->clients, c->client, c->clientid, p->sub,
+				c->durable, p) == MJA_OK) {
 			const mja_client *n = mja_clients_get(s->clients, c->client);
 
 			mja_clients_disconnect(s->clients, c->client, now,
@@ -573,12 +600,12 @@ static mja_decision recheck(mja_session *s, const mja_session_client *c,
 	return MJA_DENY;
 }
 
-/* A CONNECT's outcome in the counters. */
+/* A CONNECT's outcome in the counters (not the plugin's: deferred). */
 static void count_connect(mja_session *s, mja_decision r, mja_err why)
 {
 	if (r == MJA_ALLOW)
 		s->stats.connects_accepted++;
-	else if (r == MJA_DEFER)
+	else if (r == MJA_DEFER || r == MJA_IGNORE)
 		s->stats.connects_deferred++;
 	else
 		mja_stats_refused(&s->stats, why);
@@ -599,6 +626,8 @@ mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 	*why = MJA_OK;
 	if (!s || !c || !c->client)
 		return MJA_DENY;
+	s->just_went = NULL;
+	s->reload_last = 0;
 	window = in_window(s, ms);
 	e = mja_clients_find(s->clients, c->client);
 	/* session.h "Re-check": only inside the reload window, once per entry */
@@ -611,12 +640,28 @@ mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 	if (e)
 		mja_clients_remove(s->clients, c->client);
 	r = mja_auth_connect(s->cfg, username, password, c->clientid, now, &p, why);
-	if (r == MJA_ALLOW)
+	if (r == MJA_DEFER && s->cfg->non_jwt == MJA_NON_JWT_IGNORE && s->line == MJA_BROKER_2_1)
+		/* not the plugin's; non_jwt ignore: as if not loaded where the
+		 * broker knows that answer (2.1) */
+		r = MJA_IGNORE;
+	else if (r == MJA_ALLOW)
 		r = accept_client(s, c, username, p, ms, a, why);
 	else if (r == MJA_DENY)
 		log_refusal(a, c, "refused", *why);
 	count_connect(s, r, *why);
 	return r;
+}
+
+int mja_session_connack_reason(mja_err why)
+{
+	switch (why) {
+	case MJA_ERR_KEYS_UNAVAILABLE:
+		return 0x88;   /* server unavailable */
+	case MJA_ERR_REVOKED:
+		return 0x8A;   /* banned */
+	default:
+		return 0x86;   /* bad user name or password: a bad or expired token */
+	}
 }
 
 /* An entry at c's handle that the broker's enhanced authentication can
@@ -650,6 +695,8 @@ mja_decision mja_session_ext_auth_start(mja_session *s, const mja_session_client
 	*why = MJA_OK;
 	if (!s || !c || !c->client)
 		return MJA_DENY;
+	s->just_went = NULL;
+	s->reload_last = 0;
 	close_window(s);   /* no part of a reload's re-check pass */
 	e = same_connection(s, c);
 	/* auth_methods: the methods the plugin answers; others are another
@@ -674,8 +721,8 @@ mja_decision mja_session_ext_auth_start(mja_session *s, const mja_session_client
 			s->stats.reauth_accepted++;
 			return MJA_ALLOW;
 		}
-		log_refusal(a, c, "re-authentication refused", *why);
 		s->stats.reauth_refused++;
+		log_refusal(a, c, "re-authentication refused", *why);
 		kick(s, c->client, now, 0);   /* the broker closes the connection */
 		return MJA_DENY;
 	}
@@ -699,6 +746,8 @@ mja_decision mja_session_ext_auth_continue(mja_session *s, const mja_session_cli
 		*why = MJA_OK;
 	if (!s || !c || !c->client)
 		return MJA_DENY;
+	s->just_went = NULL;
+	s->reload_last = 0;
 	close_window(s);
 	e = same_connection(s, c);
 	/* the method is one step: the plugin never asks to continue, so a
@@ -719,6 +768,8 @@ void mja_session_connected(mja_session *s, const mja_session_client *c,
 
 	if (!s || !c)
 		return;
+	s->just_went = NULL;
+	s->reload_last = 0;
 	close_window(s);
 	e = mja_clients_find(s->clients, c->client);
 	if (!e)
@@ -742,43 +793,59 @@ static mja_decision acl_rules(mja_session *s, const mja_client *e, const char *t
 			strlen(topic), access, qos, retain, now, ignore_expiry, why);
 }
 
-static mja_decision acl_decide(mja_session *s, const mja_session_client *c,
-		const char *topic, int access, int qos, int retain, int64_t now,
-		mja_actions *a);
-
-mja_decision mja_session_acl(mja_session *s, const mja_session_client *c,
-		const char *topic, int access, int qos, int retain, int64_t now, int64_t ms,
-		mja_actions *a)
+/* Where the broker tells: does it still hold the client of offline entry
+ * e? (It frees an offline session with no event.) */
+static int still_held(const mja_session *s, const mja_client *e)
 {
-	mja_decision r;
+	return !s->alive || (e->clientid && s->alive(e->client, e->clientid, s->alive_ctx));
+}
 
-	if (!s || !c)
-		return MJA_DENY;
-	/* a reload's re-check pass asks for wills and deliveries only */
-	if (access == MJA_ACCESS_SUBSCRIBE || access == MJA_ACCESS_UNSUBSCRIBE)
-		close_window(s);
-	r = acl_decide(s, c, topic, access, qos, retain, now, a);
-	if (r == MJA_DENY) {
-		if (access == MJA_ACCESS_WRITE)
-			s->stats.acl_denied[MJA_STATS_ACL_PUBLISH]++;
-		else if (access == MJA_ACCESS_SUBSCRIBE)
-			s->stats.acl_denied[MJA_STATS_ACL_SUBSCRIBE]++;
-		else if (access == MJA_ACCESS_READ)
-			s->stats.acl_denied[MJA_STATS_ACL_RECEIVE]++;
+/* An offline client's checks (session.h "Entry states", "Wills"). */
+static mja_decision acl_offline(mja_session *s, mja_client *e, const char *topic,
+		int access, int qos, int retain, int just_went, int64_t now)
+{
+	mja_err why = MJA_OK;
+	mja_decision r;
+	int revoked;
+
+	if (!still_held(s, e) || access == MJA_ACCESS_SUBSCRIBE ||
+	    access == MJA_ACCESS_UNSUBSCRIBE || (access == MJA_ACCESS_WRITE && e->will_seen)) {
+		/* not this client's: the broker freed it and its memory serves a
+		 * connection that logged in without the plugin */
+		mja_clients_remove(s->clients, e->client);
+		return MJA_DEFER;
 	}
-	return r;
+	/* an offline session whose token was revoked gets nothing queued and
+	 * no will (a live one is kicked; live checks skip this lookup) */
+	revoked = mja_auth_revoked(s->cfg, e->principal) != MJA_OK;
+	if (access != MJA_ACCESS_WRITE)
+		return revoked ? MJA_DENY : acl_rules(s, e, topic, access, qos, retain, now, 0, &why);
+	/* its will: denied if the token no longer held when it went; sent
+	 * right away, judged by the rules alone; delayed, also by its exp */
+	e->will_seen = 1;
+	r = e->will_ok && !revoked ?
+		acl_rules(s, e, topic, access, qos, retain, now, just_went, &why) : MJA_DENY;
+	if (!e->durable)
+		mja_clients_remove(s->clients, e->client);   /* the broker is done with it */
+	return r == MJA_DEFER ? MJA_DENY : r;
 }
 
 static mja_decision acl_decide(mja_session *s, const mja_session_client *c,
 		const char *topic, int access, int qos, int retain, int64_t now,
 		mja_actions *a)
 {
-	const mja_client *e;
+	const void *just_went;
+	mja_client *e;
 	mja_err why = MJA_OK;
 	mja_decision r;
-	int is_will;
 
-	e = mja_clients_get(s->clients, c->client);
+	just_went = s->just_went;
+	s->just_went = NULL;
+	s->reload_last = 0;
+	/* a reload's re-check pass asks for wills and deliveries only */
+	if (access == MJA_ACCESS_SUBSCRIBE || access == MJA_ACCESS_UNSUBSCRIBE)
+		close_window(s);
+	e = mja_clients_find(s->clients, c->client);
 	if (!e)
 		return MJA_DEFER;   /* did not log in with a token */
 	if (!topic)
@@ -793,24 +860,36 @@ static mja_decision acl_decide(mja_session *s, const mja_session_client *c,
 		return acl_rules(s, e, topic, access, qos, retain, now, 1, &why);
 	if (e->state == MJA_CLIENT_KICKED)
 		return MJA_DENY;     /* being disconnected */
-	/* An offline client's WRITE check is its will, sent after DISCONNECT.
-	 * Denied if its token no longer held when it went; a client
-	 * disconnected for expiry gets it published as for any other loss, so
-	 * the expiry test is skipped then (will_ok, set when it went). */
-	is_will = e->state == MJA_CLIENT_OFFLINE && access == MJA_ACCESS_WRITE;
-	if (is_will && !e->will_ok)
-		return MJA_DENY;
-	/* an offline session whose token was revoked gets nothing queued (a
-	 * live one is kicked; live checks skip this lookup) */
-	if (e->state == MJA_CLIENT_OFFLINE && mja_auth_revoked(s->cfg, e->principal) != MJA_OK)
-		return MJA_DENY;
-	r = acl_rules(s, e, topic, access, qos, retain, now, is_will, &why);
+	if (e->state == MJA_CLIENT_OFFLINE)
+		return acl_offline(s, e, topic, access, qos, retain,
+				just_went == c->client, now);
+	r = acl_rules(s, e, topic, access, qos, retain, now, 0, &why);
 	if (r != MJA_DENY)
 		return r;
 	/* without TICK the first ACL check after expiry denies and disconnects */
-	if (why == MJA_ERR_EXPIRED && e->state == MJA_CLIENT_LIVE && s->cfg->disconnect_on_expiry)
+	if (why == MJA_ERR_EXPIRED && s->cfg->disconnect_on_expiry)
 		kick_expired(s, c->client, now, a);   /* e is invalid after this */
 	return MJA_DENY;
+}
+
+mja_decision mja_session_acl(mja_session *s, const mja_session_client *c,
+		const char *topic, int access, int qos, int retain, int64_t now, int64_t ms,
+		mja_actions *a)
+{
+	mja_decision r;
+
+	if (!s || !c)
+		return MJA_DENY;
+	r = acl_decide(s, c, topic, access, qos, retain, now, a);
+	if (r == MJA_DENY) {
+		if (access == MJA_ACCESS_WRITE)
+			s->stats.acl_denied[MJA_STATS_ACL_PUBLISH]++;
+		else if (access == MJA_ACCESS_SUBSCRIBE)
+			s->stats.acl_denied[MJA_STATS_ACL_SUBSCRIBE]++;
+		else if (access == MJA_ACCESS_READ)
+			s->stats.acl_denied[MJA_STATS_ACL_RECEIVE]++;
+	}
+	return r;
 }
 
 /* ---- disconnect, tick, reload, kicks ---- */
@@ -823,6 +902,9 @@ void mja_session_disconnect(mja_session *s, const void *client, int64_t now,
 
 	if (!s)
 		return;
+	/* its will, if sent at once, is the very next check (session.h) */
+	s->just_went = client;
+	s->reload_last = 0;
 	e = mja_clients_get(s->clients, client);
 	if (e) {
 		if (e->state == MJA_CLIENT_OFFLINE) {
@@ -877,14 +959,36 @@ int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *a
 
 	if (!s)
 		return MJA_SESSION_TICK_MS;
+	s->just_went = NULL;
+	s->reload_last = 0;
 	s->tick_seen = 1;
 	close_window(s);   /* the broker's re-check pass is over */
 	/* TICK comes about 10 times a second when idle and far more under
 	 * load: scan at most once per MJA_SESSION_TICK_MS */
-	if (ms - s->last_scan_ms < MJA_SESSION_TICK_MS)
-		return MJA_SESSION_TICK_MS - (ms - s->last_scan_ms);
+	if (ms - s->last_scan_ms < MJA_SESSION_TICK_MS) {
+		/* until the next scan: at most a second (a clock set back
+		 * counts from now) */
+		int64_t left = MJA_SESSION_TICK_MS - (ms - s->last_scan_ms);
+
+		if (left > MJA_SESSION_TICK_MS)
+			s->last_scan_ms = ms, left = MJA_SESSION_TICK_MS;
+		return left;
+	}
 	s->last_scan_ms = ms;
 	mja_clients_sweep(s->clients, now);
+	/* where the broker tells, a few offline entries per scan: those whose
+	 * client it freed (with no event) go */
+	for (int i = 0; s->alive && i < PROBES_PER_TICK && mja_clients_gone(s->clients); i++) {
+		const mja_client *o;
+
+		if (s->probe_cursor >= mja_clients_gone(s->clients))
+			s->probe_cursor = 0;
+		o = mja_clients_gone_nth(s->clients, s->probe_cursor);
+		if (o->state == MJA_CLIENT_OFFLINE && !still_held(s, o))
+			mja_clients_remove(s->clients, o->client);
+		else
+			s->probe_cursor++;
+	}
 	/* revocation_file: one stat(2); a changed file is read again and the
 	 * live clients it now revokes are disconnected */
 	refresh_revocation(s, 0, now, ms, a);
@@ -899,15 +1003,22 @@ int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *a
 
 void mja_session_reload(mja_session *s, int64_t now, int64_t ms, mja_actions *a)
 {
-	mja_diag d = { 0 };
+	mja_diag d;
 	mja_err e;
 
 	if (!s)
 		return;
+	mja_diag_clear(&d);
+	s->just_went = NULL;
 	/* the broker re-checks every client it holds right after this */
-	s->window++;
 	s->window_open = 1;
 	s->window_last_ms = ms;
+	/* one instance on several listeners (2.1 plugin_use) gets one RELOAD
+	 * per listener, in a row: one reload and one window for them */
+	if (s->reload_last)
+		return;
+	s->reload_last = 1;
+	s->window++;
 	/* the revocation list first: the re-check that follows refuses the
 	 * tokens it names */
 	refresh_revocation(s, 1, now, ms, a);

@@ -92,8 +92,11 @@ class SubstitutionEscapes(EscapeBase):
         self.assertPubAllowed(c, "devices/dev-1/x")
         self.assertPubAllowed(c, "clients/cid-1/out")
         self.assertPubAllowed(c, "stats/cid-1")
-        self.assertSubGranted(c, "users/user-1/in")
-        self.assertSubGranted(c, "inbox/user-1")
+        # %u is the token's sub: the username sent beside it carries nothing
+        self.assertSubGranted(c, "users/dev-1/in")
+        self.assertSubGranted(c, "inbox/dev-1")
+        self.assertSubDenied(c, "users/user-1/in")
+        self.assertSubDenied(c, "inbox/user-1")
 
     def test_sub_with_wildcards_cannot_connect(self):
         for sub in ("a/#", "+", "#", "dev/+/x"):
@@ -169,31 +172,33 @@ class DenyFailsClosed(EscapeBase):
         self.assertPubDenied(ok, "closed/fine/x")
 
     def test_unsafe_or_missing_username_in_deny_rule(self):
-        # pattern deny open/%u/secret: "+" cannot reach anyone's secret; a
-        # client without a username is not locked out of open/ either.
-        for user in ("+", "#", "a/b", ""):
+        # pattern deny open/%u/secret. %u is the token's sub, so a username
+        # "+", "#", "a/b", empty or none changes nothing: the client is
+        # denied its own open/dev-1/secret and nothing else.
+        for user in ("+", "#", "a/b", "", None):
             with self.subTest(username=user):
                 c = self.session("dev-1", client_id=h.unique_id("u"), username=user)
-                for t in ("open/victim/secret", "open/u1/secret"):
-                    self.assertPubDenied(c, t)
-                self.assertSubDenied(c, "open/victim/secret")
-                self.assertSubDenied(c, "open/+/secret")
+                self.assertPubDenied(c, "open/dev-1/secret")
+                self.assertSubDenied(c, "open/dev-1/secret")
                 self.assertPubAllowed(c, "open/x")
                 c.disconnect()
                 c.close()
-        nouser = self.session("dev-1", client_id="no-user", username=None)
-        self.assertPubAllowed(nouser, "open/x")
-        self.assertPubDenied(nouser, "open/victim/secret")
+        # an unsafe %u (a sub with '/') cannot reach anyone's secret
+        c = self.session("a/b", client_id="slash-user")
+        for t in ("open/victim/secret", "open/dev-1/secret"):
+            self.assertPubDenied(c, t)
+        self.assertSubDenied(c, "open/+/secret")
+        self.assertPubAllowed(c, "open/x")
 
     def test_partial_deny_enforced_per_delivery(self):
-        # u1 may subscribe open/# (the deny rule covers only part of it);
-        # open/u1/secret is then withheld at delivery. The control message
+        # dev-1 may subscribe open/# (the deny rule covers only part of
+        # it); open/dev-1/secret (%u is the sub) is then withheld at delivery. The control message
         # is published after it on the same connection, so once it arrives
         # the secret would have arrived before it.
         reader = self.session("dev-1", client_id="reader", username="u1")
         self.assertSubGranted(reader, "open/#")
         op = self.session("op-1", roles=["operator"])
-        self.assertPubAllowed(op, "open/u1/secret")
+        self.assertPubAllowed(op, "open/dev-1/secret")
         self.assertPubAllowed(op, "open/control")
         got = []
         while True:

@@ -602,11 +602,13 @@ class BrokerTestCase(unittest.TestCase):
     def assertConnected(self, c):
         self.assertEqual(c.rc, 0, "CONNACK %s, expected success\n%s" % (c.rc, self.tail()))
 
-    def assertRefused(self, c, proto):
+    def assertRefused(self, c, proto, reasons=(0x86, 0x87)):
+        """Refused: MQTT 3.1.1 return code 5; MQTT 5 one of reasons."""
         if proto == V311:
             self.assertEqual(c.rc, 5, "CONNACK %s, expected 5 (not authorised)" % c.rc)
         else:
-            self.assertIn(c.rc, (0x86, 0x87), "CONNACK 0x%x, expected 0x86/0x87" % (c.rc or 0))
+            self.assertIn(c.rc, reasons, "CONNACK 0x%x, expected one of %s"
+                          % (c.rc or 0, "/".join("0x%x" % r for r in reasons)))
 
     def tail(self, n=30):
         if self.broker.external:

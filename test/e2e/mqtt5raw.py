@@ -39,6 +39,7 @@ NAMES = {1: "CONNECT", 2: "CONNACK", 3: "PUBLISH", 4: "PUBACK", 8: "SUBSCRIBE",
 
 # Property identifiers used here (section 2.2.2.2) and their value types.
 PROP_SESSION_EXPIRY = 0x11
+PROP_WILL_DELAY = 0x18
 PROP_AUTH_METHOD = 0x15
 PROP_AUTH_DATA = 0x16
 PROP_REASON_STRING = 0x1F
@@ -258,9 +259,10 @@ class RawClient:
 
     def connect(self, client_id, username=None, password=None,
             auth_method=None, auth_data=None, keepalive=60,
-            clean_start=True, session_expiry=0, will=None, wait=True):
-        """will: (topic, payload, qos, retain) or None. Returns the first
-        packet the broker answers with (CONNACK or AUTH) if wait."""
+            clean_start=True, session_expiry=0, will=None, wait=True, will_delay=0):
+        """will: (topic, payload, qos, retain) or None; will_delay: its Will
+        Delay Interval in seconds (0: none). Returns the first packet the
+        broker answers with (CONNACK or AUTH) if wait."""
         flags = 0
         if clean_start:
             flags |= 0x02
@@ -280,7 +282,8 @@ class RawClient:
         body = utf8("MQTT") + bytes([5, flags]) + struct.pack("!H", keepalive)
         body += encode_props(props) + utf8(client_id)
         if will:
-            body += encode_props([]) + utf8(will[0]) + binary(will[1])
+            will_props = [(PROP_WILL_DELAY, will_delay)] if will_delay else []
+            body += encode_props(will_props) + utf8(will[0]) + binary(will[1])
         if username is not None:
             body += utf8(username)
         if password is not None:

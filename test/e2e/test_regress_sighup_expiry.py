@@ -18,8 +18,10 @@ CONNECT, which is authenticated afresh).
 Each round: a churn of short sessions (so that the broker's freed client
 records get handed out again), the durable client's token expires and it is
 disconnected, SIGHUP, its session expires, then another churn. The broker
-must stay up through every round, and the durable client cannot resume
-with its expired token. 2.1 never had the broker bug; the sequence runs
+must stay up through every round, the durable client cannot resume
+with its expired token, and valid tokens are still accepted. A second case
+checks the re-check's log line and that the ended session's client can
+return with a fresh token. 2.1 never had the broker bug; the sequence runs
 there too (the broker must stay up everywhere).
 """
 
@@ -162,6 +164,60 @@ class SighupAfterExpiry(h.BrokerTestCase):
         self.assertIn(ack.reason, (0x86, 0x87), repr(ack))
         a.close()
         self.assertTrue(self.broker.running(), self.tail(60))
+        # still serving valid tokens
+        c = self.raw()
+        self.assertEqual(c.connect("after", username="after",
+                                   password=h.mint("after").encode()).reason, 0, self.tail())
+        c.disconnect()
+        c.close()
+
+    def test_ended_session_logged_and_its_client_can_return(self):
+        """The re-check of the offline session is logged (2.0: ended, not
+        refused; 2.1: refused, the broker ends it); a message for it while
+        it is away is not delivered to the ended session's token; its client
+        returns with a fresh token as a new login and gets messages."""
+        sub = h.unique_id("durable-e")
+        t = int(time.time())
+        d = self.raw()
+        ack = d.connect(sub, username=sub, password=h.mint(sub, now=t, ttl=TTL).encode(),
+                        clean_start=False, session_expiry=600)
+        self.assertEqual(ack.reason, 0, self.tail())
+        d.subscribe("devices/%s/inbox" % sub, 1)
+        self.assertEqual(d.expect(raw.SUBACK).reasons, [1])
+        self.assertTrue(quiet(d, TTL + 4), self.tail())
+        d.close()
+        mark = self.broker.log_size()
+        self.broker.sighup()
+        self.assertIsNotNone(self.broker.wait_log("jwt-auth: reload", after=mark), self.tail())
+        line = (self.broker.wait_log("jwt-auth: re-check ended the offline session of client",
+                                     sub, after=mark, timeout=3)
+                or self.broker.wait_log("jwt-auth: re-check refused client", sub, after=mark,
+                                        timeout=1))
+        self.assertIsNotNone(line, self.tail())
+        # a message for it while it is away
+        p = self.paho(h.V311, username="pub", password=h.mint(sub))
+        self.assertConnected(p)
+        p.publish("devices/%s/inbox" % sub, b"while ended", 1)
+        time.sleep(0.5)
+        # its client returns with a fresh token: a new login
+        d = self.raw()
+        ack = d.connect(sub, username=sub, password=h.mint(sub).encode(),
+                        clean_start=False, session_expiry=600)
+        self.assertEqual(ack.reason, 0, self.tail())
+        d.subscribe("devices/%s/inbox" % sub, 1)
+        self.assertEqual(d.expect(raw.SUBACK).reasons, [1])
+        p.publish("devices/%s/inbox" % sub, b"after return", 1)
+        got = []
+        deadline = time.time() + 3
+        while time.time() < deadline and b"after return" not in got:
+            try:
+                pkt = d.read_packet(0.5)
+            except Exception:
+                continue
+            if pkt is not None and pkt.type == raw.PUBLISH:
+                got.append(pkt.payload)
+        self.assertIn(b"after return", got, self.tail())
+        self.assertTrue(self.broker.running(), self.tail())
 
 
 if __name__ == "__main__":

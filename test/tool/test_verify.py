@@ -147,6 +147,7 @@ class Verify(ToolCase):
                     "--acl-topic", "commands/all",
                     "--acl-topic", "clients/c1/x",
                     "--acl-topic", "users/u1/inbox",
+                    "--acl-topic", "users/gateway-7/inbox",
                     "--acl-topic", "devices/+/telemetry",
                     "--acl-topic", "devices/#",
                     "--acl-topic", "elsewhere",
@@ -157,7 +158,9 @@ class Verify(ToolCase):
             "acl devices/gateway-7/credentials/key: publish deny, subscribe deny, receive deny",
             "acl commands/all: publish allow, subscribe deny, receive deny",
             "acl clients/c1/x: publish deny, subscribe allow, receive allow",
-            "acl users/u1/inbox: publish deny, subscribe allow, receive allow",
+            # %u is the sub, as in the broker: a claimed username carries no rights
+            "acl users/u1/inbox: publish deny, subscribe deny, receive deny",
+            "acl users/gateway-7/inbox: publish deny, subscribe allow, receive allow",
             "acl devices/+/telemetry: publish n/a, subscribe allow, receive n/a",
             "acl devices/#: publish n/a, subscribe deny, receive n/a",
             "acl elsewhere: publish deny, subscribe deny, receive deny",

@@ -160,6 +160,14 @@ static void test_every_option_good(void **state)
 	assert_int_equal(c->max_token_age, 0);
 	assert_int_equal(c->leeway, 0);
 	mja_config_free(c);
+
+	/* non_jwt ignore (Mosquitto 2.1: as if the plugin were not loaded) */
+	memset(&o, 0, sizeof(o));
+	fx_add(&o, "secret_file %s", secret_path);
+	fx_add(&o, "non_jwt ignore");
+	c = fx_parse(&o);
+	assert_int_equal(c->non_jwt, MJA_NON_JWT_IGNORE);
+	mja_config_free(c);
 }
 
 /* Values keep inner and trailing blanks from the broker; trailing ones are

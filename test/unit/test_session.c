@@ -200,6 +200,7 @@ static mja_decision basic(mja_session *s, struct fake *c, const char *user, cons
 	mja_actions_init(&acts);
 	r = mja_session_basic_auth(s, &f, user, pass, fake_now, fake_ms, &acts, &why);
 	assert_true(r == MJA_DENY ? why != MJA_OK : why == MJA_OK);
+	assert_true(r != MJA_IGNORE || mja_session_broker(s) == MJA_BROKER_2_1);
 	run(s, c, &acts, &r);
 	return r;
 }
@@ -314,7 +315,7 @@ static void test_acl_callback_and_start_lines(void **state)
 	assert_non_null(strstr(logbuf, "jwt-auth: no acl_file"));
 	/* and that expiry then depends on TICK (none with per_listener_settings) */
 	assert_non_null(strstr(logbuf, "disconnected only on the broker's TICK, which "
-			"Mosquitto 2.0 never sends with per_listener_settings true"));
+			"Mosquitto 2.0.11 to 2.0.14 never send with per_listener_settings true"));
 	assert_non_null(strstr(logbuf, "jwt-auth: ready: 1 key(s)\n"));
 	mja_session_free(s);
 
@@ -349,12 +350,13 @@ static void test_basic_auth_codes_and_log(void **state)
 
 	assert_int_equal(basic(s, &c, "u", good), MJA_ALLOW);
 	assert_non_null(mja_session_get(s, &c));
-	assert_null(c.username);   /* it sent one: not replaced */
+	assert_string_equal(c.username, "dev1");   /* a claimed name becomes the sub */
 	assert_log_clean(good);
 	assert_int_equal(acl(s, &c, "devices/dev1/x", MJA_ACCESS_WRITE), MJA_ALLOW);
 	assert_int_equal(acl(s, &c, "devices/dev2/x", MJA_ACCESS_WRITE), MJA_DENY);
 	assert_int_equal(acl(s, &c, "devices/dev2/#", MJA_ACCESS_SUBSCRIBE), MJA_DENY);
 	mja_session_free(s);
+	free(c.username);
 	free(good);
 	free(forged);
 }
@@ -370,8 +372,8 @@ static void test_username_given_to_usernameless(void **state)
 	assert_int_equal(basic(s, &c, NULL, tok), MJA_ALLOW);
 	assert_non_null(c.username);
 	assert_string_equal(c.username, "dev1");
-	/* %u still stands for what the client sent: nothing */
-	assert_null(mja_session_get(s, &c)->username);
+	/* %u is the sub */
+	assert_string_equal(mja_session_get(s, &c)->username, "dev1");
 	mja_session_free(s);
 	free(c.username);
 
@@ -420,7 +422,8 @@ static void test_expiry_on_tick_kicks_with_will(void **state)
 	 * will is allowed by the rules despite expiry */
 	assert_int_equal(resub_result, MJA_ALLOW);
 	assert_int_equal(will_result, MJA_ALLOW);
-	assert_int_equal(mja_session_get(s, &c)->state, MJA_CLIENT_OFFLINE);
+	/* a clean session: after its will the broker is done with it */
+	assert_null(mja_session_get(s, &c));
 	assert_non_null(strstr(logbuf, "jwt-auth: disconnecting client dev1 from a: expired"));
 	/* the other client is untouched and the kick is not repeated */
 	fake_ms += 1000;
@@ -428,12 +431,21 @@ static void test_expiry_on_tick_kicks_with_will(void **state)
 	assert_int_equal(kicks, 1);
 	assert_int_equal(acl(s, &other, "devices/dev2/x", MJA_ACCESS_WRITE), MJA_ALLOW);
 	/* a will to a topic the rules deny stays denied */
-	assert_int_equal(acl(s, &c, "devices/dev2/x", MJA_ACCESS_WRITE), MJA_DENY);
-	/* the offline entry is forgotten after the grace period */
-	fake_now += MJA_SESSION_GONE_GRACE;
-	fake_ms += 1000;
-	tick(s);
-	assert_null(mja_session_get(s, &c));
+	{
+		struct fake z = { .id = "dev1z", .address = "a", .will_topic = "devices/dev2/x" };
+		char *tz = tok_for(FX_SECRET, "dev1", 1);
+
+		known[2] = &z;
+		assert_int_equal(basic(s, &z, "u", tz), MJA_ALLOW);
+		fake_now += 1;
+		fake_ms += 1000;
+		tick(s);
+		assert_int_equal(kicks, 2);
+		assert_int_equal(will_result, MJA_DENY);
+		assert_null(mja_session_get(s, &z));
+		free(z.username);
+		free(tz);
+	}
 	mja_session_free(s);
 	free(tok);
 	free(tok2);
@@ -455,9 +467,12 @@ static void test_expiry_on_acl_check(void **state)
 	assert_int_equal(acl(s, &c, "devices/dev1/x", MJA_ACCESS_WRITE), MJA_DENY);
 	assert_int_equal(kicks, 1);
 	assert_int_equal(resub_result, MJA_ALLOW);
-	/* after the kick: nothing for this connection any more */
-	assert_int_equal(acl(s, &c, "devices/dev1/#", MJA_ACCESS_SUBSCRIBE), MJA_DENY);
+	/* after the kick: a delivery still queued for it is denied (expired);
+	 * a SUBSCRIBE cannot come from it any more: on its memory it is another
+	 * connection's (the entry is dropped, the check left to others) */
 	assert_int_equal(acl(s, &c, "devices/dev1/x", MJA_ACCESS_READ), MJA_DENY);
+	assert_int_equal(acl(s, &c, "devices/dev1/#", MJA_ACCESS_SUBSCRIBE), MJA_DEFER);
+	assert_null(mja_session_get(s, &c));
 	mja_session_free(s);
 	free(tok);
 
@@ -685,8 +700,14 @@ static void test_reload_offline_durable(void **state)
 	assert_null(mja_session_get(s, &e));
 	tick(s);
 	assert_int_equal(acl(s, &b, "devices/dev1/inbox", MJA_ACCESS_READ), MJA_ALLOW);
-	/* an offline session is not kicked at exp; its entry goes then */
+	/* an offline session is not kicked at exp; its entry goes a grace
+	 * later (a delayed will after exp is denied, not left to others) */
 	fake_now += 300;
+	fake_ms += 2000;
+	tick(s);
+	assert_non_null(mja_session_get(s, &b));
+	assert_int_equal(acl(s, &b, "devices/dev1/inbox", MJA_ACCESS_READ), MJA_DENY);
+	fake_now += MJA_SESSION_GONE_GRACE;
 	fake_ms += 2000;
 	tick(s);
 	assert_null(mja_session_get(s, &b));
@@ -829,8 +850,10 @@ static void test_durable_kept_offline(void **state)
 	fake_ms += 2000;
 	tick(s);
 	assert_int_equal(acl(s, &d, "devices/dev1/inbox", MJA_ACCESS_READ), MJA_ALLOW);
-	assert_null(mja_session_get(s, &n));
-	/* at exp + leeway (0 here) READ is denied, and the entry then goes */
+	/* a clean session's will may still come (a will delay) */
+	assert_non_null(mja_session_get(s, &n));
+	/* at exp + leeway (0 here) READ is denied; the entries go a grace
+	 * later (the broker does not say when it freed them) */
 	fake_now = FX_NOW + 3599;
 	assert_int_equal(acl(s, &d, "devices/dev1/inbox", MJA_ACCESS_READ), MJA_ALLOW);
 	fake_ms += 2000;
@@ -840,7 +863,12 @@ static void test_durable_kept_offline(void **state)
 	assert_int_equal(acl(s, &d, "devices/dev1/inbox", MJA_ACCESS_READ), MJA_DENY);
 	fake_ms += 2000;
 	tick(s);
+	assert_non_null(mja_session_get(s, &d));
+	fake_now = FX_NOW + 3600 + MJA_SESSION_GONE_GRACE;
+	fake_ms += 2000;
+	tick(s);
 	assert_null(mja_session_get(s, &d));
+	assert_null(mja_session_get(s, &n));
 	assert_int_equal(kicks, 0);
 	mja_session_free(s);
 
@@ -881,8 +909,8 @@ static void test_token_field_username(void **state)
 	assert_string_equal(c.username, "dev1");
 	assert_log_clean(tok);
 	assert_non_null(mja_session_get(s, &c)->principal->token);
-	/* %u matches nothing in this mode */
-	assert_null(mja_session_get(s, &c)->username);
+	/* %u is the sub */
+	assert_string_equal(mja_session_get(s, &c)->username, "dev1");
 	assert_int_equal(acl(s, &c, "devices/dev1/x", MJA_ACCESS_WRITE), MJA_ALLOW);
 	/* SIGHUP: the broker re-checks with username "dev1": the kept token
 	 * is verified with the current keys */
@@ -1268,6 +1296,10 @@ static void test_acl_claim_decides(void **state)
 	assert_int_equal(basic(s, &w, "u", will), MJA_ALLOW);
 	disconnect(s, &w);
 	assert_int_equal(acl_qr(s, &w, "will/dev3", MJA_ACCESS_WRITE, 1, 1), MJA_DENY);
+	/* a will is sent once: the same client again, with a will that is not
+	 * retained */
+	assert_int_equal(basic(s, &w, "u", will), MJA_ALLOW);
+	disconnect(s, &w);
 	assert_int_equal(acl_qr(s, &w, "will/dev3", MJA_ACCESS_WRITE, 1, 0), MJA_ALLOW);
 	/* the token's denials are counted by kind like the ACL file's */
 	assert_int_equal(mja_session_stats(s)->acl_denied[MJA_STATS_ACL_PUBLISH], 6);
@@ -1370,6 +1402,298 @@ static void test_claim_refusal_detail(void **state)
 	free(absent);
 }
 
+/* claim_match binds the username the client sent; after login the broker's
+ * username is the sub, yet the SIGHUP re-check and a re-authentication
+ * judge the binding by the name sent at login, as the CONNECT did (a
+ * client accepted once is not refused by a reload that changed nothing). */
+static void test_claim_match_username_survives_recheck(void **state)
+{
+	mja_session *s = open_session(0, "claim_match tenant=acme-${username}");
+	struct fake c = { .id = "c1", .address = "a" };
+	char *tok = tok_claims("dev1", 100, "\"tenant\":\"acme-alice\"");
+
+	c.username = strdup("alice");
+	assert_int_equal(basic(s, &c, c.username, tok), MJA_ALLOW);
+	assert_string_equal(c.username, "dev1");
+	reload(s);
+	assert_int_equal(basic(s, &c, c.username, tok), MJA_ALLOW);   /* the re-check */
+	assert_int_equal(mja_session_get(s, &c)->rechecked, 1);
+	assert_null(strstr(logbuf, "refused"));
+	mja_session_free(s);
+	free(c.username);
+	free(tok);
+}
+
+/* A token proves its sub and nothing else: after a token login the
+ * username the broker (Mosquitto's acl_file, other plugins, %u) sees is the
+ * sub. A username equal to the sub is kept; any other is replaced, and if
+ * the broker cannot replace it the client is refused (it would keep the
+ * claimed name's rights). The plugin's own %u is the sub too. */
+static void test_username_replaced_by_sub(void **state)
+{
+	mja_session *s;
+	struct fake c = { .id = "c", .address = "a" };
+	struct fake k = { .id = "k", .address = "a" };
+	char *tok = tok_for(FX_SECRET, "dev1", 300);
+
+	fx_write_str("acl.conf", "pattern readwrite devices/%s/#\npattern readwrite users/%u/#\n");
+	s = open_session(0, NULL);
+	c.username = strdup("admin");
+	assert_int_equal(basic(s, &c, c.username, tok), MJA_ALLOW);
+	assert_string_equal(c.username, "dev1");
+	assert_string_equal(mja_session_get(s, &c)->username, "dev1");
+	assert_int_equal(acl(s, &c, "users/admin/x", MJA_ACCESS_WRITE), MJA_DENY);
+	assert_int_equal(acl(s, &c, "users/dev1/x", MJA_ACCESS_WRITE), MJA_ALLOW);
+	/* the sub as username: kept, nothing to set */
+	k.username = strdup("dev1");
+	fail_set_username = 1;
+	assert_int_equal(basic(s, &k, k.username, tok), MJA_ALLOW);
+	assert_string_equal(k.username, "dev1");
+	/* the broker cannot replace a claimed name: refused, forgotten */
+	{
+		struct fake d = { .id = "d", .address = "a", .username = "admin" };
+
+		assert_int_equal(basic(s, &d, d.username, tok), MJA_DENY);
+		assert_null(mja_session_get(s, &d));
+		assert_non_null(strstr(logbuf, "refused client d from a: out of memory"));
+		/* counted as refused, not accepted (c and k were) */
+		assert_int_equal(mja_session_stats(s)->connects_accepted, 2);
+		assert_int_equal(mja_session_stats(s)->connects_refused[MJA_ERR_NOMEM], 1);
+	}
+	fail_set_username = 0;
+	/* enhanced authentication: the CONNECT's username is replaced too */
+	{
+		struct fake e = { .id = "e", .address = "a" };
+
+		e.username = strdup("root");
+		assert_int_equal(ext(s, &e, "jwt", tok), MJA_ALLOW);
+		assert_string_equal(e.username, "dev1");
+		free(e.username);
+	}
+	mja_session_free(s);
+	/* username_match sub still refuses a different username outright */
+	s = open_session(0, "username_match sub");
+	{
+		struct fake m = { .id = "m", .address = "a" };
+
+		assert_int_equal(basic(s, &m, "admin", tok), MJA_DENY);
+		assert_non_null(strstr(logbuf, "refused client m from a: username does not match sub"));
+	}
+	mja_session_free(s);
+	free(c.username);
+	free(k.username);
+	free(tok);
+}
+
+/* A will may wait up to the session expiry interval. The entry is kept as
+ * long as the broker may still act for the client: a delayed will is
+ * judged by the plugin however late it fires (published or denied by the
+ * rules, never left to others), denied if it fires after the token's exp;
+ * a clean session's entry goes at once after its will. */
+static void test_delayed_will(void **state)
+{
+	mja_session *s = open_session(0, NULL);
+	struct fake c = { .id = "dev1", .address = "a" };
+	struct fake d = { .id = "dev1b", .address = "a" };
+	struct fake x = { .id = "dev1x", .address = "a" };
+	char *tok = tok_for(FX_SECRET, "dev1", 300);
+	char *short_tok = tok_for(FX_SECRET, "dev1", 30);
+
+	assert_int_equal(basic(s, &c, "u", tok), MJA_ALLOW);
+	assert_int_equal(basic(s, &d, "u", tok), MJA_ALLOW);
+	assert_int_equal(basic(s, &x, "u", short_tok), MJA_ALLOW);
+	disconnect(s, &c);
+	disconnect(s, &d);
+	disconnect(s, &x);
+	/* 65 and 70 seconds later, with ticks in between */
+	for (int i = 0; i < 65; i++) {
+		fake_now++;
+		fake_ms += 1000;
+		tick(s);
+	}
+	assert_int_equal(acl(s, &c, "secrets/x", MJA_ACCESS_WRITE), MJA_DENY);
+	assert_null(mja_session_get(s, &c));   /* its will was the last thing */
+	/* after the token's exp: denied, not deferred */
+	assert_int_equal(acl(s, &x, "devices/dev1/will", MJA_ACCESS_WRITE), MJA_DENY);
+	for (int i = 0; i < 5; i++) {
+		fake_now++;
+		fake_ms += 1000;
+		tick(s);
+	}
+	assert_int_equal(acl(s, &d, "devices/dev1/will", MJA_ACCESS_WRITE), MJA_ALLOW);
+	assert_null(mja_session_get(s, &d));
+	mja_session_free(s);
+	free(tok);
+	free(short_tok);
+}
+
+/* Mosquitto 2.0 gives no event when it frees a client, and the next
+ * connection may get its memory and log in without the plugin being asked
+ * (a certificate, another plugin). Checks an offline client cannot get
+ * (SUBSCRIBE, UNSUBSCRIBE, a second WRITE after its will) show that: the
+ * entry is dropped and the check left to others. */
+static void test_offline_entry_inherited(void **state)
+{
+	mja_session *s = open_session(0, NULL);
+	struct fake c = { .id = "dev1", .address = "a" };
+	struct fake d = { .id = "dev1d", .address = "a", .durable = 1 };
+	char *tok = tok_for(FX_SECRET, "dev1", 300);
+	static const int kinds[] = { MJA_ACCESS_SUBSCRIBE, MJA_ACCESS_UNSUBSCRIBE };
+
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(basic(s, &c, "u", tok), MJA_ALLOW);
+		disconnect(s, &c);
+		tick(s);
+		assert_int_equal(acl(s, &c, "devices/dev1/x", kinds[i]), MJA_DEFER);
+		assert_null(mja_session_get(s, &c));
+	}
+	/* a durable session gets READ checks (queued messages) and one will */
+	assert_int_equal(basic(s, &d, "u", tok), MJA_ALLOW);
+	disconnect(s, &d);
+	tick(s);
+	assert_int_equal(acl(s, &d, "devices/dev1/x", MJA_ACCESS_READ), MJA_ALLOW);
+	assert_int_equal(acl(s, &d, "devices/dev1/will", MJA_ACCESS_WRITE), MJA_ALLOW);
+	assert_int_equal(acl(s, &d, "devices/dev1/x", MJA_ACCESS_READ), MJA_ALLOW);
+	assert_int_equal(acl(s, &d, "devices/dev1/x", MJA_ACCESS_WRITE), MJA_DEFER);
+	assert_null(mja_session_get(s, &d));
+	mja_session_free(s);
+	free(tok);
+}
+
+/* Mosquitto 2.1 says which client it still holds (mosquitto_client): an
+ * offline entry is kept exactly while the broker holds its client, however
+ * long, and removed once it does not. */
+static int probe_alive = 1;
+static int probe(const void *client, const char *clientid, void *ctx)
+{
+	return probe_alive;
+}
+
+static void test_offline_entry_kept_while_broker_holds_it(void **state)
+{
+	mja_session *s = open_session(0, NULL);
+	struct fake d = { .id = "d", .address = "a", .durable = 1 };
+	char *noexp = fx_token(FX_SECRET, "{\"sub\":\"dev1\"}");
+	mja_session *h = open_session(0, "require_claims sub");
+
+	mja_session_free(s);
+	s = h;
+	mja_session_set_broker(s, MJA_BROKER_2_1);
+	mja_session_set_probe(s, probe, NULL);
+	probe_alive = 1;
+	assert_int_equal(basic(s, &d, "u", noexp), MJA_ALLOW);
+	connected(s, &d);
+	disconnect(s, &d);
+	fake_now += 2 * MJA_SESSION_DURABLE_MAX;
+	fake_ms += 2000;
+	tick(s);
+	assert_int_equal(acl(s, &d, "devices/dev1/x", MJA_ACCESS_READ), MJA_ALLOW);
+	probe_alive = 0;
+	fake_ms += 2000;
+	tick(s);
+	assert_null(mja_session_get(s, &d));
+	mja_session_free(s);
+	free(noexp);
+}
+
+/* TICK's next_ms (Mosquitto 2.1 sleeps until its next timer): the time
+ * until the session's next scan, between 1 and 1000 ms, so expiry kicks stay
+ * within about a second on a broker that would otherwise sleep longer. */
+static void test_tick_next_ms(void **state)
+{
+	mja_session *s = open_session(0, NULL);
+	struct fake c = { .id = "dev1", .address = "a" };
+	char *tok = tok_for(FX_SECRET, "dev1", 2);
+	int64_t next;
+
+	known[0] = &c;
+	assert_int_equal(tick(s), 1000);
+	fake_ms += 400;
+	assert_int_equal(tick(s), 600);
+	fake_ms += 599;
+	assert_int_equal(tick(s), 1);
+	fake_ms += 1;
+	assert_int_equal(tick(s), 1000);   /* scanned */
+	assert_int_equal(basic(s, &c, "u", tok), MJA_ALLOW);
+	/* the token expires; following next_ms, the kick comes within a second */
+	fake_now += 2;
+	{
+		int64_t waited = 0;
+
+		while (kicks == 0 && waited <= 1000) {
+			next = tick(s);
+			assert_true(next >= 1 && next <= 1000);
+			if (kicks)
+				break;
+			fake_ms += next;
+			waited += next;
+		}
+		assert_int_equal(kicks, 1);
+		assert_true(waited <= 1000);
+	}
+	mja_session_free(s);
+	free(tok);
+}
+
+/* Mosquitto 2.1 passes a BASIC_AUTH result that is an MQTT 5 reason code
+ * to the client: bad or expired token 0x86, keys unavailable 0x88,
+ * revoked 0x8A. */
+static void test_connack_reasons(void **state)
+{
+	assert_int_equal(mja_session_connack_reason(MJA_ERR_EXPIRED), 0x86);
+	assert_int_equal(mja_session_connack_reason(MJA_ERR_BAD_SIGNATURE), 0x86);
+	assert_int_equal(mja_session_connack_reason(MJA_ERR_NOT_JWT), 0x86);
+	assert_int_equal(mja_session_connack_reason(MJA_ERR_REAUTH_SUB), 0x86);
+	assert_int_equal(mja_session_connack_reason(MJA_ERR_KEYS_UNAVAILABLE), 0x88);
+	assert_int_equal(mja_session_connack_reason(MJA_ERR_REVOKED), 0x8A);
+}
+
+/* non_jwt ignore: on 2.1 a password that is not a JWT is answered "as if
+ * the plugin were not loaded" (MJA_IGNORE); on 2.0, which has no such
+ * answer, as defer. A JWT-shaped password is still the plugin's. */
+static void test_non_jwt_ignore(void **state)
+{
+	mja_session *s = open_session(0, "non_jwt ignore");
+	struct fake c = { .id = "c", .address = "a" };
+	char *forged = tok_for(FX_SECRET2, "dev1", 60);
+
+	assert_int_equal(basic(s, &c, "u", "hunter2"), MJA_DEFER);
+	assert_int_equal(basic(s, &c, NULL, NULL), MJA_DEFER);
+	mja_session_set_broker(s, MJA_BROKER_2_1);
+	assert_int_equal(basic(s, &c, "u", "hunter2"), MJA_IGNORE);
+	assert_int_equal(basic(s, &c, NULL, NULL), MJA_IGNORE);
+	assert_int_equal(basic(s, &c, "u", forged), MJA_DENY);
+	assert_int_equal(acl(s, &c, "x", MJA_ACCESS_WRITE), MJA_DEFER);
+	mja_session_free(s);
+	free(forged);
+}
+
+/* One instance on several listeners (Mosquitto 2.1 plugin_use) gets one
+ * RELOAD per listener in a row: the files are read once, and the re-check
+ * pass after them is one window. */
+static void test_reload_per_listener_once(void **state)
+{
+	mja_session *s = open_session(0, NULL);
+	struct fake c = { .id = "c", .address = "a" };
+	char *tok = tok_for(FX_SECRET, "dev1", 300);
+	const char *first;
+
+	assert_int_equal(basic(s, &c, "u", tok), MJA_ALLOW);
+	reload(s);
+	reload(s);
+	first = strstr(logbuf, "jwt-auth: reloaded");
+	assert_non_null(first);
+	assert_null(strstr(first + 1, "jwt-auth: reloaded"));
+	assert_int_equal(basic(s, &c, "u", tok), MJA_ALLOW);   /* the re-check */
+	assert_int_equal(mja_session_get(s, &c)->rechecked, 1);
+	tick(s);
+	reload(s);
+	assert_non_null(strstr(first + 1, "jwt-auth: reloaded"));
+	mja_session_free(s);
+	free(c.username);
+	free(tok);
+}
+
 /* Collects the emitted counters as "suffix=value\n". */
 static char statbuf[4096];
 
@@ -1388,7 +1712,9 @@ static void test_revocation_and_counters(void **state)
 	const char *rev = fx_write_str("revoked", "# none yet\n");
 	char opt[200];
 	mja_session *s;
-	struct fake a = { .id = "cid-a", .address = "192.0.2.1", .will_topic = "devices/dev1/will" };
+	/* a: a durable session (deliveries are checked while it is offline) */
+	struct fake a = { .id = "cid-a", .address = "192.0.2.1", .will_topic = "devices/dev1/will",
+		.durable = 1 };
 	struct fake b = { .id = "cid-b", .address = "192.0.2.2" };
 	struct fake x = { .id = "cid-x", .address = "192.0.2.3" };
 	char *ta = tok_for(FX_SECRET, "dev1", 600), *tb = tok_for(FX_SECRET, "dev2", 600);
@@ -1545,6 +1871,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_acl_claim_decides, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_superuser_claim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_refusal_detail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_username_replaced_by_sub, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delayed_will, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_offline_entry_inherited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_offline_entry_kept_while_broker_holds_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tick_next_ms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connack_reasons, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_non_jwt_ignore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_per_listener_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_match_username_survives_recheck, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revocation_and_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auth_methods, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_counted, setup, teardown),

@@ -33,6 +33,7 @@
 #include "mja/alg.h"
 #include "mja/cache.h"
 #include "mja/error.h"
+#include "mja/jwks.h"
 #include "mja/key.h"
 #include "mja/token.h"
 
@@ -70,7 +71,13 @@ typedef enum mja_non_jwt {
  * and the verifier options resolved against those keys. Immutable once
  * built; reload builds a new one and swaps it in. */
 typedef struct mja_config_files {
-	mja_keyset *keys;        /* owned, never NULL, at least one key */
+	/* The key set tokens are verified with: the key and secret files'
+	 * keys and those of every usable JWKS source, shared (key.h). Owned,
+	 * never NULL; at least one key unless JWKS sources are configured.
+	 * mja_config_jwks_update replaces it (and only it) when a fetched set
+	 * changes. */
+	mja_keyset *keys;
+	mja_keyset *file_keys;   /* owned: key_file and secret_file only */
 	mja_acl *acl;            /* owned; NULL without acl_file */
 	/* algorithms = the configured list, or without `algorithms` every
 	 * algorithm some key fits; claims point into the owning mja_config. */
@@ -96,6 +103,14 @@ typedef struct mja_config {
 	size_t max_token_bytes;  /* default MJA_DEFAULT_MAX_TOKEN_BYTES (8192) */
 	size_t token_cache_size; /* default MJA_CONFIG_CACHE_ENTRIES; 0: no cache */
 
+	/* keys from the identity provider (jwks.h) */
+	char **jwks_urls;        size_t n_jwks_urls;
+	char *oidc_issuer;       /* NULL: none */
+	char *jwks_ca_file;      /* NULL: the system's CA store */
+	int64_t jwks_refresh;    /* default MJA_JWKS_DEFAULT_REFRESH */
+	int64_t jwks_max_stale;  /* default MJA_JWKS_DEFAULT_MAX_STALE */
+	mja_jwks *jwks;          /* owned; NULL without jwks_url / oidc_issuer */
+
 	mja_config_files *files; /* current key set and ACL, owned */
 	mja_cache *cache;        /* verified tokens for `files`, owned */
 } mja_config;
@@ -105,7 +120,21 @@ typedef struct mja_config {
 mja_err mja_config_parse(const mja_config_opt *opts, size_t n,
 		mja_config **out, mja_diag *d);
 
-void mja_config_free(mja_config *cfg);   /* NULL is fine */
+void mja_config_free(mja_config *cfg);   /* NULL is fine; stops the fetcher */
+
+/* JWKS sources (jwks.h). mja_config_parse only validates their options and
+ * builds cfg->jwks; nothing is fetched until one of these:
+ *  - mja_config_jwks_start: the fetcher thread (the plugin);
+ *  - mja_config_jwks_fetch_once: fetch every source on the calling thread
+ *    and take the results in (mosquitto_jwt verify --config).
+ * mja_config_jwks_update (broker's thread, on TICK and before each
+ * authentication): take the fetcher's results in; when the usable sets
+ * changed, files->keys is rebuilt (file keys + usable JWKS sets) and the
+ * token cache emptied. Returns 1 iff files->keys was replaced. Without
+ * JWKS sources all three do nothing. */
+mja_err mja_config_jwks_start(mja_config *cfg, mja_diag *d);
+void mja_config_jwks_fetch_once(mja_config *cfg, int64_t now, mja_log_fn log, void *ctx);
+int mja_config_jwks_update(mja_config *cfg, int64_t now, mja_log_fn log, void *ctx);
 
 /* Build a fresh mja_config_files from cfg's file options (all key files,
  * secret files and the ACL file read again). All or nothing: on error *out
@@ -114,7 +143,8 @@ mja_err mja_config_load_files(const mja_config *cfg, mja_config_files **out,
 		mja_diag *d);
 void mja_config_files_free(mja_config_files *f);   /* NULL is fine */
 
-/* SIGHUP (spec 4): mja_config_load_files(); on success the new set replaces
+/* SIGHUP (spec 4): JWKS sources are asked to refetch at once (the new sets
+ * arrive through mja_config_jwks_update); mja_config_load_files(); on success the new set replaces
  * cfg->files (the old one is freed) and the token cache is emptied; on any
  * error cfg keeps its previous files in full and the error is returned. */
 mja_err mja_config_reload(mja_config *cfg, mja_diag *d);

@@ -46,6 +46,8 @@ typedef enum mja_err {
 	MJA_ERR_KEY,              /* "unusable key" */
 	MJA_ERR_CONFIG,           /* "bad configuration" */
 	MJA_ERR_ACL_SYNTAX,       /* "ACL file syntax error" */
+	/* keys fetched from an identity provider (jwks.h) */
+	MJA_ERR_KEYS_UNAVAILABLE, /* "keys unavailable" (JWKS not fetched, or older than jwks_max_stale) */
 	MJA_ERR__COUNT
 } mja_err;
 

@@ -38,6 +38,7 @@ const char *mja_strerror(mja_err e)
 	case MJA_ERR_KEY: return "unusable key";
 	case MJA_ERR_CONFIG: return "bad configuration";
 	case MJA_ERR_ACL_SYNTAX: return "ACL file syntax error";
+	case MJA_ERR_KEYS_UNAVAILABLE: return "keys unavailable";
 	case MJA_ERR__COUNT: break;
 	}
 	return "unknown error";

@@ -21,6 +21,11 @@
 #define MJA_RSA_MAX_BITS 16384
 
 struct mja_key {
+	/* Further owners besides the first (mja_keyset_add_shared): a key
+	 * may sit in several key sets; mja_key_free drops one reference.
+	 * Only changed on one thread at a time (keys built by the JWKS
+	 * fetcher are handed to the broker's thread before they are shared). */
+	unsigned extra_refs;
 	mja_kty kty;
 	int is_private;          /* may sign: private key or secret */
 	EVP_PKEY *pkey;          /* RSA, EC, Ed25519 */

@@ -96,6 +96,7 @@ int mja_glue_auth__basic(int event, void *event_data, void *userdata)
 	mja_err why = MJA_OK;
 	mja_decision r;
 
+	mja_glue__jwks_update(g);   /* a key set fetched since the last TICK */
 	if (c) {
 		if (c->state != MJA_CLIENT_GONE)
 			return recheck(g, ev, c, now);
@@ -128,6 +129,7 @@ int mja_glue_auth__ext_start(int event, void *event_data, void *userdata)
 	if (!ev->auth_method || strcmp(ev->auth_method, MJA_GLUE_AUTH_METHOD) != 0)
 		return MOSQ_ERR_PLUGIN_DEFER;
 	now = g->now();
+	mja_glue__jwks_update(g);   /* a key set fetched since the last TICK */
 	username = mosquitto_client_username(ev->client);
 	id = mosquitto_client_id(ev->client);
 	c = mja_clients_get(g->clients, ev->client);

@@ -125,6 +125,13 @@ void mja_glue__kick(struct mja_glue *g, const void *client, int will_ok);
 /* Without acl_file only TICK disconnects expired clients: log once, at
  * an accepted client, if the broker has sent no TICK since init (life.c). */
 void mja_glue__check_tick(struct mja_glue *g);
+/* Keys from JWKS URLs (jwks.h): take in what the fetcher thread fetched and
+ * swap the key set in use if it changed; logs through the broker. Called on
+ * every TICK and before every authentication; never waits for the network
+ * (life.c). */
+void mja_glue__jwks_update(struct mja_glue *g);
+/* The library's log callback (mja_log_fn) -> mosquitto_log_printf. */
+void mja_glue__log_lib(void *ctx, int level, const char *msg);
 /* DISCONNECT of client at now (life.c): LIVE / KICKED -> GONE, kept for
  * its will and, for a durable session, its offline READ checks; a second
  * DISCONNECT removes it. */

@@ -58,6 +58,23 @@ void mja_glue__check_tick(struct mja_glue *g)
 			"whose token expires are not disconnected");
 }
 
+void mja_glue__log_lib(void *ctx, int level, const char *msg)
+{
+	static const int levels[] = {
+		[MJA_LOG_INFO] = MOSQ_LOG_INFO, [MJA_LOG_NOTICE] = MOSQ_LOG_NOTICE,
+		[MJA_LOG_WARNING] = MOSQ_LOG_WARNING, [MJA_LOG_ERR] = MOSQ_LOG_ERR,
+	};
+	int l = level >= 0 && level <= MJA_LOG_ERR ? levels[level] : MOSQ_LOG_ERR;
+
+	mosquitto_log_printf(l, MJA_GLUE_LOG_PREFIX "%s", msg);
+}
+
+void mja_glue__jwks_update(struct mja_glue *g)
+{
+	if (g->cfg->jwks)
+		mja_config_jwks_update(g->cfg, g->now(), mja_glue__log_lib, g);
+}
+
 int mja_glue_life__tick(int event, void *event_data, void *userdata)
 {
 	struct mja_glue *g = userdata;
@@ -65,6 +82,8 @@ int mja_glue_life__tick(int event, void *event_data, void *userdata)
 	const mja_client *c;
 
 	g->tick_seen = 1;
+	/* the fetcher's new key set is swapped in here, on the broker's thread */
+	mja_glue__jwks_update(g);
 
 	/* TICK fires about 10 times a second when idle and far more under
 	 * load: scan at most once per MJA_GLUE_TICK_MS with our own clock */

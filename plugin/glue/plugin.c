@@ -170,6 +170,15 @@ MJA_GLUE_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *id, void **user
 		glue_free(g);
 		return MOSQ_ERR_NOMEM;
 	}
+	/* keys from JWKS URLs: fetched by a thread of our own from now on;
+	 * the broker starts even if the first fetch fails */
+	e = mja_config_jwks_start(g->cfg, &d);
+	if (e != MJA_OK) {
+		mosquitto_log_printf(MOSQ_LOG_ERR, MJA_GLUE_LOG_PREFIX "%s",
+				d.text[0] ? d.text : mja_strerror(e));
+		glue_free(g);
+		return MOSQ_ERR_UNKNOWN;
+	}
 	g->acl_registered = g->cfg->acl_file != NULL;
 	g->now = mja_glue__now;
 	g->mono_ms = mja_glue__mono_ms;
@@ -200,9 +209,10 @@ MJA_GLUE_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *id, void **user
 				g->cfg->disconnect_on_expiry ? "; connected clients whose token "
 				"expires are disconnected only on the broker's TICK, which "
 				"Mosquitto 2.0 never sends with per_listener_settings true" : "");
-	mosquitto_log_printf(MOSQ_LOG_INFO, MJA_GLUE_LOG_PREFIX "ready: %zu key(s)%s",
+	mosquitto_log_printf(MOSQ_LOG_INFO, MJA_GLUE_LOG_PREFIX "ready: %zu key(s)%s%s",
 			mja_keyset_count(g->cfg->files->keys),
-			g->acl_registered ? ", ACL loaded" : "");
+			g->acl_registered ? ", ACL loaded" : "",
+			g->cfg->jwks ? ", fetching JWKS in the background" : "");
 	*userdata = g;
 	return MOSQ_ERR_SUCCESS;
 }

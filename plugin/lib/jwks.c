@@ -658,15 +658,19 @@ static void *thread_main(void *arg)
 		struct result r;
 		struct timespec ts;
 
+		/* asked-for fetches first, then the most overdue source: one
+		 * slow server must not starve the others */
 		for (size_t i = 0; i < j->n; i++) {
 			struct source *s = &j->src[i];
 
 			if (s->busy)
 				continue;
-			if (s->want || s->next_ms <= now) {
+			if (s->want) {
 				pick = s;
 				break;
 			}
+			if (s->next_ms <= now && (!pick || s->next_ms < pick->next_ms))
+				pick = s;
 			if (s->next_ms < wake)
 				wake = s->next_ms;
 		}

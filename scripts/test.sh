@@ -18,6 +18,13 @@ source "$(dirname "$0")/lib.sh"
 cd "$MJA_ROOT"
 
 mja_install_deps
+# The e2e OpenID provider (test/e2e/test_oidc.py) is npm's oidc-provider,
+# which that test installs into the build folder; it needs node (nodejs, in
+# apt-packages.txt) and npm, which Debian packages apart from nodejs
+# (NodeSource's nodejs brings its own: then nothing is installed here).
+if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm
+fi
 # As root, let the container suite prepare Podman (see the header).
 if [ "$(id -u)" -eq 0 ]; then
 	export MJA_CONTAINER="${MJA_CONTAINER:-1}"

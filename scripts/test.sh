@@ -10,9 +10,10 @@
 #      MJA_CONTAINER=0 skips the container suite;
 #   2. the same unit and end-to-end suites built with AddressSanitizer and
 #      UndefinedBehaviorSanitizer;
-#   3. the libFuzzer harnesses, each for a bounded time.
+#   3. the JWKS unit and end-to-end tests with ThreadSanitizer;
+#   4. the libFuzzer harnesses, each for a bounded time.
 # Usage: scripts/test.sh            (everything)
-#        MJA_STAGES="main" scripts/test.sh   (a subset: main asan fuzz)
+#        MJA_STAGES="main" scripts/test.sh   (a subset: main asan tsan fuzz)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$MJA_ROOT"
@@ -30,7 +31,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	export MJA_CONTAINER="${MJA_CONTAINER:-1}"
 fi
 
-stages="${MJA_STAGES:-main asan fuzz}"
+stages="${MJA_STAGES:-main asan tsan fuzz}"
 jobs=$(nproc)
 status=0
 
@@ -63,6 +64,17 @@ stage_asan() {
 	(cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j 1 -LE 'fuzz|container|bench|slow|valgrind')
+}
+
+stage_tsan() {
+	# The JWKS fetcher is the plugin's only thread besides the broker's: its
+	# unit tests and the JWKS end-to-end tests with ThreadSanitizer (the
+	# harness preloads libtsan into Debian's broker and fails on any report).
+	cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMJA_BUILD_TESTS=ON \
+		-DMJA_BUILD_BENCH=OFF -DMJA_SANITIZE=thread &&
+	cmake --build build/tsan -j "$jobs" --target mosquitto_jwt_auth test_jwks &&
+	(cd build/tsan && TSAN_OPTIONS=halt_on_error=1 \
+		ctest --output-on-failure -j 1 -R '^(unit_jwks|e2e_jwks|e2e_oidc)$')
 }
 
 stage_fuzz() {

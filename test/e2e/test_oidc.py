@@ -115,6 +115,7 @@ class OpenIDProvider(BrokerTestCase):
             except subprocess.TimeoutExpired:
                 cls.proc.kill()
                 cls.proc.wait()
+            cls.proc.stdout.close()
             cls.proc = None
 
     def get_token(self):

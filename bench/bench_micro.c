@@ -1,4 +1,4 @@
-/* bench_micro.c - micro benchmarks with the ratios of spec section 6.
+/* bench_micro.c - micro benchmarks with the ratios of docs/performance.md.
  *
  * In one run, side by side:
  *  - per algorithm (RS256, ES256, EdDSA): OpenSSL's bare verification of a

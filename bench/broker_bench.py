@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Broker benchmark: Debian's real Mosquitto on 127.0.0.1, loaded by
 mqtt_load (libmosquitto, non-blocking), one configuration after another in
-the same run, reported as a table with ratios (spec section 6).
+the same run, reported as a table with ratios (docs/performance.md).
 
   broker_bench.py --plugin build/plugin/mosquitto_jwt_auth.so --load build/bench/mqtt_load
                   [--connects 5000] [--messages 200000] [--repeat 3]

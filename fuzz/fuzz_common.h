@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../test/unit/readfile.h"
+
 /* The fixed clock of every harness; fuzz/make_corpus.py mints seed tokens
  * valid at this time. */
 #define MJA_FUZZ_NOW ((int64_t)1700000000)
@@ -25,28 +27,19 @@
 
 /* Read a whole fixture file (MJA_FUZZ_KEYS/name) or abort: a harness with a
  * missing keyset would fuzz nothing useful. *len gets the size; the buffer
- * is NUL-terminated and owned by the caller. */
+ * is NUL-terminated and owned by the caller. The reader is the test tree's
+ * one (test/unit/readfile.h). */
 static inline char *fuzz_read_fixture(const char *name, size_t *len)
 {
 	char path[1024];
-	FILE *f;
 	char *buf;
-	long n;
 
 	snprintf(path, sizeof(path), "%s/%s", MJA_FUZZ_KEYS, name);
-	f = fopen(path, "rb");
-	if (!f || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+	buf = test_read_file(path, len);
+	if (!buf) {
 		fprintf(stderr, "cannot read fixture %s\n", path);
 		abort();
 	}
-	buf = malloc((size_t)n + 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		fprintf(stderr, "cannot read fixture %s\n", path);
-		abort();
-	}
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
 	return buf;
 }
 

@@ -104,7 +104,7 @@ static void verify_one(const char *tok, size_t len, const mja_verify_opts *o)
 		FUZZ_ASSERT(e > MJA_OK && e < MJA_ERR__COUNT);
 		return;
 	}
-	/* What an accepted token must satisfy (spec 2). */
+	/* What an accepted token must satisfy (docs/design.md, "Token rules"). */
 	FUZZ_ASSERT(t != NULL && json_is_object(t->header) && json_is_object(t->payload));
 	FUZZ_ASSERT(len <= (o->max_token_bytes ? o->max_token_bytes : MJA_DEFAULT_MAX_TOKEN_BYTES));
 	FUZZ_ASSERT(mja_token_looks_like_jwt(tok, len));

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build with optimisation and run both benchmarks; prints Markdown tables
-# (the README's Performance section is a copy of one such run).
+# (docs/performance.md holds a copy of one such run).
 #   bash scripts/bench.sh            # full run (a few minutes)
 #   MJA_BENCH_QUICK=1 bash scripts/bench.sh
 set -euo pipefail

@@ -1,4 +1,5 @@
-/* acl.h - the ACL file (spec section 3) and topic decisions for token clients.
+/* acl.h - the ACL file and topic decisions for token clients
+ * (docs/design.md, "ACL semantics").
  *
  * File format, one directive per line, blank lines and lines whose first
  * non-blank character is '#' ignored:
@@ -18,15 +19,15 @@
  *    and filters must be UTF-8. The file must be a regular file.
  *  - `sub PREFIX*`: only a trailing '*' is special; it matches any suffix,
  *    the empty one too; `sub *` is every sub. Overlapping prefixes all
- *    apply. A sub name with '+' or '#' or over 256 bytes is an error (spec
- *    2.7: no token has such a sub). `role NAME*` is an error (no prefix
+ *    apply. A sub name with '+' or '#' or over 256 bytes is an error (no
+ *    token has such a sub: docs/design.md, "Token rules"). `role NAME*` is an error (no prefix
  *    form for roles). A repeated section adds to the first.
  *  - `pattern` applies to every token client wherever it stands, and ends
  *    the current section (a following `topic` is an error).
  *  - Substitutions work in `pattern` and `topic` lines, as a whole level or
  *    inside one ("devices/%s-data/#"), never in a level with '+' or '#'.
  *    At check time a value that is NULL, empty, or holds '/', '+' or '#'
- *    makes an allow rule using it match nothing (spec 3); in a deny rule
+ *    makes an allow rule using it match nothing; in a deny rule
  *    the level holding it stands for any value, like '+' (fail closed at
  *    that level: else a client could dodge a deny by its choice of client
  *    id or username, and a blanket deny would lock out clients without one).
@@ -75,7 +76,7 @@ typedef struct mja_acl_who {
 	size_t n_roles;
 } mja_acl_who;
 
-/* Decide one check (spec 3). Returns 1 = allow, 0 = deny.
+/* Decide one check. Returns 1 = allow, 0 = deny.
  *  - READ / WRITE: a matching deny rule denies; else a matching rule with
  *    that access allows; else deny.
  *  - SUBSCRIBE: $share/<group>/ stripped; allowed iff some read rule covers

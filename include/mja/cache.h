@@ -1,4 +1,5 @@
-/* cache.h - a bounded cache of verified tokens (spec section 6, issue 9).
+/* cache.h - a bounded cache of verified tokens (docs/design.md,
+ * "Verified-token cache").
  *
  * Reconnect storms with RS/ES tokens would otherwise re-verify the same
  * signature again and again. The cache is keyed by SHA-256 of the whole

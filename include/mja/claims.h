@@ -1,4 +1,5 @@
-/* claims.h - registered-claim validation (RFC 7519 4.1, spec 2.5 - 2.8).
+/* claims.h - registered-claim validation (RFC 7519 4.1; docs/design.md,
+ * "Token rules" 5-7).
  *
  * Time is always a parameter: `now` is seconds since the epoch, so tests
  * use a fixed clock. These checks run on every use of a token, also when
@@ -31,7 +32,7 @@ typedef struct mja_claim_rules {
  *  - aud (string or array of strings) contains one of audiences -> MJA_ERR_AUDIENCE
  *  - max_token_age: iat present and now - iat <= max age + leeway,
  *    and exp - iat <= max age             -> MJA_ERR_TOO_OLD
- *  - sub (spec 2.7): string, 1..256 bytes, valid UTF-8, no NUL, '+', '#'
+ *  - sub (RFC 7519 4.1.2): string, 1..256 bytes, valid UTF-8, no NUL, '+', '#'
  *                                         -> MJA_ERR_BAD_SUB
  * Arithmetic is overflow-safe: huge, negative or fractional values compare
  * as the numbers they are. */
@@ -60,7 +61,7 @@ void mja_claims_roles_free(char **roles, size_t n);
 void mja_json_pick(const json_t *obj, const char *const *names, size_t n,
 		const json_t **out);
 
-/* The sub rule alone (spec 2.7), for reuse: 1 if s[0..len) is acceptable. */
+/* The sub rule alone (docs/design.md, "Token rules" 7), for reuse: 1 if s[0..len) is acceptable. */
 int mja_sub_valid(const char *s, size_t len);
 
 #endif

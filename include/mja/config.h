@@ -1,4 +1,5 @@
-/* config.h - the plugin's options (spec section 1) and the files they name.
+/* config.h - the plugin's options and the files they name (docs/design.md,
+ * "Configuration"; the option table is README.md's).
  *
  * Input is an array of (key, value) string pairs as the broker passes them
  * (key without the "plugin_opt_" prefix; the value is the rest of the
@@ -6,7 +7,7 @@
  * No Mosquitto header is needed: the plugin glue and `mosquitto_jwt verify`
  * (through mosqconf.h) convert their own option lists to mja_config_opt.
  *
- * Options (spec 1): key_file and secret_file are repeatable; every other
+ * Options: key_file and secret_file are repeatable; every other
  * option may appear at most once. LIST values are names separated by
  * commas and/or blanks. Unknown options, repeated single options, bad
  * values, unreadable files, unparsable keys, an ACL syntax error, a config
@@ -37,7 +38,7 @@
 #include "mja/key.h"
 #include "mja/token.h"
 
-/* Default size of the verified-token cache (spec 6, option token_cache_size),
+/* Default size of the verified-token cache (option token_cache_size),
  * and its upper bound (an entry is a few hundred bytes with its JSON). */
 #define MJA_CONFIG_CACHE_ENTRIES 4096
 #define MJA_CONFIG_CACHE_LIMIT 1048576
@@ -87,7 +88,7 @@ typedef struct mja_config_files {
 typedef struct mja_config {
 	char **key_files;        size_t n_key_files;
 	char **secret_files;     size_t n_secret_files;
-	char *acl_file;          /* NULL: no ACL callback (spec 1) */
+	char *acl_file;          /* NULL: no ACL callback */
 	mja_alg_set algorithms;  /* 0: option not given */
 	char **issuers;          size_t n_issuers;
 	char **audiences;        size_t n_audiences;
@@ -143,8 +144,9 @@ mja_err mja_config_load_files(const mja_config *cfg, mja_config_files **out,
 		mja_diag *d);
 void mja_config_files_free(mja_config_files *f);   /* NULL is fine */
 
-/* SIGHUP (spec 4): JWKS sources are asked to refetch at once (the new sets
- * arrive through mja_config_jwks_update); mja_config_load_files(); on success the new set replaces
+/* SIGHUP (docs/design.md, "Reload"): JWKS sources are asked to refetch at
+ * once (the new sets arrive through mja_config_jwks_update);
+ * mja_config_load_files(); on success the new set replaces
  * cfg->files (the old one is freed) and the token cache is emptied; on any
  * error cfg keeps its previous files in full and the error is returned. */
 mja_err mja_config_reload(mja_config *cfg, mja_diag *d);

@@ -16,17 +16,17 @@ typedef enum mja_err {
 	MJA_ERR_NOMEM,            /* "out of memory" */
 	MJA_ERR_INTERNAL,         /* "internal error" (e.g. OpenSSL failure) */
 	MJA_ERR_INVAL,            /* "invalid argument" */
-	/* token shape (spec 2.1, 2.2) */
+	/* token shape (docs/design.md, "Token rules" 1-2) */
 	MJA_ERR_TOO_LONG,         /* "token too long" */
 	MJA_ERR_MALFORMED,        /* "malformed token" (segments / base64url) */
 	MJA_ERR_BAD_HEADER,       /* "bad header" (not a JSON object, bad typ, bad kid type...) */
 	MJA_ERR_ALG_NOT_ALLOWED,  /* "algorithm not allowed" (includes none) */
 	MJA_ERR_CRIT,             /* "crit header not supported" */
-	/* key selection and signature (spec 2.3, 2.4) */
+	/* key selection and signature ("Token rules" 3-4) */
 	MJA_ERR_UNKNOWN_KID,      /* "unknown kid" */
 	MJA_ERR_NO_KEY,           /* "no key for algorithm" */
 	MJA_ERR_BAD_SIGNATURE,    /* "bad signature" */
-	/* payload and claims (spec 2.5 - 2.8) */
+	/* payload and claims ("Token rules" 5-8) */
 	MJA_ERR_BAD_PAYLOAD,      /* "bad payload" (not object, duplicate names, bad claim type) */
 	MJA_ERR_EXPIRED,          /* "expired" */
 	MJA_ERR_NOT_YET_VALID,    /* "not yet valid" (nbf) */

@@ -3,7 +3,8 @@
  * A mja_key is one usable key: an HMAC secret (kty oct) or an OpenSSL
  * EVP_PKEY (RSA, EC P-256/P-384/P-521, Ed25519), with the JWK metadata that
  * restricts it (kid, alg, use, key_ops). A key pins the algorithms it may
- * verify (spec 2.2, RFC 8725 3.1): mja_key_fits() is the only judge.
+ * verify (RFC 8725 3.1; docs/design.md, "Token rules" 3): mja_key_fits()
+ * is the only judge.
  *
  * A mja_keyset owns its keys. Loading functions are all-or-nothing: on any
  * error nothing is added to the set and d names the origin (file) and the
@@ -84,7 +85,7 @@ const mja_key *mja_keyset_get(const mja_keyset *ks, size_t i);
 /* Union of the algorithms that some key in the set fits. */
 mja_alg_set mja_keyset_algs(const mja_keyset *ks);
 
-/* Candidate keys for a token (spec 2.3). With kid (kidlen bytes, not NUL
+/* Candidate keys for a token (RFC 7515 4.1.4). With kid (kidlen bytes, not NUL
  * terminated, may contain anything): the keys whose kid equals it exactly;
  * none -> MJA_ERR_UNKNOWN_KID. Several keys may share a kid (during a
  * rotation, or one kid for an RSA and an EC key): all are kept, and all

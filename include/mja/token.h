@@ -1,6 +1,8 @@
-/* token.h - compact JWS / JWT verification (spec section 2, RFC 7515, 7519, 8725).
+/* token.h - compact JWS / JWT verification (RFC 7515, 7519, 8725;
+ * docs/design.md, "Token rules").
  *
- * mja_token_verify() is the whole acceptance pipeline in the spec's order:
+ * mja_token_verify() is the whole acceptance pipeline, in the order of the
+ * token rules:
  *  1. len <= max_token_bytes (before anything else); three segments;
  *     strict base64url of each.
  *  2. header: JSON object (duplicate names refused); alg a string in the
@@ -88,7 +90,7 @@ mja_err mja_token_verify_ex(const mja_keyset *ks, const mja_verify_opts *o,
 void mja_token_free(mja_token *t);
 
 /* True iff s[0..len) is shaped like a JWT: three non-empty-header segments of
- * base64url characters separated by two dots (spec 1, non_jwt). Cheap; does
+ * base64url characters separated by two dots (option non_jwt). Cheap; does
  * not decode. */
 int mja_token_looks_like_jwt(const char *s, size_t len);
 

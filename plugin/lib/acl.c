@@ -1,4 +1,4 @@
-/* acl.c - topic decisions for token clients (spec section 3).
+/* acl.c - topic decisions for token clients (docs/design.md, "ACL semantics").
  *
  * A subject's rules are the pattern rules, its exact `sub` section, every
  * `sub PREFIX*` section whose prefix starts its sub (found by walking the
@@ -173,7 +173,7 @@ int mja_acl_check(const mja_acl *acl, const mja_acl_who *who,
 	c.acl = acl;
 	switch (access) {
 	case MJA_ACCESS_UNSUBSCRIBE:
-		return 1; /* spec 3: unsubscribing never widens access */
+		return 1; /* unsubscribing never widens access */
 	case MJA_ACCESS_READ:
 	case MJA_ACCESS_WRITE:
 		if (!mja_topic_valid(topic, topiclen))

@@ -1,7 +1,7 @@
 /* acl_index.c - the ACL's lookup structures: an arena, a SipHash-keyed
  * open-addressing table for exact subjects and roles, and a radix trie for
  * prefix sections. Lookups cost the length of the name, never the number
- * of names in the file (spec 3).
+ * of names in the file (docs/design.md, "ACL semantics").
  */
 #include <errno.h>
 #include <stdlib.h>

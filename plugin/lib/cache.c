@@ -108,7 +108,7 @@ static mja_err token_from_entry(const struct entry *e, const mja_verify_opts *o,
 	json_t *sub;
 	mja_err rc;
 
-	/* Claims are time-dependent: check them on every use (spec 6). */
+	/* Claims are time-dependent: check them on every use. */
 	rc = mja_claims_check(e->payload, &o->claims, now);
 	if (rc != MJA_OK)
 		return rc;
@@ -164,7 +164,8 @@ mja_err mja_cache_verify_hashed(mja_cache *c, const mja_keyset *ks, const mja_ve
 	if (!ks || !o || (!tok && len))
 		return MJA_ERR_INVAL;
 
-	/* The size cap comes before anything, hashing included (spec 2.1). */
+	/* The size cap comes before anything, hashing included (docs/design.md,
+	 * "Token rules" 1). */
 	max = o->max_token_bytes ? o->max_token_bytes : MJA_DEFAULT_MAX_TOKEN_BYTES;
 	if (len > max)
 		return MJA_ERR_TOO_LONG;

@@ -15,8 +15,6 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
-import struct
 import time
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -24,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 import harness as h
+import mqtt5raw as raw
 
 # Segments shorter than this are not searched for in the log: "e30" ({}) or
 # an empty signature could match unrelated text by chance.
@@ -143,69 +142,13 @@ def segments(token):
 
 
 # --------------------------------------------------------------------------
-# Raw MQTT 3.1.1 (OASIS MQTT 3.1.1, section 3.1 and 3.2)
-
-def _varint(n):
-    out = bytearray()
-    while True:
-        b = n % 128
-        n //= 128
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _field(data):
-    if isinstance(data, str):
-        data = data.encode()
-    return struct.pack("!H", len(data)) + data
-
-
-def connect_packet_311(client_id, username=None, password=None, keepalive=60):
-    """A CONNECT packet whose password may be any bytes (NUL included)."""
-    flags = 0x02  # clean session
-    payload = _field(client_id)
-    if username is not None:
-        flags |= 0x80
-        payload += _field(username)
-    if password is not None:
-        flags |= 0x40
-        payload += _field(password)
-    body = _field("MQTT") + bytes([4, flags]) + struct.pack("!H", keepalive) + payload
-    return b"\x10" + _varint(len(body)) + body
-
-
-def _recv_exact(sock, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return buf
-
+# Raw MQTT 3.1.1: the test tree's one raw client (test/e2e/mqtt5raw.py)
 
 def connack_311(host, port, client_id, username=None, password=None,
-                timeout=h.CLIENT_TIMEOUT, keep=False):
-    """Send a raw 3.1.1 CONNECT; return the CONNACK return code (None if the
-    broker closed without one). With keep, return (rc, socket)."""
-    s = socket.create_connection((host, port), timeout=timeout)
-    try:
-        s.sendall(connect_packet_311(client_id, username, password))
-        ack = _recv_exact(s, 4)
-        rc = ack[3] if ack and ack[0] == 0x20 and ack[1] == 2 else None
-    except OSError:
-        rc = None
-    if keep:
-        return rc, s
-    s.close()
-    return rc
-
-
-def publish_311(sock, topic, payload):
-    """QoS 0 PUBLISH on a raw 3.1.1 connection."""
-    body = _field(topic) + (payload.encode() if isinstance(payload, str) else payload)
-    sock.sendall(b"\x30" + _varint(len(body)) + body)
+                timeout=h.CLIENT_TIMEOUT):
+    """Send a raw 3.1.1 CONNECT (the password may be any bytes); return the
+    CONNACK return code (None if the broker closed without one)."""
+    return raw.connack_311(host, port, client_id, username, password, timeout)
 
 
 # --------------------------------------------------------------------------
@@ -255,9 +198,8 @@ class AttackChecks:
         """MQTT 5 enhanced authentication (method "jwt") with data as the
         authentication data: binary with a length, so every byte reaches
         the plugin. Refused with 0x86/0x87 and a logged reason."""
-        from mqtt5raw import RawClient
         cid = h.unique_id("atkx-" + name)
-        with RawClient(self.broker.host, self.broker.port, timeout=h.CLIENT_TIMEOUT) as c:
+        with raw.RawClient(self.broker.host, self.broker.port, timeout=h.CLIENT_TIMEOUT) as c:
             ack = c.connect(cid, auth_method="jwt",
                             auth_data=data.encode() if isinstance(data, str) else data)
         self.assertIsNotNone(ack, "%s: no CONNACK" % name)
@@ -267,9 +209,8 @@ class AttackChecks:
 
     def refuse_5(self, name, password, reasons):
         """The same over MQTT 5 (reason 0x86 or 0x87)."""
-        from mqtt5raw import RawClient
         cid = h.unique_id("atk5-" + name)
-        with RawClient(self.broker.host, self.broker.port, timeout=h.CLIENT_TIMEOUT) as c:
+        with raw.RawClient(self.broker.host, self.broker.port, timeout=h.CLIENT_TIMEOUT) as c:
             ack = c.connect(cid, username="attacker",
                             password=password.encode() if isinstance(password, str) else password)
         self.assertIsNotNone(ack, "%s: no CONNACK" % name)

@@ -1,4 +1,4 @@
-"""ACL escapes through substitutions (spec section 3): a sub, client id or
+"""ACL escapes through substitutions (docs/design.md, "ACL semantics"): a sub, client id or
 username holding '/', '+', '#' (or empty, or missing) must not widen what
 %s, %c, %u rules grant, nor dodge what they deny. A read/write rule whose
 substituted value is unsafe matches nothing; in a deny rule the level

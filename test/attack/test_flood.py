@@ -1,4 +1,4 @@
-"""10,000 CONNECTs with bad tokens in a row (issue 8): each one refused with
+"""10,000 CONNECTs with bad tokens in a row: each one refused with
 "not authorized" and a logged reason, in bounded time, with no token data
 in the log; afterwards a good client still connects, publishes and
 receives, and the broker's resident memory has stayed flat.

@@ -1,4 +1,4 @@
-"""Hostile tokens at CONNECT (spec section 2; RFC 8725; known JWT-library
+"""Hostile tokens at CONNECT (docs/design.md, "Token rules"; RFC 8725; known JWT-library
 CVEs). Every case is refused with "not authorized", logs a reason, and
 leaves no segment of the token (nor other unverified header text) in the
 broker's log. Where a check could hide behind a failing signature, the
@@ -316,7 +316,7 @@ class HostileTokens(h.BrokerTestCase, a.AttackChecks):
 
     def test_nul_inside_the_password(self):
         # The broker hands the password to the plugin as a C string
-        # (mosquitto-plugin-notes.md): the plugin sees the bytes before the
+        # (docs/design.md, "Broker facts"): the plugin sees the bytes before the
         # first NUL. Whatever comes first must be refused on its own.
         tok = self.good().encode()
         head, body, sig = tok.split(b".")

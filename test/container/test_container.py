@@ -37,6 +37,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
 E2E_DIR = os.path.join(SOURCE_DIR, "test", "e2e")
 EXAMPLES = os.path.join(SOURCE_DIR, "config-examples")
+sys.path.insert(0, E2E_DIR)
+import mqtt5raw as raw  # noqa: E402  (the test tree's one raw MQTT client)
 BASE_IMAGE = "docker.io/library/debian:bookworm-slim"
 IMAGE = "mosquitto-jwt-auth:ctest"
 SKIP = 77
@@ -169,40 +171,9 @@ def free_port():
 
 def connack(port, username=None, password=None, timeout=3.0):
     """MQTT 3.1.1 CONNECT to 127.0.0.1:port; the CONNACK return code, or
-    None if no CONNACK came (MQTT 3.1.1 sections 3.1 and 3.2)."""
-    def field(b):
-        return len(b).to_bytes(2, "big") + b
-    flags = 0x02
-    payload = field(b"mja-container-test")
-    if username is not None:
-        flags |= 0x80
-        payload += field(username.encode())
-    if password is not None:
-        flags |= 0x40
-        payload += field(password.encode())
-    var = field(b"MQTT") + bytes([4, flags]) + (10).to_bytes(2, "big")
-    body = var + payload
-    n, rl = len(body), b""
-    while True:
-        byte, n = n % 128, n // 128
-        rl += bytes([byte | (0x80 if n else 0)])
-        if not n:
-            break
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            s.settimeout(timeout)
-            s.sendall(b"\x10" + rl + body)
-            got = b""
-            while len(got) < 4:
-                chunk = s.recv(4 - len(got))
-                if not chunk:
-                    break
-                got += chunk
-    except OSError:
-        return None
-    if len(got) == 4 and got[0] == 0x20 and got[1] == 2:
-        return got[3]
-    return None
+    None if no CONNACK came."""
+    return raw.connack_311("127.0.0.1", port, "mja-container-test", username, password,
+                           timeout, keepalive=10)
 
 
 def example_plugin_opts(path):

@@ -84,6 +84,27 @@ def wait_until(pred, timeout, step=0.05):
         time.sleep(step)
 
 
+def reloaded(broker, mark):
+    """The plugin's reload line (success or failure) after log offset mark,
+    or None if none came in time."""
+    return broker.wait_log("jwt-auth: reloaded", after=mark) or broker.wait_log(
+        "jwt-auth: reload failed", after=mark)
+
+
+def drain(c, timeout):
+    """Packets a mqtt5raw.RawClient reads until the connection is quiet for
+    timeout seconds (or closed)."""
+    got = []
+    while True:
+        try:
+            p = c.read_packet(timeout)
+        except socket.timeout:
+            return got
+        if p is None:
+            return got
+        got.append(p)
+
+
 # --------------------------------------------------------------------------
 # The example configuration
 
@@ -144,7 +165,7 @@ KID_KEYS = {
 
 
 def read_secret(path):
-    """The secret file's bytes less one trailing newline (spec section 1)."""
+    """The secret file's bytes less one trailing newline (docs/design.md, "Keys")."""
     with open(path, "rb") as f:
         data = f.read()
     if data.endswith(b"\r\n"):
@@ -345,7 +366,7 @@ class Broker:
 
     def _open_up(self):
         # The broker drops root to user mosquitto before plugin init
-        # (mosquitto-plugin-notes.md): open the folder up (chmod -R a+rX).
+        # (docs/design.md, "Broker facts"): open the folder up (chmod -R a+rX).
         subprocess.run(["chmod", "-R", "a+rX", self.dir], check=True, timeout=10)
 
     def plugin_options(self, listener):

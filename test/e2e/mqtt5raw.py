@@ -13,6 +13,11 @@ assert the exact bytes the broker sends:
 
 Every read has a timeout; a closed connection is reported as None from
 read_packet() and as ConnectionClosed from expect().
+
+It is the test tree's one raw MQTT client: connack_311() at the end sends
+an MQTT 3.1.1 CONNECT whose password may be any bytes (NUL included), for
+the attack suite (test/attack/attack.py) and the container test
+(test/container/test_container.py).
 """
 
 import socket
@@ -391,3 +396,46 @@ class RawClient:
             if p is None:
                 return True, got
             got.append(p)
+
+
+# --------------------------------------------------------------------------
+# MQTT 3.1.1 (OASIS MQTT 3.1.1, sections 3.1 and 3.2): CONNECT and CONNACK
+
+CONNACK_311_ACCEPTED, CONNACK_311_NOT_AUTHORIZED = 0, 5
+
+
+def connect_packet_311(client_id, username=None, password=None, keepalive=60):
+    """A clean-session 3.1.1 CONNECT; client_id, username and password are
+    str or bytes, the password any bytes (NUL included)."""
+    flags = 0x02  # clean session
+    payload = binary(client_id)
+    if username is not None:
+        flags |= 0x80
+        payload += binary(username)
+    if password is not None:
+        flags |= 0x40
+        payload += binary(password)
+    body = utf8("MQTT") + bytes([4, flags]) + struct.pack("!H", keepalive) + payload
+    return packet(CONNECT, 0, body)
+
+
+def connack_311(host, port, client_id, username=None, password=None, timeout=5.0,
+                keepalive=60):
+    """Send a raw 3.1.1 CONNECT on a new connection and close it; returns the
+    CONNACK return code, or None if no CONNACK came (the connection could not
+    be made, or the broker closed it without one)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            s.sendall(connect_packet_311(client_id, username, password, keepalive))
+            ack = b""
+            while len(ack) < 4:
+                chunk = s.recv(4 - len(ack))
+                if not chunk:
+                    break
+                ack += chunk
+    except OSError:
+        return None
+    if len(ack) == 4 and ack[0] == CONNACK << 4 and ack[1] == 2:
+        return ack[3]
+    return None

@@ -1,4 +1,4 @@
-"""Topic decisions for token clients (spec section 3) in a real broker:
+"""Topic decisions for token clients (docs/design.md, "ACL semantics") in a real broker:
 publish, subscribe (wildcards, $share) and delivery, retained messages
 included. MQTT 3.1.1 drops a denied PUBLISH silently (a subscriber checks
 that nothing arrives); MQTT 5 gets PUBACK 0x87; a denied SUBSCRIBE gets
@@ -36,7 +36,7 @@ class AclBase(h.BrokerTestCase):
 
 class ExampleAcl(AclBase):
     """With config-examples/acl.conf, whose rules for every token client
-    are (spec section 3):
+    are (docs/design.md, "ACL semantics"):
         pattern read      fleet/broadcast/#
         pattern readwrite devices/%s/#
     Runs against an external broker too."""
@@ -143,7 +143,7 @@ class ExampleAcl(AclBase):
     def test_sub_with_slash_gets_no_subtree(self):
         # pattern readwrite devices/%s/#: a sub "dev-x/evil" must not reach
         # devices/dev-x/evil/... (inside device dev-x's subtree): a
-        # substitution holding '/' makes the rule match nothing (spec 3).
+        # substitution holding '/' makes the rule match nothing.
         victim = h.unique_id("dev-x")
         evil = victim + "/evil"
         c = self.raw()

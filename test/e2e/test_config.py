@@ -1,5 +1,5 @@
 """Broker configuration: a bad option or file stops the broker at start with
-a log line naming it (spec section 1); the plugin on two listeners with
+a log line naming it (docs/design.md, "Configuration"); the plugin on two listeners with
 per_listener_settings true keeps each listener's own options."""
 
 import unittest

@@ -1,6 +1,6 @@
 """CONNECT: tokens of each algorithm family accepted, bad tokens refused with
 "not authorised" and a log line that names the reason but never the token
-(spec sections 1 and 2)."""
+(docs/design.md, "Token rules")."""
 
 import os
 import subprocess

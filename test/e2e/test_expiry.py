@@ -1,4 +1,4 @@
-"""Disconnect on expiry (spec section 4, issue 6): a connected client whose
+"""Disconnect on expiry (docs/design.md, "Expiry"): a connected client whose
 token expires is disconnected within about a second of exp + leeway, gets a
 DISCONNECT with a reason code under MQTT 5, and its will is published. With
 per_listener_settings true (no TICK in 2.0.11) the first ACL check after
@@ -152,7 +152,7 @@ class ExpiryWithLeeway(ExpiryBase):
 @h.skip_if_external("needs disconnect_on_expiry false")
 class NoDisconnectOnExpiry(ExpiryBase):
     """disconnect_on_expiry false: the client stays connected, but an
-    expired token is denied everything (spec section 3)."""
+    expired token is denied everything (docs/design.md, "ACL semantics")."""
 
     broker_kwargs = dict(extra={"leeway": "0", "disconnect_on_expiry": "false"})
 

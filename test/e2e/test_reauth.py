@@ -1,5 +1,5 @@
-"""MQTT 5 enhanced authentication with method "jwt" (spec section 4,
-issue 6), through the raw client in mqtt5raw.py (paho 1.6 cannot send
+"""MQTT 5 enhanced authentication with method "jwt" (docs/design.md,
+"Re-authentication"), through the raw client in mqtt5raw.py (paho 1.6 cannot send
 AUTH): the token as authentication data at CONNECT, and re-authentication
 (AUTH reason 0x19) that extends a session past its first token's expiry."""
 

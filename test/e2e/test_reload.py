@@ -1,4 +1,4 @@
-"""SIGHUP (spec section 4, issue 6): key rotation without a restart, and a
+"""SIGHUP (docs/design.md, "Reload"): key rotation without a restart, and a
 broken reload that keeps the previous keys in force."""
 
 import json

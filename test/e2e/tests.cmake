@@ -2,12 +2,7 @@
 # configuration from config-examples/. One ctest test per test/e2e/test_*.py
 # (label e2e). Point the same cases at a running broker with MJA_E2E_HOST,
 # MJA_E2E_PORT and MJA_E2E_CONF_DIR (see test/e2e/harness.py).
-if(TARGET mosquitto_jwt_auth)
-  set(MJA_E2E_PLUGIN $<TARGET_FILE:mosquitto_jwt_auth>)
-else()
-  # No glue yet: the tests run and fail with "plugin not built".
-  set(MJA_E2E_PLUGIN ${PROJECT_BINARY_DIR}/plugin/mosquitto_jwt_auth.so)
-endif()
+set(MJA_E2E_PLUGIN $<TARGET_FILE:mosquitto_jwt_auth>)
 
 mja_add_python_suite(e2e ${CMAKE_CURRENT_LIST_DIR} e2e 300
   "MJA_PLUGIN=${MJA_E2E_PLUGIN};MJA_CONF_EXAMPLES=${PROJECT_SOURCE_DIR}/config-examples;MJA_BUILD_DIR=${PROJECT_BINARY_DIR}")

@@ -1,6 +1,7 @@
-/* verify_tokens.c - the C side of the PyJWT interoperability suite.
+/* verify_tokens.c - the library side of the PyJWT interoperability suite
+ * (test_pyjwt.py, LibraryVerifiesPyJWT).
  *
- *   verify_tokens verify MANIFEST
+ *   verify_tokens MANIFEST
  *     Each line: NAME KIND KEYFILE ALGS NOW TOKENFILE (space separated),
  *     KIND "key" (mja_keyset_load_key_file) or "secret"
  *     (mja_keyset_load_secret_file), ALGS an allow-list or "-" (all).
@@ -8,12 +9,9 @@
  *     mja_token_verify() with the rules below, or "load: ..." if the key
  *     file did not load.
  *
- *   verify_tokens sign KIND KEYFILE ALG KID NOW
- *     KIND "private" (mja_key_load_private_file) or "secret"; KID "-" for
- *     none. Prints a token from mja_token_sign() with the claims below.
- *
  * Claim rules: leeway 30, required exp and sub, issuer ISSUER, audience
- * AUDIENCE. Signed payload: sub SUBJECT, iss, aud, iat NOW, exp NOW + 600.
+ * AUDIENCE; an accepted token must carry sub SUBJECT. (Signing is tested
+ * through `mosquitto_jwt sign`, which is the library's signing code.)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,35 +19,11 @@
 
 #include "mja/key.h"
 #include "mja/token.h"
+#include "readfile.h"
 
 #define ISSUER "https://issuer.example"
 #define AUDIENCE "mqtt.example.com"
 #define SUBJECT "interop-device"
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc((size_t)n + 1);
-		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
-		if (buf) {
-			while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-				n--;
-			buf[n] = '\0';
-			*len = (size_t)n;
-		}
-	}
-	fclose(f);
-	return buf;
-}
 
 static const char *verify_one(const char *kind, const char *keyfile, const char *algs,
 		long long now, const char *tokfile, char *msg, size_t msglen)
@@ -87,11 +61,12 @@ static const char *verify_one(const char *kind, const char *keyfile, const char 
 	o.claims.n_audiences = 1;
 	o.claims.required = req;
 	o.claims.n_required = 2;
-	tok = slurp(tokfile, &len);
+	tok = test_read_file(tokfile, &len);
 	if (!tok) {
 		mja_keyset_free(ks);
 		return "cannot read token";
 	}
+	len = test_chomp(tok, len);
 	e = mja_token_verify(ks, &o, tok, len, (int64_t)now, &t);
 	if (e == MJA_OK && (!t->sub || strcmp(t->sub, SUBJECT) != 0))
 		snprintf(msg, msglen, "ok but sub is %s", t->sub ? t->sub : "(none)");
@@ -129,59 +104,10 @@ static int cmd_verify(const char *manifest)
 	return 0;
 }
 
-static int cmd_sign(const char *kind, const char *keyfile, const char *algname,
-		const char *kid, long long now)
-{
-	mja_key *k = NULL;
-	mja_diag d = { 0 };
-	mja_alg alg;
-	mja_err e;
-	json_t *pay;
-	char *tok = NULL;
-
-	if (strcmp(kid, "-") == 0)
-		kid = NULL;
-	if (mja_alg_from_name(algname, strlen(algname), &alg) != MJA_OK) {
-		fprintf(stderr, "unknown alg %s\n", algname);
-		return 2;
-	}
-	if (strcmp(kind, "secret") == 0) {
-		size_t len = 0;
-		char *s = slurp(keyfile, &len);
-
-		if (!s) {
-			perror(keyfile);
-			return 2;
-		}
-		e = mja_key_from_secret((const unsigned char *)s, len, kid, &k, &d);
-		free(s);
-	} else {
-		e = mja_key_load_private_file(keyfile, kid, &k, &d);
-	}
-	if (e != MJA_OK) {
-		fprintf(stderr, "key: %s: %s\n", mja_strerror(e), d.text);
-		return 1;
-	}
-	pay = json_pack("{s:s, s:s, s:s, s:I, s:I}", "sub", SUBJECT, "iss", ISSUER,
-			"aud", AUDIENCE, "iat", (json_int_t)now, "exp", (json_int_t)(now + 600));
-	e = pay ? mja_token_sign(k, alg, NULL, pay, &tok) : MJA_ERR_NOMEM;
-	json_decref(pay);
-	mja_key_free(k);
-	if (e != MJA_OK) {
-		fprintf(stderr, "sign: %s\n", mja_strerror(e));
-		return 1;
-	}
-	printf("%s\n", tok);
-	free(tok);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
-	if (argc == 3 && strcmp(argv[1], "verify") == 0)
-		return cmd_verify(argv[2]);
-	if (argc == 7 && strcmp(argv[1], "sign") == 0)
-		return cmd_sign(argv[2], argv[3], argv[4], argv[5], atoll(argv[6]));
-	fprintf(stderr, "usage: %s verify MANIFEST | sign KIND KEYFILE ALG KID NOW\n", argv[0]);
+	if (argc == 2)
+		return cmd_verify(argv[1]);
+	fprintf(stderr, "usage: %s MANIFEST\n", argv[0]);
 	return 2;
 }

@@ -1,4 +1,4 @@
-/* test_acl.c - the ACL file (spec section 3): parser errors, decisions,
+/* test_acl.c - the ACL file (docs/design.md, "ACL semantics"): parser errors, decisions,
  * substitutions, deny precedence, sections, the index, and a file of
  * 100,000 subjects.
  *
@@ -93,10 +93,10 @@ static void test_invalid_vectors(void **state)
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), VEC "invalid/%s/input", e->d_name);
-		input = tsv_read_file(path, &ilen);
+		input = test_read_file(path, &ilen);
 		assert_non_null(input);
 		snprintf(path, sizeof(path), VEC "invalid/%s/error", e->d_name);
-		want = tsv_read_file(path, &wlen);
+		want = test_read_file(path, &wlen);
 		assert_non_null(want);
 		while (wlen && want[wlen - 1] == '\n')
 			want[--wlen] = '\0';
@@ -623,7 +623,7 @@ static void test_substitution_unusable_values(void **state)
 /* A deny rule must not be escaped by choosing an unusable value (client id
  * "+", no username), and must not lock everyone out either: the unusable
  * level of a deny rule stands for any value ('+'), an allow rule with an
- * unusable value matches nothing (spec 3). */
+ * unusable value matches nothing. */
 static void test_substitution_deny_fails_closed(void **state)
 {
 	mja_acl *acl = load(

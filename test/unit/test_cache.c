@@ -1,4 +1,4 @@
-/* test_cache.c - the verified-token cache (issue 9, spec section 6).
+/* test_cache.c - the verified-token cache (docs/design.md, "Verified-token cache").
  *
  * The cache may skip signature verification for a token it has seen, so
  * the attacker's questions are: can a refused token become accepted, can an
@@ -218,7 +218,7 @@ static void capacity_zero_never_stores(void **state)
 	mja_keyset_free(ks);
 }
 
-/* The size cap applies before the cache is consulted (spec 2.1). */
+/* The size cap applies before the cache is consulted ("Token rules" 1). */
 static void size_cap_first(void **state)
 {
 	mja_keyset *ks = keyset(SECRET);

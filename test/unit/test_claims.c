@@ -1,4 +1,4 @@
-/* test_claims.c - registered claims with a fixed clock (RFC 7519 4.1, spec 2.5 - 2.8). */
+/* test_claims.c - registered claims with a fixed clock (RFC 7519 4.1). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -286,7 +286,7 @@ static void test_claims_exp(void **state)
 {
 	static const struct { const char *json; int has; int64_t exp; } v[] = {
 		{ "{\"exp\":1700000000}", 1, 1700000000 },
-		{ "{\"exp\":1.9}", 1, 2 },   /* rounded up: see test_regress_review */
+		{ "{\"exp\":1.9}", 1, 2 },   /* rounded up: see test_regress_fractional_exp */
 		{ "{\"exp\":-1.5}", 1, -1 },
 		{ "{\"exp\":-1}", 1, -1 },
 		{ "{\"exp\":1e300}", 1, INT64_MAX },

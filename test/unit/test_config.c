@@ -1,4 +1,4 @@
-/* test_config.c - plugin options (spec section 1): defaults, every option's
+/* test_config.c - plugin options (docs/design.md, "Configuration"): defaults, every option's
  * good and bad values, unknown and repeated options, files that are missing
  * or unparsable, and reload that keeps the old set on failure. */
 #include "plugin_fixture.h"

@@ -66,7 +66,7 @@ static void assert_diag(const mja_diag *d, const char *origin_suffix, const char
 static char *slurp(const char *path, size_t *len)
 {
 	size_t n = 0;
-	char *buf = tsv_read_file(path, &n);
+	char *buf = test_read_file(path, &n);
 
 	if (!buf)
 		fail_msg("cannot read %s", path);
@@ -399,7 +399,7 @@ static void test_jwk_use_key_ops_alg(void **state)
 	}
 }
 
-/* spec 2.3: kid selects exactly; duplicates are kept and both tried. */
+/* RFC 7515 4.1.4: kid selects exactly; duplicates are kept and both tried. */
 static void test_kid_selection(void **state)
 {
 	static const char jwks[] = "{\"keys\":["

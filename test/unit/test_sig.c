@@ -38,7 +38,7 @@
 static char *slurp(const char *path, size_t *len)
 {
 	size_t n = 0;
-	char *buf = tsv_read_file(path, &n);
+	char *buf = test_read_file(path, &n);
 
 	if (!buf)
 		fail_msg("cannot read %s", path);

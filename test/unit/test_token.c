@@ -1,4 +1,4 @@
-/* test_token.c - the acceptance pipeline of spec section 2, one crafted
+/* test_token.c - the acceptance pipeline (docs/design.md, "Token rules"), one crafted
  * token per refusal reason, with a fixed clock.
  *
  * Tokens are built here from raw JSON text and signed with OpenSSL
@@ -22,6 +22,7 @@
 #include "mja/b64url.h"
 #include "mja/key.h"
 #include "mja/token.h"
+#include "readfile.h"
 
 #define NOW INT64_C(1700000000)
 #define SECRET "0123456789abcdef0123456789abcdef"   /* 32 bytes: HS256 minimum */
@@ -736,17 +737,13 @@ static void test_alg_confusion(void **state)
 
 static char *read_vector(const char *name)
 {
-	char path[1024], *buf = calloc(1, 4096);
-	FILE *f;
-	size_t n;
+	char path[1024], *buf;
+	size_t n = 0;
 
 	snprintf(path, sizeof(path), "%s/token/%s", MJA_TEST_VECTORS, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	n = fread(buf, 1, 4095, f);
-	fclose(f);
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		buf[--n] = '\0';
+	buf = test_read_file(path, &n);
+	assert_non_null(buf);
+	test_chomp(buf, n);
 	return buf;
 }
 

@@ -3,7 +3,7 @@
  * A row is one line of fields separated by single tabs; empty lines and
  * lines starting with '#' are skipped (data rows never start with '#':
  * their first field is an expected value or a kind). tsv_load() reads the
- * whole file; tsv_next() yields rows, with the line number for messages.
+ * whole file (readfile.h); tsv_next() yields rows, with the line number for messages.
  */
 #ifndef MJA_TEST_TSV_H
 #define MJA_TEST_TSV_H
@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "readfile.h"
 
 #define TSV_MAX_FIELDS 6
 
@@ -23,34 +25,10 @@ typedef struct tsv {
 	size_t flen[TSV_MAX_FIELDS];
 } tsv;
 
-/* Whole file into a malloc'd buffer (NUL-terminated); NULL on error. */
-static inline char *tsv_read_file(const char *path, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (!fp)
-		return NULL;
-	if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0) {
-		buf = malloc((size_t)n + 1);
-		if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
-		if (buf) {
-			buf[n] = '\0';
-			*len = (size_t)n;
-		}
-	}
-	fclose(fp);
-	return buf;
-}
-
 static inline int tsv_load(tsv *t, const char *path)
 {
 	memset(t, 0, sizeof(*t));
-	t->buf = tsv_read_file(path, &t->len);
+	t->buf = test_read_file(path, &t->len);
 	return t->buf != NULL;
 }
 

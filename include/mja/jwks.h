@@ -165,6 +165,14 @@ void mja_jwks_refetch_all(mja_jwks *j);
  * and that has none pending or running. Returns how many were asked. */
 size_t mja_jwks_unknown_kid(mja_jwks *j, int64_t now);
 
+/* 1 iff a refetch asked for (unknown kid, SIGHUP) is still queued or
+ * running, or its result has not been taken by mja_jwks_poll yet. For a
+ * broker that can hold a CONNECT (Mosquitto 2.1 delayed basic auth): a
+ * CONNECT refused for an unknown kid may be held while this is 1 (at most
+ * MJA_JWKS_HOLD_MS), then decided again after the next poll. */
+int mja_jwks_refetch_pending(const mja_jwks *j);
+#define MJA_JWKS_HOLD_MS 5000
+
 /* Broker's thread: take the fetch results, log (log may be NULL), retire
  * sets older than max_stale. Returns 1 iff the union of usable sets
  * changed (rebuild the key set in use with mja_jwks_add_keys). */

@@ -938,6 +938,19 @@ int mja_jwks_poll(mja_jwks *j, int64_t now, mja_log_fn log, void *ctx)
 	return changed;
 }
 
+int mja_jwks_refetch_pending(const mja_jwks *j)
+{
+	int pending = 0;
+
+	if (!j)
+		return 0;
+	pthread_mutex_lock((pthread_mutex_t *)&j->mu);
+	for (size_t i = 0; i < j->n && !pending; i++)
+		pending = j->src[i].want || j->src[i].busy || j->src[i].has_result;
+	pthread_mutex_unlock((pthread_mutex_t *)&j->mu);
+	return pending;
+}
+
 mja_err mja_jwks_add_keys(const mja_jwks *j, mja_keyset *dst)
 {
 	if (!j)

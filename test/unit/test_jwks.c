@@ -441,14 +441,18 @@ static void unknown_kid_rate_limit(void **state)
 	assert_int_equal(f.calls, 1);
 
 	/* a storm of unknown kids: one refetch asked, single flight */
+	assert_false(mja_jwks_refetch_pending(j));
 	assert_int_equal(mja_jwks_unknown_kid(j, T0 + 1), 1);
+	assert_true(mja_jwks_refetch_pending(j));   /* a held CONNECT may wait */
 	for (int i = 0; i < 500; i++)
 		assert_int_equal(mja_jwks_unknown_kid(j, T0 + 1 + i / 50), 0);
 	mja_jwks_fetch_now(j, 1);
 	assert_int_equal(f.calls, 2);
 	mja_jwks_fetch_now(j, 1);   /* nothing wanted any more */
 	assert_int_equal(f.calls, 2);
+	assert_true(mja_jwks_refetch_pending(j));   /* fetched, not taken in yet */
 	mja_jwks_poll(j, T0 + 12, NULL, NULL);
+	assert_false(mja_jwks_refetch_pending(j));  /* decide the held CONNECT now */
 	/* at most one per 30 s */
 	assert_int_equal(mja_jwks_unknown_kid(j, T0 + 30), 0);
 	assert_int_equal(mja_jwks_unknown_kid(j, T0 + 31), 1);

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Prepare Podman on a Debian bookworm machine so that docker/Dockerfile and
-# docker/compose.yaml run unchanged without a Docker engine and without an
-# image registry (see the README's "Docker" section):
+# Prepare Podman on a Debian machine (12 or 13) so that docker/Dockerfile
+# and docker/compose.yaml run unchanged without a Docker engine and without
+# an image registry (see the README's "Docker" section):
 #   1. install podman, runc, podman-compose and debootstrap if missing;
-#   2. make the base image docker.io/library/debian:bookworm-slim locally
-#      (debootstrap + podman import), only if it does not exist yet.
+#   2. make the base image docker.io/library/debian:SUITE-slim locally
+#      (debootstrap from the mirror apt uses + podman import), only if it
+#      does not exist yet. SUITE: the first argument, else MJA_DEBIAN_SUITE,
+#      else the Dockerfile's default (trixie); bookworm, trixie or sid.
+# Usage: scripts/container-setup.sh [SUITE]
 # Podman must then be run with CONTAINERS_CONF=docker/containers.conf
 # (runc, no default ulimits); this script uses it and prints the line.
 # Idempotent: a second run does nothing but check. Needs root.
@@ -12,7 +15,12 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-BASE_IMAGE=docker.io/library/debian:bookworm-slim
+suite="${1:-${MJA_DEBIAN_SUITE:-$(sed -n 's/^ARG DEBIAN_SUITE=\([a-z]*\)$/\1/p' "$MJA_ROOT/docker/Dockerfile")}}"
+case "$suite" in
+bookworm|trixie|sid) ;;
+*) echo "container-setup: unknown Debian suite '$suite' (bookworm, trixie, sid)" >&2; exit 1 ;;
+esac
+BASE_IMAGE=docker.io/library/debian:$suite-slim
 export CONTAINERS_CONF="$MJA_ROOT/docker/containers.conf"
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -35,13 +43,11 @@ if podman image exists "$BASE_IMAGE"; then
 	echo "container-setup: base image $BASE_IMAGE present"
 else
 	# debootstrap from the mirror apt already uses (no other registry).
-	mirror=$(sed -n 's/^URIs:[[:space:]]*\(http[^[:space:]]*\/debian\)$/\1/p' \
-		/etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1)
-	mirror=${mirror:-http://deb.debian.org/debian}
+	mirror=$(mja_apt_mirror) || exit 1
 	rootfs=$(mktemp -d /var/tmp/mja-rootfs.XXXXXX)
 	trap 'rm -rf "$rootfs"' EXIT
-	echo "container-setup: debootstrap bookworm from $mirror (about a minute)"
-	debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$rootfs.log" 2>&1 || {
+	echo "container-setup: debootstrap $suite from $mirror (about a minute)"
+	debootstrap --variant=minbase "$suite" "$rootfs" "$mirror" >"$rootfs.log" 2>&1 || {
 		tail -n 20 "$rootfs.log" >&2; rm -f "$rootfs.log"
 		echo "container-setup: debootstrap failed" >&2; exit 1; }
 	rm -f "$rootfs.log"

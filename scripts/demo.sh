@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # One-command demo: install what is missing, build the plugin, and run
-# Debian's mosquitto on 127.0.0.1:1883 in the foreground with the plugin and
-# the example configuration (config-examples/). Prints ready-to-paste
+# Debian's mosquitto on 127.0.0.1 (port 1883 if free) in the foreground
+# with the plugin and the example configuration (config-examples/). Prints ready-to-paste
 # mosquitto_sub / mosquitto_pub lines with a valid demo token. Ctrl-C stops
 # the broker.
 #
-# Usage (as root on Debian bookworm, or with sudo):
+# Usage (as root on Debian 12 or 13, or with sudo):
 #   bash scripts/demo.sh
 # Environment (optional):
-#   MJA_DEMO_PORT   port to listen on (default 1883)
+#   MJA_DEMO_PORT   port to listen on; the demo fails, saying so, when it is
+#                   taken. Without it: 1883, or when that is taken (e.g. by
+#                   the mosquitto service that installing the package starts
+#                   on a systemd host) the first free port from 1884 on,
+#                   said in one line; the printed commands use that port.
 #   MJA_BUILD_DIR   build folder (default build/demo)
 #   MJA_DEMO_DIR    folder for the runtime config (default: a new /tmp/mja-demo.XXXXXX)
 #
@@ -18,7 +22,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$MJA_ROOT"
 
-port="${MJA_DEMO_PORT:-1883}"
+port="${MJA_DEMO_PORT:-}"
 build="${MJA_BUILD_DIR:-$MJA_ROOT/build/demo}"
 python=/usr/bin/python3
 sub="demo-device"
@@ -27,14 +31,25 @@ port_in_use() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-if port_in_use "$port"; then
-	echo "demo: port $port on 127.0.0.1 is already in use." >&2
-	echo "demo: stop what listens there (a running mosquitto service: systemctl stop mosquitto)," >&2
-	echo "demo: or choose another port: MJA_DEMO_PORT=1884 bash scripts/demo.sh" >&2
-	exit 1
-fi
-
 mja_install_deps
+
+# The port is checked after the installation: on a host with systemd,
+# installing mosquitto starts Debian's own broker on 1883.
+if [ -n "$port" ]; then
+	if port_in_use "$port"; then
+		echo "demo: port $port on 127.0.0.1 is already in use (MJA_DEMO_PORT=$port)." >&2
+		echo "demo: stop what listens there, or choose another port: MJA_DEMO_PORT=1884 bash scripts/demo.sh" >&2
+		exit 1
+	fi
+elif port_in_use 1883; then
+	for p in $(seq 1884 1983); do
+		if ! port_in_use "$p"; then port=$p; break; fi
+	done
+	[ -n "$port" ] || { echo "demo: ports 1883-1983 on 127.0.0.1 are all in use; set MJA_DEMO_PORT" >&2; exit 1; }
+	echo "demo: port 1883 is in use (a mosquitto service?): using port $port instead"
+else
+	port=1883
+fi
 
 # Build the plugin (configure only a new build folder: an existing one keeps
 # its own settings).

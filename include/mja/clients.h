@@ -5,25 +5,19 @@
  * client id and username taken when it was put. Expiring entries sit in a
  * binary min-heap ordered by exp (index back-pointers, so removal from the
  * middle is O(log n)); the tick only looks at the top, never at every
- * client (issue 6).
+ * client.
  *
- * Entry states:
+ * Entry states (the rules for moving between them are the session
+ * module's, session.h; this is storage):
  *  - live: connected and authenticated; scheduled if its principal has exp.
- *  - kicked: its disconnect was started (expiry, or a refused re-check /
- *    re-authentication): taken off the schedule, still denied everything by
- *    the ACL, kept until DISCONNECT or, if none comes (the kick of an
- *    offline session fires none), swept at gone_until. will_ok says whether
- *    its will may still be published (an expiry kick: yes, spec 4).
- *  - gone: the broker reported DISCONNECT. Kept until gone_until because
- *    the broker checks the will (ACL WRITE) AFTER the DISCONNECT event, and
- *    an offline durable session is still asked READ checks while messages
- *    are queued for it (the glue picks gone_until: a short grace for
- *    clean sessions, the token's exp + leeway for durable ones). A second
+ *  - kicked: its disconnect was started: taken off the schedule, kept until
+ *    DISCONNECT or, if none comes, swept at gone_until. will_ok says whether
+ *    its will may still be published.
+ *  - offline: the broker reported DISCONNECT; kept until gone_until (its
+ *    will and queued messages are checked after the event). A second
  *    DISCONNECT (session takeover) removes it; mja_clients_sweep() removes
- *    gone entries whose gone_until has passed, from a min-heap (no scan).
- *    The broker frees an expired durable session without a DISCONNECT, so
- *    a gone entry's address may be reused by a new connection: the glue
- *    decides any connect on a gone entry afresh.
+ *    kicked and offline entries whose gone_until has passed, from a
+ *    min-heap (no scan).
  * A refused CONNECT (DISCONNECT with a NULL client id) has no entry: the
  * DISCONNECT is then a no-op.
  *
@@ -42,7 +36,7 @@ typedef struct mja_clients mja_clients;   /* opaque */
 typedef enum mja_client_state {
 	MJA_CLIENT_LIVE = 0,
 	MJA_CLIENT_KICKED,
-	MJA_CLIENT_GONE
+	MJA_CLIENT_OFFLINE
 } mja_client_state;
 
 /* Read-only view of an entry; all pointers owned by the registry, valid
@@ -51,13 +45,17 @@ typedef struct mja_client {
 	const void *client;
 	char *clientid;            /* copy, may be NULL */
 	char *username;            /* copy, may be NULL */
+	char *address;             /* copy, may be NULL (mja_clients_set_address) */
 	mja_principal *principal;  /* owned, never NULL */
 	mja_client_state state;
 	int durable;               /* its session outlives the connection (put) */
-	int will_ok;               /* GONE / KICKED: its will may be published */
-	int64_t gone_at;           /* when it became GONE */
-	int64_t gone_until;        /* GONE: swept once this is <= now */
+	int will_ok;               /* OFFLINE / KICKED: its will may be published */
+	int64_t gone_at;           /* when it became OFFLINE */
+	int64_t gone_until;        /* OFFLINE / KICKED: swept once this is <= now */
 	size_t heap_index;         /* internal: position in its heap or SIZE_MAX */
+	/* Marks kept for the session module (session.h), reset by put: */
+	int confirmed;             /* the broker reported this connection complete */
+	uint64_t rechecked;        /* the reload window it was re-checked in, 0: none */
 } mja_client;
 
 mja_clients *mja_clients_new(void);          /* NULL on allocation failure */
@@ -73,7 +71,7 @@ mja_err mja_clients_put(mja_clients *r, const void *client, const char *clientid
 		const char *username, int durable, mja_principal *p);
 
 /* Replace only the principal of an existing entry, keeping its state,
- * strings and (for GONE / KICKED) staying off the schedule; a LIVE entry
+ * strings and (for OFFLINE / KICKED) staying off the schedule; a LIVE entry
  * is rescheduled by p->exp. Ownership as mja_clients_put. MJA_ERR_INVAL if
  * there is no entry. */
 mja_err mja_clients_set_principal(mja_clients *r, const void *client, mja_principal *p);
@@ -81,14 +79,22 @@ mja_err mja_clients_set_principal(mja_clients *r, const void *client, mja_princi
 /* The entry of client or NULL (borrowed). */
 const mja_client *mja_clients_get(const mja_clients *r, const void *client);
 
+/* The same, writable: for the session module's marks (confirmed,
+ * rechecked) only; every other field changes through the calls here. */
+mja_client *mja_clients_find(mja_clients *r, const void *client);
+
+/* Copy address into the entry of client (NULL clears it). MJA_ERR_INVAL
+ * without an entry, MJA_ERR_NOMEM (the old address is then kept). */
+mja_err mja_clients_set_address(mja_clients *r, const void *client, const char *address);
+
 /* Remove and free the entry. Returns 1 if there was one, 0 otherwise
  * (calling it twice is fine). */
 int mja_clients_remove(mja_clients *r, const void *client);
 
-/* DISCONNECT: a LIVE or KICKED entry becomes GONE at `now` (taken off the
- * schedule), to be swept once until <= now, with will_ok recorded; a GONE
+/* DISCONNECT: a LIVE or KICKED entry becomes OFFLINE at `now` (taken off the
+ * schedule), to be swept once until <= now, with will_ok recorded; an OFFLINE
  * entry is removed (second DISCONNECT). If there is no memory to keep it,
- * it is removed (fail closed). A GONE entry's principal loses its token
+ * it is removed (fail closed). An OFFLINE entry's principal loses its token
  * copy (mja_principal_drop_token). Returns 1 if an entry existed. */
 int mja_clients_disconnect(mja_clients *r, const void *client, int64_t now,
 		int64_t until, int will_ok);
@@ -98,7 +104,7 @@ int mja_clients_disconnect(mja_clients *r, const void *client, int64_t now,
  * 1 if it was LIVE (if there is no memory to keep it, it is removed). */
 int mja_clients_kick(mja_clients *r, const void *client, int64_t until, int will_ok);
 
-/* Remove KICKED and GONE entries with gone_until <= now. Returns how many.
+/* Remove KICKED and OFFLINE entries with gone_until <= now. Returns how many.
  * Cost: O((removed + 1) * log n): a min-heap by gone_until, no scan. */
 size_t mja_clients_sweep(mja_clients *r, int64_t now);
 
@@ -108,8 +114,13 @@ size_t mja_clients_sweep(mja_clients *r, int64_t now);
 const mja_client *mja_clients_next_expired(const mja_clients *r, int64_t now,
 		int64_t leeway);
 
+/* Call fn for every entry until it returns non-zero; fn must not change
+ * the registry. O(n). */
+void mja_clients_foreach(const mja_clients *r, int (*fn)(const mja_client *c, void *ctx),
+		void *ctx);
+
 size_t mja_clients_count(const mja_clients *r);       /* all entries */
 size_t mja_clients_scheduled(const mja_clients *r);   /* entries on the schedule */
-size_t mja_clients_gone(const mja_clients *r);        /* KICKED and GONE entries */
+size_t mja_clients_gone(const mja_clients *r);        /* KICKED and OFFLINE entries */
 
 #endif

@@ -51,6 +51,7 @@
 #include <stdint.h>
 #include "mja/error.h"
 #include "mja/key.h"
+#include "mja/log.h"
 
 #define MJA_JWKS_MAX_BYTES ((size_t)1 << 20)
 #define MJA_JWKS_MAX_KEYS 100
@@ -75,9 +76,7 @@ struct mja_source_stats {
 	size_t keys;            /* keys of the set in use from this source (0 when stale) */
 };
 
-/* Log levels of the callback. */
-enum { MJA_LOG_INFO = 0, MJA_LOG_NOTICE, MJA_LOG_WARNING, MJA_LOG_ERR };
-typedef void (*mja_log_fn)(void *ctx, int level, const char *msg);
+/* Log levels and the callback: log.h. */
 
 /* ---- pure helpers (no network, no clock) ---- */
 

@@ -3,7 +3,7 @@
 
 #include "mja/b64url.h"
 
-static const char enc_table[64] =
+static const char enc_table[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* 0..63 for the URL alphabet, 0xff for everything else (including '+',

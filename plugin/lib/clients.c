@@ -1,5 +1,5 @@
-/* clients.c - per-client registry with an expiry schedule (issue 6) and
- * a sweep heap for disconnected entries. */
+/* clients.c - per-client registry with an expiry schedule and a sweep
+ * heap for disconnected entries. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +59,7 @@ static void entry_free(entry *e)
 {
 	free(e->pub.clientid);
 	free(e->pub.username);
+	free(e->pub.address);
 	mja_principal_free(e->pub.principal);
 	free(e);
 }
@@ -264,6 +265,7 @@ mja_err mja_clients_put(mja_clients *r, const void *client, const char *clientid
 		unschedule(r, e);
 		free(e->pub.clientid);
 		free(e->pub.username);
+		free(e->pub.address);
 		mja_principal_free(e->pub.principal);
 	} else {
 		size_t h;
@@ -281,6 +283,7 @@ mja_err mja_clients_put(mja_clients *r, const void *client, const char *clientid
 	}
 	e->pub.clientid = id;
 	e->pub.username = user;
+	e->pub.address = NULL;
 	e->pub.principal = p;
 	e->pub.state = MJA_CLIENT_LIVE;
 	e->pub.durable = durable != 0;
@@ -288,6 +291,8 @@ mja_err mja_clients_put(mja_clients *r, const void *client, const char *clientid
 	e->pub.gone_at = 0;
 	e->pub.gone_until = 0;
 	e->pub.heap_index = NO_INDEX;
+	e->pub.confirmed = 0;
+	e->pub.rechecked = 0;
 	schedule(r, e);
 	return MJA_OK;
 nomem:
@@ -324,6 +329,30 @@ const mja_client *mja_clients_get(const mja_clients *r, const void *client)
 	return e ? &e->pub : NULL;
 }
 
+mja_client *mja_clients_find(mja_clients *r, const void *client)
+{
+	entry *e;
+
+	if (!r || !client)
+		return NULL;
+	e = find(r, client, NULL);
+	return e ? &e->pub : NULL;
+}
+
+mja_err mja_clients_set_address(mja_clients *r, const void *client, const char *address)
+{
+	mja_client *c = mja_clients_find(r, client);
+	char *copy = NULL;
+
+	if (!c)
+		return MJA_ERR_INVAL;
+	if (dup_opt(address, &copy) != MJA_OK)
+		return MJA_ERR_NOMEM;
+	free(c->address);
+	c->address = copy;
+	return MJA_OK;
+}
+
 int mja_clients_remove(mja_clients *r, const void *client)
 {
 	entry **link = NULL;
@@ -354,9 +383,9 @@ static int set_state(mja_clients *r, entry *e, mja_client_state state, int64_t g
 	e->pub.gone_at = gone_at;
 	e->pub.gone_until = until;
 	e->pub.will_ok = will_ok != 0;
-	/* a gone client is never re-checked (the glue decides any connect on
-	 * it afresh): its token copy is of no more use */
-	if (state == MJA_CLIENT_GONE)
+	/* an offline client is never re-checked with its token (session.h):
+	 * its token copy is of no more use */
+	if (state == MJA_CLIENT_OFFLINE)
 		mja_principal_drop_token(e->pub.principal);
 	schedule(r, e);
 	return 1;
@@ -372,9 +401,9 @@ int mja_clients_disconnect(mja_clients *r, const void *client, int64_t now,
 	e = find(r, client, NULL);
 	if (!e)
 		return 0;
-	if (e->pub.state == MJA_CLIENT_GONE)
+	if (e->pub.state == MJA_CLIENT_OFFLINE)
 		return mja_clients_remove(r, client);
-	return set_state(r, e, MJA_CLIENT_GONE, now, until, will_ok);
+	return set_state(r, e, MJA_CLIENT_OFFLINE, now, until, will_ok);
 }
 
 int mja_clients_kick(mja_clients *r, const void *client, int64_t until, int will_ok)
@@ -418,6 +447,17 @@ const mja_client *mja_clients_next_expired(const mja_clients *r, int64_t now,
 	if (now < INT64_MIN + leeway || key_of(top) > now - leeway)
 		return NULL;
 	return &top->pub;
+}
+
+void mja_clients_foreach(const mja_clients *r, int (*fn)(const mja_client *c, void *ctx),
+		void *ctx)
+{
+	if (!r || !fn)
+		return;
+	for (size_t i = 0; i < r->nbuckets; i++)
+		for (const entry *e = r->buckets[i]; e; e = e->hnext)
+			if (fn(&e->pub, ctx))
+				return;
 }
 
 size_t mja_clients_count(const mja_clients *r)

@@ -17,6 +17,11 @@ CI=true or MJA_CONTAINER=1, scripts/container-setup.sh is run first: it
 installs podman, runc, podman-compose and debootstrap and makes the base
 image locally (there is no image registry on the CI machine).
 
+The image is built on the Dockerfile's default Debian release (13, trixie)
+unless MJA_DEBIAN_SUITE names another (bookworm, sid): it is passed as the
+build argument DEBIAN_SUITE, and the base image of that release is the one
+made by scripts/container-setup.sh.
+
 Exit status: 0 passed, 1 failed, 77 skipped (no engine can be had; the
 reason is printed). MJA_CONTAINER=0 skips on purpose.
 """
@@ -39,7 +44,20 @@ E2E_DIR = os.path.join(SOURCE_DIR, "test", "e2e")
 EXAMPLES = os.path.join(SOURCE_DIR, "config-examples")
 sys.path.insert(0, E2E_DIR)
 import mqtt5raw as raw  # noqa: E402  (the test tree's one raw MQTT client)
-BASE_IMAGE = "docker.io/library/debian:bookworm-slim"
+
+
+def dockerfile_default_suite():
+    with open(os.path.join(SOURCE_DIR, "docker", "Dockerfile")) as f:
+        m = re.search(r"^ARG DEBIAN_SUITE=(\w+)$", f.read(), re.M)
+    return m.group(1) if m else None
+
+
+SUITE = os.environ.get("MJA_DEBIAN_SUITE") or dockerfile_default_suite()
+BASE_IMAGE = "docker.io/library/debian:%s-slim" % SUITE
+# A mirror snapshot's sid Release file can be past its Valid-Until date.
+BUILD_ARGS = ["--build-arg", "DEBIAN_SUITE=%s" % SUITE]
+if SUITE == "sid":
+    BUILD_ARGS += ["--build-arg", "APT_UPDATE_OPTS=-o Acquire::Check-Valid-Until=false"]
 IMAGE = "mosquitto-jwt-auth:ctest"
 SKIP = 77
 
@@ -128,7 +146,7 @@ def podman_engine():
         setup = os.path.join(SOURCE_DIR, "scripts", "container-setup.sh")
         t0 = time.monotonic()
         try:
-            p = run(["bash", setup], timeout=420, check=False, env=env)
+            p = run(["bash", setup, SUITE], timeout=420, check=False, env=env)
         except Failed as e:
             return None, "scripts/container-setup.sh: %s" % e
         print(p.stdout, end="")
@@ -143,8 +161,8 @@ def podman_engine():
     p = run(["podman", "image", "exists", BASE_IMAGE], check=False, env=env, quiet=True)
     if p.returncode != 0:
         return None, ("podman has no %s and may not pull it here; run "
-                      "scripts/container-setup.sh (root) or `podman pull debian:bookworm-slim`"
-                      % BASE_IMAGE)
+                      "scripts/container-setup.sh (root) or `podman pull debian:%s-slim`"
+                      % (BASE_IMAGE, SUITE))
     return Engine("podman", env), None
 
 
@@ -220,7 +238,7 @@ class ContainerTest:
 
     def build(self):
         old = self.e("image", "inspect", "--format", "{{.Id}}", IMAGE, check=False, quiet=True)
-        args = ["build", "-f", "docker/Dockerfile", "-t", IMAGE]
+        args = ["build", "-f", "docker/Dockerfile", "-t", IMAGE] + BUILD_ARGS
         if self.e.is_podman:
             args[1:1] = ["--format", "docker"]  # else HEALTHCHECK is dropped
         p = self.e(*args, ".", timeout=BUILD_TIMEOUT, cwd=SOURCE_DIR)

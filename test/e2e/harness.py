@@ -59,13 +59,44 @@ CLIENT_TIMEOUT = 5
 TOOL_TIMEOUT = 15
 
 # MJA_E2E_BROKER_WRAPPER: a command the broker is started under, split like
-# a shell would (test/valgrind/ runs it under valgrind). Such a broker is
-# slower, so every wait is longer.
+# a shell would (test/valgrind/ runs it under valgrind; the broker matrix
+# under scripts/broker-matrix.sh run SUITE, a chroot). Such a broker is
+# slower, so every wait is longer, unless MJA_E2E_BROKER_SLOW=0 says the
+# wrapper costs nothing (a chroot).
 BROKER_WRAPPER = shlex.split(os.environ.get("MJA_E2E_BROKER_WRAPPER", ""))
-if BROKER_WRAPPER:
+if BROKER_WRAPPER and os.environ.get("MJA_E2E_BROKER_SLOW", "1") != "0":
     START_TIMEOUT, STOP_TIMEOUT, CLIENT_TIMEOUT = 60, 60, 20
 
 V311, V5 = "311", "5"
+
+
+@functools.lru_cache(maxsize=None)
+def broker_version():
+    """The version of the broker under test as a tuple, e.g. (2, 0, 11),
+    from `mosquitto -h` (run under the wrapper, so a chroot's broker
+    answers); None for an external broker or when it cannot be told."""
+    if EXTERNAL:
+        return None
+    try:
+        out = subprocess.run(BROKER_WRAPPER + [MOSQUITTO, "-h"], capture_output=True,
+                             text=True, timeout=30, stdin=subprocess.DEVNULL).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(r"mosquitto version (\d+)\.(\d+)\.(\d+)", out)
+    return tuple(int(x) for x in m.groups()) if m else None
+
+
+def skip_unless_broker(lo=None, hi=None, reason=""):
+    """Decorator: run only when lo <= broker version < hi (tuples); the
+    skip message says which versions the case is for and why."""
+    v = broker_version()
+    ok = v is not None and (lo is None or v >= lo) and (hi is None or v < hi)
+    def ver(t):
+        return ".".join(map(str, t))
+    parts = (["%s or later" % ver(lo)] if lo else []) + (["before %s" % ver(hi)] if hi else [])
+    span = " and ".join(parts) or "any"
+    have = ".".join(map(str, v)) if v else "unknown"
+    return unittest.skipUnless(ok, "broker %s, case for brokers %s: %s" % (have, span, reason))
 
 
 def free_port():

@@ -1,6 +1,9 @@
 """scripts/demo.sh, the README's Quick start: it starts a broker and prints a
 mosquitto_pub line that works as printed (on a free port here, so the test
-does not need 1883)."""
+does not need 1883). Without MJA_DEMO_PORT and with 1883 taken (a systemd
+host where installing mosquitto started its service) it picks a free port,
+says so in one line and prints the commands with that port; MJA_DEMO_PORT
+forces a port and fails clearly when it is taken."""
 
 import os
 import shlex
@@ -24,7 +27,11 @@ DEMO_TIMEOUT = 240  # includes a (no-op or incremental) build
 class Demo(unittest.TestCase):
 
     def run_demo(self, port, run_dir):
-        env = dict(os.environ, MJA_DEMO_PORT=str(port), MJA_DEMO_DIR=run_dir)
+        """port None: no MJA_DEMO_PORT (the demo chooses)."""
+        env = dict(os.environ, MJA_DEMO_DIR=run_dir)
+        env.pop("MJA_DEMO_PORT", None)
+        if port is not None:
+            env["MJA_DEMO_PORT"] = str(port)
         if BUILD_DIR:
             env["MJA_BUILD_DIR"] = BUILD_DIR
         p = subprocess.Popen(["bash", DEMO], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -62,14 +69,13 @@ class Demo(unittest.TestCase):
                 return line.strip(), out
         self.fail("demo printed no %r line:\n%s" % (prefix, "".join(out)))
 
-    def test_demo_prints_working_mosquitto_pub_line(self):
-        import tempfile
-        port = h.free_port()
-        run_dir = tempfile.mkdtemp(prefix="mja-demo-test-")
-        self.addCleanup(subprocess.run, ["rm", "-rf", run_dir], timeout=30)
-        p = self.run_demo(port, run_dir)
-        sub_line, _ = self.read_until(p, "mosquitto_sub ", DEMO_TIMEOUT)
-        pub_line, out = self.read_until(p, "mosquitto_pub ", 10)
+    def check_printed_lines(self, p, port):
+        """The demo's sub/pub lines name port and work as printed; returns
+        the output up to the pub line."""
+        sub_line, out1 = self.read_until(p, "mosquitto_sub ", DEMO_TIMEOUT)
+        pub_line, out2 = self.read_until(p, "mosquitto_pub ", 10)
+        out = out1 + out2
+        self.assertIn("-p %d" % port, sub_line)
         self.assertIn("-p %d" % port, pub_line)
         # Wait for the broker of the demo to listen.
         ok = h.wait_until(lambda: _listening(port), h.START_TIMEOUT, step=0.1)
@@ -92,6 +98,40 @@ class Demo(unittest.TestCase):
         args[i + 1] = h.tamper_signature(args[i + 1])
         r = subprocess.run(args, capture_output=True, text=True, timeout=h.TOOL_TIMEOUT)
         self.assertNotEqual(r.returncode, 0)
+        return out
+
+    def test_demo_prints_working_mosquitto_pub_line(self):
+        import tempfile
+        port = h.free_port()
+        run_dir = tempfile.mkdtemp(prefix="mja-demo-test-")
+        self.addCleanup(subprocess.run, ["rm", "-rf", run_dir], timeout=30)
+        p = self.run_demo(port, run_dir)
+        out = self.check_printed_lines(p, port)
+        self.assertFalse([l for l in out if "in use" in l], "".join(out))
+
+    def test_default_port_taken_picks_a_free_one(self):
+        import re
+        import tempfile
+        # 1883 taken, as by the mosquitto service a package install starts.
+        # Hold it if it is free; if something else already listens there,
+        # it is taken all the same.
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", 1883))
+            s.listen(1)
+        except OSError:
+            pass
+        self.addCleanup(s.close)
+        self.assertTrue(_listening(1883), "could not make port 1883 taken")
+        run_dir = tempfile.mkdtemp(prefix="mja-demo-test-")
+        self.addCleanup(subprocess.run, ["rm", "-rf", run_dir], timeout=30)
+        p = self.run_demo(None, run_dir)
+        line, _ = self.read_until(p, "demo: port 1883 is in use", DEMO_TIMEOUT)
+        m = re.search(r"using port (\d+) instead$", line)
+        self.assertIsNotNone(m, line)
+        port = int(m.group(1))
+        self.assertNotEqual(port, 1883)
+        self.check_printed_lines(p, port)
 
     def test_port_in_use_said_clearly(self):
         import tempfile
@@ -106,7 +146,9 @@ class Demo(unittest.TestCase):
         p = self.run_demo(port, run_dir)
         out, _ = p.communicate(timeout=60)
         self.assertNotEqual(p.returncode, 0)
-        self.assertIn("port %d on 127.0.0.1 is already in use" % port, out)
+        self.assertIn("port %d on 127.0.0.1 is already in use (MJA_DEMO_PORT=%d)" % (port, port),
+                      out)
+        self.assertNotIn("using port", out)
 
 
 def _listening(port):

@@ -36,12 +36,23 @@ class NoAclWarning(h.BrokerTestCase):
         self.assertIn("only on the broker's TICK", line)
         self.assertIn("per_listener_settings true", line)
 
+    @h.skip_unless_broker(hi=(2, 0, 15), reason="Mosquitto sends TICK with "
+                          "per_listener_settings true from 2.0.15 on")
     def test_missing_tick_noticed_at_a_later_connect(self):
         time.sleep(3.5)
         c = self.paho(V311, username="dev-nt", password=h.mint("dev-nt"))
         self.assertConnected(c)
         self.assertIsNotNone(self.broker.wait_log("jwt-auth: the broker sends no TICK"),
                              self.tail())
+
+    @h.skip_unless_broker(lo=(2, 0, 15), reason="Mosquitto before 2.0.15 sends no TICK "
+                          "with per_listener_settings true")
+    def test_tick_comes_with_per_listener_settings(self):
+        time.sleep(3.5)
+        c = self.paho(V311, username="dev-pt", password=h.mint("dev-pt"))
+        self.assertConnected(c)
+        time.sleep(0.3)
+        self.assertEqual(self.broker.log_lines("sends no TICK"), [], self.tail())
 
 
 

@@ -64,7 +64,7 @@ class WillOfInvalidToken(h.BrokerTestCase):
         # is replaced; the re-check disconnects its client, without its will.
         # (Mosquitto 2.0.11 itself sends no will for a client its re-check
         # disconnects, so this passed before too; the plugin denies it as
-        # well: test_glue.c test_will_of_expired_or_refused.)
+        # well: test_session.c test_will_of_expired_or_refused.)
         sub = h.unique_id("dev-wr")
         w = self.listener(sub)   # RS256: unaffected by the new secret
         c = self.drop(sub, h.mint(sub, alg="HS256"), b"revoked-will")

@@ -87,7 +87,7 @@ static void test_invalid_vectors(void **state)
 	while ((e = readdir(dir)) != NULL) {
 		char path[512];
 		char *input, *want;
-		size_t ilen, wlen;
+		size_t ilen = 0, wlen = 0;
 		const char *got;
 
 		if (e->d_name[0] == '.')

@@ -113,7 +113,7 @@ static void test_disconnect_twice_and_sweep(void **state)
 	assert_int_equal(mja_clients_disconnect(r, CL(1), 10, 10 + 60, 1), 1);
 	c = mja_clients_get(r, CL(1));
 	assert_non_null(c);
-	assert_int_equal(c->state, MJA_CLIENT_GONE);
+	assert_int_equal(c->state, MJA_CLIENT_OFFLINE);
 	assert_int_equal(c->gone_at, 10);
 	assert_int_equal(mja_clients_scheduled(r), 2);
 	/* second DISCONNECT (takeover): removed */
@@ -192,7 +192,7 @@ static void test_gone_deadlines_and_kicked_sweep(void **state)
 	assert_int_equal(mja_clients_put(r, CL(4), "k", NULL, 0, principal("k", 1, 5)), MJA_OK);
 	assert_int_equal(mja_clients_kick(r, CL(4), 100, 1), 1);
 	assert_int_equal(mja_clients_disconnect(r, CL(4), 95, 700, 0), 1);
-	assert_int_equal(mja_clients_get(r, CL(4))->state, MJA_CLIENT_GONE);
+	assert_int_equal(mja_clients_get(r, CL(4))->state, MJA_CLIENT_OFFLINE);
 	assert_int_equal(mja_clients_sweep(r, 500), 1);
 	assert_null(mja_clients_get(r, CL(1)));
 	assert_int_equal(mja_clients_sweep(r, 699), 0);
@@ -216,7 +216,7 @@ static void test_kick(void **state)
 	assert_int_equal(mja_clients_kick(r, CL(2), 100, 1), 0);
 	/* then DISCONNECT */
 	assert_int_equal(mja_clients_disconnect(r, CL(1), 6, 6 + 60, 1), 1);
-	assert_int_equal(mja_clients_get(r, CL(1))->state, MJA_CLIENT_GONE);
+	assert_int_equal(mja_clients_get(r, CL(1))->state, MJA_CLIENT_OFFLINE);
 	assert_int_equal(mja_clients_kick(r, CL(1), 100, 1), 0);
 	mja_clients_free(r);
 }
@@ -235,7 +235,7 @@ static void test_set_principal(void **state)
 	/* a GONE entry's new principal stays off the schedule */
 	assert_int_equal(mja_clients_disconnect(r, CL(2), 1, 1 + 60, 1), 1);
 	assert_int_equal(mja_clients_set_principal(r, CL(2), principal("b", 1, 5)), MJA_OK);
-	assert_int_equal(mja_clients_get(r, CL(2))->state, MJA_CLIENT_GONE);
+	assert_int_equal(mja_clients_get(r, CL(2))->state, MJA_CLIENT_OFFLINE);
 	assert_int_equal(mja_clients_scheduled(r), 1);
 	/* no exp after re-auth: off the schedule */
 	assert_int_equal(mja_clients_set_principal(r, CL(1), principal("a", 0, 0)), MJA_OK);

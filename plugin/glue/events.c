@@ -1,0 +1,246 @@
+/* events.c (glue) - broker event -> session call -> actions carried out. */
+#include <string.h>
+#include <time.h>
+
+#include "glue.h"
+#include "mja/acl.h"
+
+/* The session speaks MJA_ACCESS_*; the broker's MOSQ_ACL_* are passed
+ * through unchanged. */
+_Static_assert(MJA_ACCESS_READ == MOSQ_ACL_READ, "MJA_ACCESS_READ != MOSQ_ACL_READ");
+_Static_assert(MJA_ACCESS_WRITE == MOSQ_ACL_WRITE, "MJA_ACCESS_WRITE != MOSQ_ACL_WRITE");
+_Static_assert(MJA_ACCESS_SUBSCRIBE == MOSQ_ACL_SUBSCRIBE,
+		"MJA_ACCESS_SUBSCRIBE != MOSQ_ACL_SUBSCRIBE");
+_Static_assert(MJA_ACCESS_UNSUBSCRIBE == MOSQ_ACL_UNSUBSCRIBE,
+		"MJA_ACCESS_UNSUBSCRIBE != MOSQ_ACL_UNSUBSCRIBE");
+
+int64_t mja_glue__now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int64_t mja_glue__mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int log_level(mja_log_level l)
+{
+	switch (l) {
+	case MJA_LOG_DEBUG: return MOSQ_LOG_DEBUG;
+	case MJA_LOG_INFO: return MOSQ_LOG_INFO;
+	case MJA_LOG_NOTICE: return MOSQ_LOG_NOTICE;
+	case MJA_LOG_WARNING: return MOSQ_LOG_WARNING;
+	case MJA_LOG_ERR: break;
+	}
+	return MOSQ_LOG_ERR;
+}
+
+static void log_lost(const mja_actions *acts)
+{
+	if (acts->lost)
+		mosquitto_log_printf(MOSQ_LOG_ERR, MJA_GLUE_LOG_PREFIX "out of memory: an action "
+				"was dropped (the client concerned is denied everything)");
+}
+
+void mja_glue__log_actions(mja_actions *acts)
+{
+	for (size_t i = 0; i < acts->n; i++)
+		if (acts->v[i].kind == MJA_ACTION_LOG)
+			mosquitto_log_printf(log_level(acts->v[i].level), MJA_GLUE_LOG_PREFIX "%s",
+					acts->v[i].text);
+	log_lost(acts);
+	mja_actions_clear(acts);
+}
+
+/* The broker's facts about client. */
+static mja_session_client facts(struct mosquitto *client)
+{
+	mja_session_client c = { .client = client };
+
+	if (client) {
+		c.clientid = mosquitto_client_id(client);
+		c.address = mosquitto_client_address(client);
+		c.username = mosquitto_client_username(client);
+		c.durable = !mosquitto_client_clean_session(client);
+	}
+	return c;
+}
+
+/* Carry out acts in order, then free them. c: the event's client (for a
+ * failed required SET_USERNAME); *r: the decision, changed only then. */
+static void run(struct mja_glue *g, const mja_session_client *c, mja_actions *acts,
+		mja_decision *r)
+{
+	for (size_t i = 0; i < acts->n; i++) {
+		mja_action *a = &acts->v[i];
+
+		switch (a->kind) {
+		case MJA_ACTION_LOG:
+			mosquitto_log_printf(log_level(a->level), MJA_GLUE_LOG_PREFIX "%s", a->text);
+			break;
+		case MJA_ACTION_SET_USERNAME:
+			/* frees the broker's old username: nothing reads the
+			 * event's username after this */
+			if (mosquitto_set_username((struct mosquitto *)a->client, a->text) ==
+					MOSQ_ERR_SUCCESS)
+				break;
+			if (c && r) {
+				mja_actions more;
+				mja_err why;
+
+				mja_actions_init(&more);
+				*r = mja_session_username_failed(g->session, c, a->required, &more, &why);
+				mja_glue__log_actions(&more);
+				mja_actions_free(&more);
+				if (a->required)
+					goto out;   /* the client is refused: nothing else applies */
+			}
+			break;
+		case MJA_ACTION_KICK:
+			mja_session_kick_begin(g->session, a->client);
+			mosquitto_kick_client_by_clientid(a->text, a->with_will);
+			mja_session_kick_end(g->session);
+			break;
+		}
+	}
+out:
+	log_lost(acts);
+	mja_actions_free(acts);
+}
+
+static int auth_rc(mja_decision r)
+{
+	return r == MJA_ALLOW ? MOSQ_ERR_SUCCESS :
+		r == MJA_DEFER ? MOSQ_ERR_PLUGIN_DEFER : MOSQ_ERR_AUTH;
+}
+
+int mja_glue__basic_auth(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_basic_auth *ev = event_data;
+	struct mja_glue *g = userdata;
+	mja_session_client c = facts(ev->client);
+	mja_actions acts;
+	mja_decision r;
+	mja_err why;
+
+	mja_actions_init(&acts);
+	r = mja_session_basic_auth(g->session, &c, ev->username, ev->password,
+			mja_glue__now(), mja_glue__mono_ms(), &acts, &why);
+	run(g, &c, &acts, &r);
+	return auth_rc(r);
+}
+
+int mja_glue__ext_auth_start(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_extended_auth *ev = event_data;
+	struct mja_glue *g = userdata;
+	mja_session_client c = facts(ev->client);
+	mja_actions acts;
+	mja_decision r;
+	mja_err why;
+
+	mja_actions_init(&acts);
+	r = mja_session_ext_auth_start(g->session, &c, ev->auth_method, ev->data_in,
+			ev->data_in_len, mja_glue__now(), mja_glue__mono_ms(), &acts, &why);
+	run(g, &c, &acts, &r);
+	return auth_rc(r);
+}
+
+int mja_glue__ext_auth_continue(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_extended_auth *ev = event_data;
+	struct mja_glue *g = userdata;
+	mja_session_client c = facts(ev->client);
+	mja_actions acts;
+	mja_decision r;
+	mja_err why;
+
+	mja_actions_init(&acts);
+	r = mja_session_ext_auth_continue(g->session, &c, mja_glue__now(),
+			mja_glue__mono_ms(), &acts, &why);
+	run(g, &c, &acts, &r);
+	return auth_rc(r);
+}
+
+int mja_glue__acl_check(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_acl_check *ev = event_data;
+	struct mja_glue *g = userdata;
+	mja_session_client c = { .client = ev->client };
+	mja_actions acts;
+	mja_decision r;
+
+	mja_actions_init(&acts);
+	r = mja_session_acl(g->session, &c, ev->topic, ev->access, mja_glue__now(),
+			mja_glue__mono_ms(), &acts);
+	run(g, NULL, &acts, NULL);
+	return r == MJA_ALLOW ? MOSQ_ERR_SUCCESS :
+		r == MJA_DEFER ? MOSQ_ERR_PLUGIN_DEFER : MOSQ_ERR_ACL_DENIED;
+}
+
+int mja_glue__tick(int event, void *event_data, void *userdata)
+{
+	struct mja_glue *g = userdata;
+	mja_actions acts;
+
+	mja_actions_init(&acts);
+	mja_session_tick(g->session, mja_glue__now(), mja_glue__mono_ms(), &acts);
+	run(g, NULL, &acts, NULL);
+	return MOSQ_ERR_SUCCESS;
+}
+
+int mja_glue__disconnect(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_disconnect *ev = event_data;
+	struct mja_glue *g = userdata;
+	mja_actions acts;
+
+	mja_actions_init(&acts);
+	mja_session_disconnect(g->session, ev->client, mja_glue__now(), mja_glue__mono_ms(),
+			&acts);
+	run(g, NULL, &acts, NULL);
+	return MOSQ_ERR_SUCCESS;   /* the broker ignores it */
+}
+
+int mja_glue__reload(int event, void *event_data, void *userdata)
+{
+	struct mja_glue *g = userdata;
+	mja_actions acts;
+
+	mja_actions_init(&acts);
+	mja_session_reload(g->session, mja_glue__now(), mja_glue__mono_ms(), &acts);
+	run(g, NULL, &acts, NULL);
+	return MOSQ_ERR_SUCCESS;
+}
+
+/* 2.1: a client whose session outlives it went; the same for the plugin */
+int mja_glue__client_offline(int event, void *event_data, void *userdata)
+{
+	struct mja_glue_evt_client *ev = event_data;
+	struct mja_glue *g = userdata;
+	mja_actions acts;
+
+	mja_actions_init(&acts);
+	mja_session_disconnect(g->session, ev->client, mja_glue__now(), mja_glue__mono_ms(),
+			&acts);
+	run(g, NULL, &acts, NULL);
+	return MOSQ_ERR_SUCCESS;
+}
+
+/* 2.1: the connection of a client is complete */
+int mja_glue__connect(int event, void *event_data, void *userdata)
+{
+	struct mja_glue_evt_client *ev = event_data;
+	struct mja_glue *g = userdata;
+	mja_session_client c = facts(ev->client);
+	mja_actions acts;
+
+	mja_actions_init(&acts);
+	mja_session_connected(g->session, &c, mja_glue__now(), mja_glue__mono_ms(), &acts);
+	run(g, NULL, &acts, NULL);
+	return MOSQ_ERR_SUCCESS;
+}

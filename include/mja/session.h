@@ -108,6 +108,11 @@
  * events (the broker's re-check pass is one uninterrupted run of its main
  * loop; this only matters where no TICK comes), milliseconds. */
 #define MJA_SESSION_WINDOW_GAP_MS 500
+/* While CONNECTs are held (see "Held CONNECTs"), the most TICK may wait,
+ * milliseconds. */
+#define MJA_SESSION_HOLD_POLL_MS 50
+/* At most this many CONNECTs held at once; more are refused at once. */
+#define MJA_SESSION_MAX_HOLDS 10000
 /* The authentication method of MQTT 5 enhanced authentication. */
 #define MJA_SESSION_AUTH_METHOD "jwt"
 
@@ -129,7 +134,12 @@ typedef enum mja_action_kind {
 	MJA_ACTION_SET_USERNAME,
 	/* disconnect the client whose client id is text, with its will if
 	 * with_will; bracketed by mja_session_kick_begin / _end */
-	MJA_ACTION_KICK
+	MJA_ACTION_KICK,
+	/* 2.1: complete the held BASIC_AUTH of the client whose client id is
+	 * text (mosquitto_complete_basic_auth), accepted iff allow. A required
+	 * SET_USERNAME for the same client that failed before it makes it a
+	 * refusal (mja_session_username_failed) */
+	MJA_ACTION_COMPLETE_AUTH
 } mja_action_kind;
 
 typedef struct mja_action {
@@ -138,6 +148,7 @@ typedef struct mja_action {
 	const void *client;      /* SET_USERNAME, KICK */
 	int with_will;           /* KICK */
 	int required;            /* SET_USERNAME */
+	int allow;               /* COMPLETE_AUTH */
 	char *text;              /* owned by the list, never NULL */
 } mja_action;
 
@@ -195,7 +206,21 @@ size_t mja_session_count(const mja_session *s);
 /* BASIC_AUTH: a CONNECT's username and password (NULL when absent), or the
  * broker's re-check after a reload (see "Re-check"). MJA_ALLOW: accepted
  * (actions may set the username); MJA_DENY: refused, *why says why;
- * MJA_DEFER: not the plugin's. */
+ * MJA_DEFER: not the plugin's; MJA_HOLD (Mosquitto 2.1, a new connection
+ * only): answered later by a COMPLETE_AUTH action (see "Held CONNECTs").
+ *
+ * Held CONNECTs. On the 2.1 line a new connection's token whose kid no key
+ * has, while the JWKS refetch it asked for (jwks.h, single flight) is still
+ * pending, is held (delayed basic authentication) instead of refused: its
+ * credentials are kept (at most MJA_JWKS_HOLD_MS) and decided again on the
+ * first TICK after the refetch's result was taken in, or when that time is
+ * up, which completes it with a COMPLETE_AUTH action. The broker refuses a
+ * second CONNECT with the client id of a held one by itself, and sends no
+ * event when a held client goes away; so a BASIC_AUTH with a held client
+ * id, or at a held handle, means that hold's connection is gone: the hold
+ * is dropped without an answer. A re-check, an enhanced authentication and
+ * everything on the 2.0 line are answered at once. A reload keeps the holds
+ * (their time limit too); mja_session_free drops them. */
 mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 		const char *username, const char *password, int64_t now, int64_t ms,
 		mja_actions *acts, mja_err *why);
@@ -232,6 +257,10 @@ void mja_session_disconnect(mja_session *s, const void *client, int64_t now,
  * milliseconds until the session's next deadline, at most
  * MJA_SESSION_TICK_MS (2.1's next_ms). */
 int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *acts);
+
+/* How many CONNECTs are held (then TICK returns at most
+ * MJA_SESSION_HOLD_POLL_MS: the glue sets 2.1's next_ms from it). */
+size_t mja_session_held(const mja_session *s);
 
 /* RELOAD: read the key, secret and ACL files again (all or nothing) and
  * open the reload window. */

@@ -37,6 +37,13 @@ struct mja_glue_evt_client {
 	void *future;
 	struct mosquitto *client;
 };
+/* 2.1's TICK event data (2.0 names the third field next_ns and ignores
+ * it): the glue sets next_ms on the 2.1 line only. */
+struct mja_glue_evt_tick {
+	void *future;
+	long now_ns;
+	long next_ms;
+};
 
 struct mja_glue {
 	mosquitto_plugin_id_t *id;

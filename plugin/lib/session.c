@@ -8,6 +8,15 @@
 #include "mja/session.h"
 #include "mja/text.h"
 
+/* A held CONNECT (session.h "Held CONNECTs"); strings owned. */
+struct hold {
+	const void *client;
+	char *clientid, *address, *username, *password;
+	size_t password_len;
+	int durable;
+	int64_t until_ms;          /* monotonic: decided then at the latest */
+};
+
 struct mja_session {
 	mja_config *cfg;           /* owned */
 	mja_clients *clients;      /* owned */
@@ -21,6 +30,8 @@ struct mja_session {
 	int window_open;
 	uint64_t window;           /* generation of the current / last window */
 	int64_t window_last_ms;    /* monotonic, of its last event */
+	struct hold *holds;        /* held CONNECTs, in arrival order */
+	size_t n_holds, cap_holds;
 };
 
 /* ---- actions ---- */
@@ -227,10 +238,38 @@ mja_err mja_session_open(const mja_config_opt *opts, size_t n, int64_t ms,
 	return MJA_OK;
 }
 
+static void hold_free(struct hold *h)
+{
+	free(h->clientid);
+	free(h->address);
+	free(h->username);
+	if (h->password) {
+		/* a token: not left in freed memory */
+		volatile char *v = h->password;
+
+		for (size_t i = 0; i < h->password_len; i++)
+			v[i] = 0;
+		free(h->password);
+	}
+	memset(h, 0, sizeof(*h));
+}
+
+static void hold_remove(mja_session *s, size_t i)
+{
+	hold_free(&s->holds[i]);
+	memmove(&s->holds[i], &s->holds[i + 1], (s->n_holds - i - 1) * sizeof(s->holds[0]));
+	s->n_holds--;
+}
+
 void mja_session_free(mja_session *s)
 {
 	if (!s)
 		return;
+	/* held CONNECTs are dropped unanswered: the broker is shutting down
+	 * (or the plugin failed to start) and closes them */
+	for (size_t i = 0; i < s->n_holds; i++)
+		hold_free(&s->holds[i]);
+	free(s->holds);
 	mja_clients_free(s->clients);
 	mja_config_free(s->cfg);
 	free(s);
@@ -562,6 +601,125 @@ static mja_decision recheck(mja_session *s, const mja_session_client *c,
 	return MJA_DENY;
 }
 
+/* ---- held CONNECTs (session.h "Held CONNECTs") ---- */
+
+static char *dup_or_null(const char *v, int *fail)
+{
+	char *d;
+
+	if (!v)
+		return NULL;
+	d = strdup(v);
+	if (!d)
+		*fail = 1;
+	return d;
+}
+
+/* A hold at c's handle or with c's client id belonged to a connection the
+ * broker has dropped (it sends no event for it): forget it, unanswered. */
+static void drop_holds(mja_session *s, const mja_session_client *c, mja_actions *a)
+{
+	for (size_t i = 0; i < s->n_holds;) {
+		struct hold *h = &s->holds[i];
+
+		if (h->client == c->client ||
+		    (c->clientid && strcmp(h->clientid, c->clientid) == 0)) {
+			log_client(a, MJA_LOG_DEBUG, "dropped the held CONNECT of", h->clientid,
+					h->address, "its connection is gone");
+			hold_remove(s, i);
+		} else {
+			i++;
+		}
+	}
+}
+
+/* Hold c's CONNECT refused for an unknown kid if the broker can delay it
+ * (2.1) and the JWKS refetch it asked for is pending. 1 if held. */
+static int hold(mja_session *s, const mja_session_client *c, const char *username,
+		const char *password, int64_t ms, mja_actions *a)
+{
+	struct hold h = { .client = c->client, .durable = c->durable,
+		.until_ms = add_sat(ms, MJA_JWKS_HOLD_MS) };
+	int fail = 0;
+
+	/* the broker completes a delayed authentication by client id */
+	if (s->line != MJA_BROKER_2_1 || !s->cfg->jwks || !c->clientid || !c->clientid[0] ||
+	    !mja_jwks_refetch_pending(s->cfg->jwks) || s->n_holds >= MJA_SESSION_MAX_HOLDS)
+		return 0;
+	if (s->n_holds == s->cap_holds) {
+		size_t cap = s->cap_holds ? s->cap_holds * 2 : 8;
+		struct hold *v = realloc(s->holds, cap * sizeof(*v));
+
+		if (!v)
+			return 0;
+		s->holds = v;
+		s->cap_holds = cap;
+	}
+	h.clientid = dup_or_null(c->clientid, &fail);
+	h.address = dup_or_null(c->address, &fail);
+	h.username = dup_or_null(username, &fail);
+	h.password = dup_or_null(password, &fail);
+	h.password_len = password ? strlen(password) : 0;
+	if (fail) {
+		hold_free(&h);
+		return 0;   /* refused at once, as on 2.0 */
+	}
+	s->holds[s->n_holds++] = h;
+	log_client(a, MJA_LOG_INFO, "holding the CONNECT of", c->clientid, c->address,
+			"unknown kid, waiting for the JWKS refetch");
+	return 1;
+}
+
+static void push_complete(mja_actions *a, const void *client, const char *clientid,
+		int allow)
+{
+	mja_action act = { .kind = MJA_ACTION_COMPLETE_AUTH, .client = client,
+		.allow = allow, .text = strdup(clientid) };
+
+	push(a, act);
+}
+
+/* TICK, after the JWKS results were taken in: decide every hold whose
+ * refetch is over or whose time is up. */
+static void complete_holds(mja_session *s, int64_t now, int64_t ms, mja_actions *a)
+{
+	int pending;
+
+	if (!s->n_holds)
+		return;
+	pending = s->cfg->jwks && mja_jwks_refetch_pending(s->cfg->jwks);
+	for (size_t i = 0; i < s->n_holds;) {
+		struct hold *h = &s->holds[i];
+		mja_session_client c = { .client = h->client, .clientid = h->clientid,
+			.address = h->address, .username = h->username, .durable = h->durable };
+		mja_principal *p = NULL;
+		mja_err why = MJA_OK;
+		mja_decision r;
+
+		if (pending && ms < h->until_ms) {
+			i++;
+			continue;
+		}
+		r = mja_auth_connect(s->cfg, h->username, h->password, h->clientid, now, &p, &why);
+		if (r == MJA_ALLOW) {
+			r = accept_client(s, &c, h->username, p, ms, a, &why);
+		} else {
+			if (r == MJA_DEFER)
+				why = MJA_ERR_NO_TOKEN;   /* it was a token when held */
+			r = MJA_DENY;
+			log_refusal(a, &c, "refused", why);
+		}
+		/* accept_client copied what it keeps; the action copies the id */
+		push_complete(a, h->client, h->clientid, r == MJA_ALLOW);
+		hold_remove(s, i);
+	}
+}
+
+size_t mja_session_held(const mja_session *s)
+{
+	return s ? s->n_holds : 0;
+}
+
 mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 		const char *username, const char *password, int64_t now, int64_t ms,
 		mja_actions *a, mja_err *why)
@@ -589,10 +747,13 @@ mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 	 * (freed by the broker, its memory reused) and says nothing about it */
 	if (e)
 		mja_clients_remove(s->clients, c->client);
+	drop_holds(s, c, a);
 	r = mja_auth_connect(s->cfg, username, password, c->clientid, now, &p, why);
 	if (r == MJA_DEFER)
 		return MJA_DEFER;
 	if (r != MJA_ALLOW) {
+		if (*why == MJA_ERR_UNKNOWN_KID && hold(s, c, username, password, ms, a))
+			return MJA_HOLD;
 		log_refusal(a, c, "refused", *why);
 		return MJA_DENY;
 	}
@@ -764,6 +925,11 @@ void mja_session_disconnect(mja_session *s, const void *client, int64_t now,
 
 	if (!s)
 		return;
+	for (size_t i = 0; i < s->n_holds;)
+		if (s->holds[i].client == client)
+			hold_remove(s, i);   /* never answered: the client is gone */
+		else
+			i++;
 	e = mja_clients_get(s->clients, client);
 	if (e) {
 		if (e->state == MJA_CLIENT_OFFLINE) {
@@ -780,9 +946,11 @@ void mja_session_disconnect(mja_session *s, const void *client, int64_t now,
 	mja_clients_sweep(s->clients, now);
 }
 
+static int64_t tick_scan(mja_session *s, int64_t now, int64_t ms, mja_actions *a);
+
 int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *a)
 {
-	const mja_client *e;
+	int64_t next;
 
 	if (!s)
 		return MJA_SESSION_TICK_MS;
@@ -790,6 +958,15 @@ int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *a
 	close_window(s);   /* the broker's re-check pass is over */
 	/* the fetcher's new key set is swapped in here, on the broker's thread */
 	jwks_update(s, now, a);
+	complete_holds(s, now, ms, a);
+	next = tick_scan(s, now, ms, a);
+	return s->n_holds && next > MJA_SESSION_HOLD_POLL_MS ? MJA_SESSION_HOLD_POLL_MS : next;
+}
+
+static int64_t tick_scan(mja_session *s, int64_t now, int64_t ms, mja_actions *a)
+{
+	const mja_client *e;
+
 	/* TICK comes about 10 times a second when idle and far more under
 	 * load: scan at most once per MJA_SESSION_TICK_MS */
 	if (ms - s->last_scan_ms < MJA_SESSION_TICK_MS)

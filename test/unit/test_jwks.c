@@ -20,6 +20,7 @@
 #include "mja/config.h"
 #include "mja/jwks.h"
 #include "mja/key.h"
+#include "mja/session.h"
 #include "mja/token.h"
 
 #define T0 ((int64_t)1700000000)
@@ -683,6 +684,210 @@ static void thread_start_stop(void **state)
 	mja_config_free(c);
 }
 
+/* ---- held CONNECTs (session.h "Held CONNECTs") ---- */
+
+/* The actions of one session call: counts and the last COMPLETE_AUTH. */
+struct seen {
+	size_t completes, holding_logs, refused_logs;
+	int allow;
+	char id[64];
+};
+
+static void take(mja_actions *a, struct seen *v)
+{
+	memset(v, 0, sizeof(*v));
+	assert_false(a->lost);
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->v[i].kind == MJA_ACTION_COMPLETE_AUTH) {
+			v->completes++;
+			v->allow = a->v[i].allow;
+			snprintf(v->id, sizeof(v->id), "%s", a->v[i].text);
+		}
+		if (a->v[i].kind == MJA_ACTION_LOG && strstr(a->v[i].text, "holding the CONNECT"))
+			v->holding_logs++;
+		if (a->v[i].kind == MJA_ACTION_LOG && strstr(a->v[i].text, "refused client"))
+			v->refused_logs++;
+	}
+	mja_actions_clear(a);
+}
+
+/* A session over a JWKS configuration with the fake HTTP client, kid-a
+ * fetched. */
+static mja_session *held_session(struct fake *f, const char *ja, mja_broker_line line)
+{
+	const mja_config_opt o[] = { { "jwks_url", URL } };
+	mja_config *c = cfg_with(o, 1);
+	const char *urls[] = { URL };
+	mja_jwks_opts jo = { .urls = urls, .n_urls = 1, .refresh = 300,
+		.max_stale = 86400, .get = fake_get, .get_ctx = f };
+	mja_session *s = NULL;
+
+	mja_jwks_free(c->jwks);
+	c->jwks = NULL;
+	assert_int_equal(mja_jwks_new(&jo, &c->jwks, NULL), MJA_OK);
+	fake_set(f, URL, ja, NULL);
+	mja_config_jwks_fetch_once(c, T0, NULL, NULL);
+	assert_int_equal(mja_session_new(c, 0, &s), MJA_OK);
+	mja_session_set_broker(s, line);
+	return s;
+}
+
+/* 2.1: an unknown kid is held while its refetch runs; a rotation in that
+ * time accepts it, a kid that never comes is refused when the refetch is
+ * over or MJA_JWKS_HOLD_MS has passed; TICK asks to come back soon. */
+static void held_connect_2_1(void **state)
+{
+	struct fake f = { 0 };
+	mja_key *a = gen_ec("kid-a"), *b = gen_ec("kid-b"), *k = gen_ec("kid-never");
+	mja_key *ab[2];
+	char *ja = jwks_of(&a, 1), *jab;
+	char *tb = token(b, NULL, T0 + 100000), *tn = token(k, NULL, T0 + 100000);
+	mja_session *s = held_session(&f, ja, MJA_BROKER_2_1);
+	int h1, h2;
+	mja_session_client c1 = { .client = &h1, .clientid = "dev-1", .address = "127.0.0.1" };
+	mja_session_client c2 = { .client = &h2, .clientid = "dev-2", .address = "127.0.0.1" };
+	mja_actions acts;
+	struct seen v;
+	mja_err why;
+
+	ab[0] = a;
+	ab[1] = b;
+	jab = jwks_of(ab, 2);
+	mja_actions_init(&acts);
+
+	/* kid-b unknown: held, not refused; a refetch is pending */
+	assert_int_equal(mja_session_basic_auth(s, &c1, NULL, tb, T0, 1000, &acts, &why),
+			MJA_HOLD);
+	take(&acts, &v);
+	assert_int_equal(v.holding_logs, 1);
+	assert_int_equal(v.completes, 0);
+	assert_int_equal(mja_session_held(s), 1);
+	assert_null(mja_session_get(s, &h1));
+	/* TICK before the refetch: still held, and TICK should come back soon */
+	assert_true(mja_session_tick(s, T0, 1010, &acts) <= MJA_SESSION_HOLD_POLL_MS);
+	take(&acts, &v);
+	assert_int_equal(v.completes, 0);
+	/* the provider rotated: the refetch brings kid-b, the next TICK accepts */
+	fake_set(&f, URL, jab, NULL);
+	mja_jwks_fetch_now(mja_session_config(s)->jwks, 1);
+	mja_session_tick(s, T0 + 1, 1200, &acts);
+	take(&acts, &v);
+	assert_int_equal(v.completes, 1);
+	assert_true(v.allow);
+	assert_string_equal(v.id, "dev-1");
+	assert_int_equal(mja_session_held(s), 0);
+	assert_non_null(mja_session_get(s, &h1));
+	assert_int_equal(mja_session_tick(s, T0 + 1, 3000, &acts), MJA_SESSION_TICK_MS);
+	take(&acts, &v);
+
+	/* a kid that never comes, its refetch not over: refused after the
+	 * hold's time (31 s later: the unknown-kid refetch limit has passed) */
+	assert_int_equal(mja_session_basic_auth(s, &c2, NULL, tn, T0 + 40, 50000, &acts, &why),
+			MJA_HOLD);
+	take(&acts, &v);
+	mja_session_tick(s, T0 + 44, 50000 + MJA_JWKS_HOLD_MS - 1, &acts);
+	take(&acts, &v);
+	assert_int_equal(v.completes, 0);
+	mja_session_tick(s, T0 + 45, 50000 + MJA_JWKS_HOLD_MS, &acts);
+	take(&acts, &v);
+	assert_int_equal(v.completes, 1);
+	assert_false(v.allow);
+	assert_int_equal(v.refused_logs, 1);
+	assert_null(mja_session_get(s, &h2));
+
+	/* the refetch is over (nothing new): no new refetch within 30 s, so the
+	 * same kid is refused at once, not held */
+	mja_jwks_fetch_now(mja_session_config(s)->jwks, 1);
+	mja_session_tick(s, T0 + 46, 60000, &acts);
+	take(&acts, &v);
+	assert_int_equal(mja_session_basic_auth(s, &c2, NULL, tn, T0 + 47, 61000, &acts, &why),
+			MJA_DENY);
+	assert_int_equal(why, MJA_ERR_UNKNOWN_KID);
+	take(&acts, &v);
+	assert_int_equal(mja_session_held(s), 0);
+
+	mja_actions_free(&acts);
+	mja_session_free(s);
+	free(ja);
+	free(jab);
+	free(tb);
+	free(tn);
+	mja_key_free(a);
+	mja_key_free(b);
+	mja_key_free(k);
+}
+
+/* A held connection the broker dropped (it sends no event): a CONNECT
+ * with the same client id, or at the same handle, forgets the hold without
+ * an answer (the answer would go to the new connection); DISCONNECT at its
+ * handle too; enhanced authentication and 2.0 answer at once; freeing the
+ * session with holds (shutdown) leaks nothing. */
+static void held_connect_dropped(void **state)
+{
+	struct fake f = { 0 };
+	mja_key *a = gen_ec("kid-a"), *b = gen_ec("kid-b");
+	char *ja = jwks_of(&a, 1);
+	char *tb = token(b, NULL, T0 + 100000);
+	mja_session *s = held_session(&f, ja, MJA_BROKER_2_1);
+	mja_session *s20 = held_session(&f, ja, MJA_BROKER_2_0);
+	int h1, h2, h3;
+	mja_session_client c1 = { .client = &h1, .clientid = "dev-1" };
+	mja_session_client c1b = { .client = &h2, .clientid = "dev-1" };
+	mja_session_client c3 = { .client = &h3, .clientid = "dev-3" };
+	mja_actions acts;
+	struct seen v;
+	mja_err why;
+
+	mja_actions_init(&acts);
+	assert_int_equal(mja_session_basic_auth(s, &c1, NULL, tb, T0, 0, &acts, &why), MJA_HOLD);
+	take(&acts, &v);
+	/* dev-1 again, elsewhere: the first hold is gone, the new one held */
+	assert_int_equal(mja_session_basic_auth(s, &c1b, NULL, tb, T0, 10, &acts, &why),
+			MJA_HOLD);
+	take(&acts, &v);
+	assert_int_equal(mja_session_held(s), 1);
+	/* another client at the held handle: the hold is gone */
+	c3.client = &h2;
+	assert_int_equal(mja_session_basic_auth(s, &c3, NULL, tb, T0, 20, &acts, &why),
+			MJA_HOLD);
+	take(&acts, &v);
+	assert_int_equal(mja_session_held(s), 1);
+	/* DISCONNECT at the held handle */
+	mja_session_disconnect(s, &h2, T0, 30, &acts);
+	take(&acts, &v);
+	assert_int_equal(mja_session_held(s), 0);
+	/* nothing completes later: every hold was dropped */
+	mja_jwks_fetch_now(mja_session_config(s)->jwks, 1);
+	mja_session_tick(s, T0 + 1, 6000, &acts);
+	take(&acts, &v);
+	assert_int_equal(v.completes, 0);
+
+	/* enhanced authentication answers at once (the refetch limit passed) */
+	c3.client = &h3;
+	assert_int_equal(mja_session_ext_auth_start(s, &c3, "jwt", tb, strlen(tb), T0 + 40,
+			40000, &acts, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_UNKNOWN_KID);
+	take(&acts, &v);
+	assert_int_equal(mja_session_held(s), 0);
+	/* 2.0: refused at once */
+	assert_int_equal(mja_session_basic_auth(s20, &c1, NULL, tb, T0, 0, &acts, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_UNKNOWN_KID);
+	take(&acts, &v);
+	assert_int_equal(mja_session_held(s20), 0);
+	/* shutdown with a CONNECT held: freed unanswered */
+	assert_int_equal(mja_session_basic_auth(s, &c1, NULL, tb, T0 + 80, 80000, &acts, &why),
+			MJA_HOLD);
+	take(&acts, &v);
+
+	mja_actions_free(&acts);
+	mja_session_free(s);
+	mja_session_free(s20);
+	free(ja);
+	free(tb);
+	mja_key_free(a);
+	mja_key_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -697,6 +902,8 @@ int main(void)
 		cmocka_unit_test(swap_in_config),
 		cmocka_unit_test(real_fetch_refused),
 		cmocka_unit_test(thread_start_stop),
+		cmocka_unit_test(held_connect_2_1),
+		cmocka_unit_test(held_connect_dropped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

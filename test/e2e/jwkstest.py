@@ -141,6 +141,8 @@ class _Handler(BaseHTTPRequestHandler):
                 for _ in range(50 * 16):
                     self.wfile.write(chunk)
                 return
+            if route.get("delay"):
+                time.sleep(route["delay"])     # a slow provider, then the answer
             body = route.get("body", "")
             body = body.encode() if isinstance(body, str) else body
             self.send_response(route.get("status", 200))

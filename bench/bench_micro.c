@@ -9,7 +9,13 @@
  *  - HS256 end to end in microseconds over distinct tokens: mja_token_verify,
  *    mja_token_verify_ex with a header memo, and through the cache with a
  *    different token each time (every call a miss), as the plugin does;
- *  - ACL decisions with 100, 10,000 and 100,000 subjects in the file.
+ *  - ACL decisions with 100, 10,000 and 100,000 subjects in the file;
+ *  - the revocation list: loading a file of 1,000,000 entries (wall time,
+ *    heap allocated and peak resident memory) and one lookup;
+ *  - the CONNECT decision (mja_auth_connect, HS256, 64 distinct tokens
+ *    through the default cache, so the cheapest path and the one where any
+ *    added cost shows most): as it was, with the glue's counters
+ *    incremented, and with a 1,000,000-entry revocation list as well.
  *
  * Measurement on a busy 2-core machine: the bodies being compared are
  * interleaved, one short batch of each per round (order alternating), so
@@ -21,15 +27,18 @@
  * asserted (this is a benchmark); a body that fails (a token that does not
  * verify, an ACL decision that is not "allow") exits with status 1.
  *
- * Usage: bench_micro [--quick] [--only rs256|es256|eddsa|hs256|acl]
+ * Usage: bench_micro [--quick] [--only rs256|es256|eddsa|hs256|acl|revoke|connect]
  * For instruction counts: valgrind --tool=callgrind --toggle-collect=full_verify
  *   bench_micro --quick --only hs256  (bodies: bare_verify, full_verify,
  *   cached_verify, hs_full_verify, hs_memo_verify, hs_miss_verify, acl_once)
  */
+#include <malloc.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
@@ -39,9 +48,13 @@
 #include <openssl/rsa.h>
 
 #include "mja/acl.h"
+#include "mja/auth.h"
+#include "mja/config.h"
+#include "mja/stats.h"
 #include "mja/b64url.h"
 #include "mja/cache.h"
 #include "mja/key.h"
+#include "mja/revoke.h"
 #include "mja/token.h"
 
 #define MAX_ROUNDS 61
@@ -521,6 +534,215 @@ static void bench_acl(long iters)
 	}
 }
 
+/* A field of /proc/self/status in KiB ("VmRSS:", "VmHWM:"), or -1. */
+static long status_kib(const char *field)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, strlen(field)))
+			v = strtol(line + strlen(field), NULL, 10);
+	fclose(f);
+	return v;
+}
+
+static double wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* The revocation list: a file of n entries (jti lines of 36-character
+ * UUID-shaped ids, as identity providers issue, with every 10th line a sub
+ * and every 100th a kid), loaded through mja_revoke_load_file as the plugin
+ * does at start and on change; then lookups. */
+static void bench_revoke(long n)
+{
+	char path[] = "/tmp/mja-bench-revoke-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f;
+	mja_revoke *r = NULL;
+	mja_diag d = { 0 };
+	struct mallinfo2 m0, m1;
+	long rss0, hwm1, rss1;
+	double t0, t1, tl = 0;
+	long found = 0, lookups = 1000000;
+	char (*ids)[40] = malloc((size_t)lookups * sizeof(*ids));
+	struct stat st;
+
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		perror("revocation file");
+		exit(1);
+	}
+	for (long i = 0; i < n; i++) {
+		if (i % 100 == 99)
+			fprintf(f, "kid key-%ld\n", i);
+		else if (i % 10 == 9)
+			fprintf(f, "sub device-%08ld before 1767225600\n", i);
+		else
+			fprintf(f, "jti %08lx-%04lx-4%03lx-a%03lx-%012lx\n", i * 2654435761UL & 0xffffffffUL,
+					i & 0xffff, i & 0xfff, (i >> 12) & 0xfff, i * 40503UL);
+	}
+	fclose(f);
+	m0 = mallinfo2();
+	rss0 = status_kib("VmRSS:");
+	t0 = wall_ns();
+	if (mja_revoke_load_file(path, &r, &d) != MJA_OK) {
+		fprintf(stderr, "revocation load failed: %s\n", d.text);
+		exit(1);
+	}
+	t1 = wall_ns();
+	m1 = mallinfo2();
+	hwm1 = status_kib("VmHWM:");
+	rss1 = status_kib("VmRSS:");
+	if (!ids || stat(path, &st) != 0) {
+		perror("revocation bench");
+		exit(1);
+	}
+	for (long i = 0; i < lookups; i++) {
+		long k = (i * 7919) % (2 * n);   /* about half present, half absent */
+
+		snprintf(ids[i], sizeof(ids[i]), "%08lx-%04lx-4%03lx-a%03lx-%012lx",
+				k * 2654435761UL & 0xffffffffUL, k & 0xffff, k & 0xfff,
+				(k >> 12) & 0xfff, k * 40503UL);
+	}
+	tl = now_ns();
+	for (long i = 0; i < lookups; i++) {
+		mja_revoke_query q = { .jti = ids[i], .sub = "device-x", .kid = "k1",
+			.has_iat = 1, .iat = NOW };
+
+		found += mja_revoke_check(r, &q) == MJA_ERR_REVOKED;
+	}
+	tl = now_ns() - tl;
+	free(ids);
+	printf("| revocation list | figure |\n|---|---:|\n");
+	printf("| entries loaded | %zu |\n", mja_revoke_count(r));
+	printf("| file size (MiB) | %.1f |\n", (double)st.st_size / 1048576.0);
+	printf("| load time, wall (ms; target < 1000) | %.0f |\n", (t1 - t0) / 1e6);
+	printf("| heap held by the list (MiB; target < 150) | %.1f |\n",
+			(double)((m1.uordblks + m1.hblkhd) - (m0.uordblks + m0.hblkhd)) / 1048576.0);
+	printf("| resident after load, growth (MiB) | %.1f |\n", (double)(rss1 - rss0) / 1024.0);
+	printf("| peak resident of the process (MiB; file buffer included) | %.1f |\n",
+			(double)hwm1 / 1024.0);
+	printf("| check of one token (jti, kid, sub), ns CPU (%ld tokens, %ld revoked) | %.0f |\n\n",
+			lookups, found, tl / (double)lookups);
+	mja_revoke_free(r);
+	unlink(path);
+}
+
+/* ---- the CONNECT decision, with counting and a revocation list ---- */
+
+struct connctx {
+	mja_config *cfg;
+	char *tok[HS_TOKENS];
+	unsigned next;
+	mja_stats *stats;      /* NULL: no counting */
+};
+
+static int connect_once(struct connctx *c)
+{
+	unsigned i = c->next++ % HS_TOKENS;
+	mja_principal *p = NULL;
+	mja_err why;
+	mja_decision r = mja_auth_connect(c->cfg, "bench", c->tok[i], "cid", NOW, &p, &why);
+
+	/* what the glue adds per CONNECT: one counter */
+	if (c->stats) {
+		if (r == MJA_ALLOW)
+			c->stats->connects_accepted++;
+		else if (r == MJA_DENY)
+			mja_stats_refused(c->stats, why);
+		else
+			c->stats->connects_deferred++;
+	}
+	mja_principal_free(p);
+	return r == MJA_ALLOW ? 0 : 1;
+}
+
+static int connect_plain(void *arg) { return connect_once(arg); }
+static int connect_counted(void *arg) { return connect_once(arg); }
+static int connect_revoke(void *arg) { return connect_once(arg); }
+
+static mja_config *connect_config(const char *secret_path, const char *revocation)
+{
+	mja_config_opt o[3] = { { "secret_file", secret_path }, { "audience", "mqtt.example.com" },
+		{ "revocation_file", revocation } };
+	mja_config *cfg = NULL;
+	mja_diag d = { 0 };
+	mja_err rc = mja_config_parse(o, revocation ? 3 : 2, &cfg, &d);
+
+	if (rc != MJA_OK)
+		die("mja_config_parse", rc, &d);
+	return cfg;
+}
+
+static void bench_connect(long iters)
+{
+	const unsigned char secret[] = "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+	char spath[] = "/tmp/mja-bench-secret-XXXXXX", rpath[] = "/tmp/mja-bench-rev-XXXXXX";
+	int sfd = mkstemp(spath), rfd = mkstemp(rpath);
+	struct connctx a = { 0 }, b = { 0 }, c = { 0 };
+	mja_stats st1 = { 0 }, st2 = { 0 };
+	struct body bd[3];
+	mja_key *priv = NULL;
+	FILE *f;
+
+	if (sfd < 0 || rfd < 0 || write(sfd, secret, sizeof(secret) - 1) != (ssize_t)(sizeof(secret) - 1)) {
+		perror("bench files");
+		exit(1);
+	}
+	close(sfd);
+	f = fdopen(rfd, "w");
+	for (long i = 0; i < 1000000; i++)
+		fprintf(f, "jti revoked-%08lx-%04lx\n", i * 2654435761UL & 0xffffffffUL, i & 0xffff);
+	fclose(f);
+	a.cfg = connect_config(spath, NULL);
+	b.cfg = connect_config(spath, NULL);
+	c.cfg = connect_config(spath, rpath);
+	b.stats = &st1;
+	c.stats = &st2;
+	if (mja_key_from_secret(secret, sizeof(secret) - 1, NULL, &priv, NULL) != MJA_OK)
+		exit(1);
+	for (int i = 0; i < HS_TOKENS; i++) {
+		char sub[32], jti[40];
+		json_t *p;
+
+		snprintf(sub, sizeof(sub), "device-%04d", i);
+		snprintf(jti, sizeof(jti), "%08x-%04x", (unsigned)i * 2654435761u, (unsigned)i);
+		p = json_pack("{s:s,s:I,s:I,s:s,s:s}", "sub", sub, "exp", (json_int_t)(NOW + 3600),
+				"iat", (json_int_t)NOW, "aud", "mqtt.example.com", "jti", jti);
+		if (mja_token_sign(priv, MJA_ALG_HS256, NULL, p, &a.tok[i]) != MJA_OK)
+			exit(1);
+		json_decref(p);
+		b.tok[i] = c.tok[i] = a.tok[i];
+	}
+	bd[0] = (struct body){ .fn = connect_plain, .arg = &a, .iters = iters };
+	bd[1] = (struct body){ .fn = connect_counted, .arg = &b, .iters = iters };
+	bd[2] = (struct body){ .fn = connect_revoke, .arg = &c, .iters = iters };
+	measure(bd, 3);
+	printf("| CONNECT decision (mja_auth_connect, HS256, cached token) | ns | ratio to the first (IQR) |\n");
+	printf("|---|---:|---:|\n");
+	printf("| without counting and without revocation_file | %.0f | 1 |\n", bd[0].med_ns);
+	printf("| with the glue's counter increment | %.0f | %.3f (%.3f-%.3f) |\n", bd[1].med_ns,
+			bd[1].ratio, bd[1].ratio_q1, bd[1].ratio_q3);
+	printf("| with the counter and a 1,000,000-entry revocation list | %.0f | %.3f (%.3f-%.3f) |\n\n",
+			bd[2].med_ns, bd[2].ratio, bd[2].ratio_q1, bd[2].ratio_q3);
+	for (int i = 0; i < HS_TOKENS; i++)
+		free(a.tok[i]);
+	mja_key_free(priv);
+	mja_config_free(a.cfg);
+	mja_config_free(b.cfg);
+	mja_config_free(c.cfg);
+	unlink(spath);
+	unlink(rpath);
+}
+
 static int selected(const char *only, const char *name)
 {
 	return !only || !strcmp(only, name);
@@ -538,7 +760,7 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
 			only = argv[++i];
 		} else {
-			fprintf(stderr, "usage: %s [--quick] [--only rs256|es256|eddsa|hs256|acl]\n",
+			fprintf(stderr, "usage: %s [--quick] [--only rs256|es256|eddsa|hs256|acl|revoke|connect]\n",
 				argv[0]);
 			return 2;
 		}
@@ -561,5 +783,9 @@ int main(int argc, char **argv)
 	printf("\n");
 	if (selected(only, "acl"))
 		bench_acl(n * 100);
+	if (selected(only, "revoke"))
+		bench_revoke(1000000);
+	if (selected(only, "connect"))
+		bench_connect(n * 20);
 	return 0;
 }

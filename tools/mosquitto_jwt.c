@@ -167,20 +167,6 @@ int mjt_read_stream(FILE *f, char **buf, size_t *len)
 	return 0;
 }
 
-int mjt_read_file(const char *path, char **buf, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	int rc, saved;
-
-	if (!f)
-		return -1;
-	rc = mjt_read_stream(f, buf, len);
-	saved = errno;
-	fclose(f);
-	errno = saved;
-	return rc;
-}
-
 void mjt_free_secret(char *buf, size_t len)
 {
 	if (buf) {

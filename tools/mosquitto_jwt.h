@@ -37,10 +37,10 @@ int mjt_bad_option(const char *cmd, int c, char **argv);
 /* Strict decimal integer in [min, max]; 0 on success, -1 otherwise. */
 int mjt_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 
-/* Read a whole stream or file; *buf is malloc'd and NUL-terminated (the NUL
- * is not counted in *len). 0 on success; -1 with errno set. */
+/* Read a whole stream (stdin); *buf is malloc'd and NUL-terminated (the NUL
+ * is not counted in *len). 0 on success; -1 with errno set. Files are read
+ * with mja_file_read (file.h), never with this. */
 int mjt_read_stream(FILE *f, char **buf, size_t *len);
-int mjt_read_file(const char *path, char **buf, size_t *len);
 
 /* Scrub and free a buffer that held key material. NULL is fine. */
 void mjt_free_secret(char *buf, size_t len);

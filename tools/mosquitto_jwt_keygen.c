@@ -220,8 +220,10 @@ static mja_err make_key(mja_kty kty, int bits, mja_alg alg, mja_key **key,
 	*secret_text = NULL;
 	if (kty != MJA_KTY_OCT)
 		return mja_key_generate(kty, bits, NULL, key, d);
-	/* RFC 7518 3.2: a key of at least the hash output size */
-	nraw = alg == MJA_ALG_HS256 ? 32 : alg == MJA_ALG_HS384 ? 48 : 64;
+	/* RFC 7518 3.2: a key of at least the hash output size (alg.h) */
+	nraw = mja_alg_info_of(alg)->min_key_bytes;
+	if (nraw > sizeof(raw))
+		return MJA_ERR_INTERNAL;
 	if (RAND_bytes(raw, (int)nraw) != 1) {
 		mja_diag_set(d, "no random bytes from OpenSSL");
 		return MJA_ERR_INTERNAL;
@@ -355,27 +357,23 @@ int mjt_keygen(int argc, char **argv)
 	if (kty == MJA_KTY_RSA) {
 		if (!bits)
 			bits = 2048;
-		/* RFC 7518 3.3: RSA keys of 2048 bits or more */
-		if (bits < 2048 || bits > 16384) {
-			mjt_error(CMD, "--bits %lld refused: RSA keys must have 2048 to 16384 bits (RFC 7518 3.3)",
-					(long long)bits);
+		/* RFC 7518 3.3: RSA keys of 2048 bits or more (alg.h) */
+		if (bits < MJA_RSA_MIN_BITS || bits > MJA_RSA_MAX_BITS) {
+			mjt_error(CMD, "--bits %lld refused: RSA keys must have %d to %d bits (RFC 7518 3.3)",
+					(long long)bits, MJA_RSA_MIN_BITS, MJA_RSA_MAX_BITS);
 			return MJT_EXIT_USAGE;
 		}
 	}
 	if (kty == MJA_KTY_EC) {
-		if (!curve || !strcmp(curve, "P-256")) {
-			bits = 256;
-			alg = MJA_ALG_ES256;
-		} else if (!strcmp(curve, "P-384")) {
-			bits = 384;
-			alg = MJA_ALG_ES384;
-		} else if (!strcmp(curve, "P-521")) {
-			bits = 521;
-			alg = MJA_ALG_ES512;
-		} else {
+		/* the table's ECDSA algorithm of that curve (RFC 7518 3.4) */
+		int es = curve ? mja_alg_by_curve(curve, strlen(curve)) : (int)MJA_ALG_ES256;
+
+		if (es < 0) {
 			mjt_error(CMD, "--curve: unknown curve '%s' (P-256, P-384, P-521)", curve);
 			return MJT_EXIT_USAGE;
 		}
+		alg = (mja_alg)es;
+		bits = mja_alg_info_of(alg)->min_bits;
 	}
 	if (alg_name) {
 		mja_alg want;
@@ -384,7 +382,8 @@ int mjt_keygen(int argc, char **argv)
 			mjt_error(CMD, "--alg: unknown algorithm '%s'", alg_name);
 			return MJT_EXIT_USAGE;
 		}
-		if (want != alg && !(kty == MJA_KTY_RSA && want >= MJA_ALG_RS256 && want <= MJA_ALG_PS512)) {
+		/* one algorithm per key type, except RSA: RS* and PS* (alg.h) */
+		if (want != alg && !(kty == MJA_KTY_RSA && mja_alg_info_of(want)->kty == MJA_KTY_RSA)) {
 			mjt_error(CMD, "--alg %s does not go with --type %s%s%s", alg_name, type,
 					curve ? " --curve " : "", curve ? curve : "");
 			return MJT_EXIT_USAGE;

@@ -14,7 +14,9 @@
 
 #include "mja/b64url.h"
 #include "mja/claims.h"
+#include "mja/file.h"
 #include "mja/key.h"
+#include "mja/text.h"
 #include "mja/token.h"
 #include "mosquitto_jwt.h"
 
@@ -159,15 +161,17 @@ static int load_key(const char *path, int is_secret, mja_key **key)
 	int pem_or_jwk = 0;
 
 	if (!is_secret) {
-		if (mjt_read_file(path, &buf, &len) != 0) {
-			mjt_error(CMD, "cannot read %s: %s", path, strerror(errno));
+		/* file.h: regular files only, so a FIFO fails at once */
+		if (mja_file_read(path, MJA_KEY_FILE_MAX, 0, &buf, &len, &d) != MJA_OK) {
+			mjt_error(CMD, "cannot read %s", d.text);
 			return MJT_EXIT_IO;
 		}
-		for (i = 0; i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'); i++)
+		for (i = 0; i < len && mja_text_is_space((unsigned char)buf[i]); i++)
 			;
 		if (i < len && (buf[i] == '{' || (len - i >= 10 && !memcmp(buf + i, "-----BEGIN", 10))))
 			pem_or_jwk = 1;
-		mjt_free_secret(buf, len);
+		mja_file_free(buf, len);
+		mja_diag_clear(&d);
 	}
 	if (pem_or_jwk)
 		e = mja_key_load_private_file(path, NULL, key, &d);
@@ -254,7 +258,7 @@ static int build_payload(const struct sign_args *a, json_t **out)
 			goto bad_utf8;
 		if (!mja_sub_valid(a->sub, strlen(a->sub)))
 			fprintf(stderr, "mosquitto_jwt sign: warning: the plugin refuses this sub "
-					"(1 to 256 bytes, no '+', '#' or NUL)\n");
+					"(1 to 256 bytes of UTF-8, no '+', '#' or control character)\n");
 	}
 	if (a->n_aud == 1) {
 		if (json_object_set_new(p, "aud", json_string(a->aud[0])))

@@ -364,6 +364,8 @@ int mjt_verify(int argc, char **argv)
 		goto out;
 
 	e = mja_config_parse(o.v, o.n, &cfg, &d);
+	if (d.warning[0])
+		fprintf(stderr, "mosquitto_jwt %s: warning: %s\n", CMD, d.warning);
 	if (e != MJA_OK) {
 		report_config_error(&o, &d, e);
 		rc = MJT_EXIT_IO;

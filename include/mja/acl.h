@@ -12,11 +12,13 @@
  * substitution syntax is checked (%s %c %u %% only).
  *
  * Details (acl_parse.c, acl.c):
- *  - Tokens are separated by spaces and tabs; '\r' counts as a blank (CRLF
- *    files load). Keywords and access words are lower case. NAME is one
- *    token (more is an error); FILTER keeps inner spaces. No end-of-line
+ *  - Tokens are separated by white space (text.h: space, tab, and '\r' so
+ *    that CRLF files load, '\v', '\f'). Keywords and access words are
+ *    lower case. NAME is one token (more is an error); FILTER keeps inner
+ *    spaces. No end-of-line
  *    comments. Lines are at most 8192 bytes; NUL bytes are refused; names
- *    and filters must be UTF-8. The file must be a regular file.
+ *    and filters must be UTF-8. The file must be a regular file, not
+ *    writable by every user (file.h).
  *  - `sub PREFIX*`: only a trailing '*' is special; it matches any suffix,
  *    the empty one too; `sub *` is every sub. Overlapping prefixes all
  *    apply. A sub name with '+' or '#' or over 256 bytes is an error (no

@@ -9,7 +9,8 @@
  * token is returned before its signature verified (token.h).
  *
  * A principal is what an accepted token leaves behind for the session: its
- * sub, roles, exp, a SHA-256 of the whole token, and, for MQTT 5 enhanced
+ * sub, roles, exp, what the revocation list may name later (jti, kid, iat),
+ * a SHA-256 of the whole token, and, for MQTT 5 enhanced
  * authentication and token_field username only, a copy of the token itself.
  *
  * Why the token copy (spec 4, SIGHUP): after a reload the broker re-runs
@@ -48,6 +49,12 @@ typedef struct mja_principal {
 	size_t n_roles;
 	int has_exp;
 	int64_t exp;                /* whole seconds, valid if has_exp */
+	/* for the revocation list (revoke.h): a connected client whose token is
+	 * revoked later is found by these */
+	char *jti;                  /* the jti claim if a string, else NULL */
+	char *kid;                  /* the header's kid, else NULL */
+	int has_iat;
+	int64_t iat;                /* whole seconds (rounded down), valid if has_iat */
 	unsigned char token_hash[MJA_TOKEN_HASH_LEN];
 	char *token;                /* enhanced auth only, else NULL; scrubbed on free */
 	size_t token_len;
@@ -74,7 +81,8 @@ mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
 
 /* Verify tok[0..len) and build a principal: mja_cache_verify (the token
  * pipeline, spec 2.1-2.7); a token without sub is refused
- * (MJA_ERR_MISSING_CLAIM: the sub is the identity); username_match sub (only
+ * (MJA_ERR_MISSING_CLAIM: the sub is the identity); a token that the
+ * revocation list names is refused (MJA_ERR_REVOKED); username_match sub (only
  * with token_field password): a non-NULL, non-empty username must equal sub;
  * clientid_match sub: clientid must equal sub (spec 2.8); roles from
  * roles_claim. keep_token: store a copy of the token in the principal
@@ -100,6 +108,12 @@ mja_decision mja_auth_reauth(const mja_config *cfg, const mja_principal *old,
 mja_decision mja_auth_recheck(const mja_config *cfg, const mja_principal *old,
 		const char *username, const char *password, const char *clientid,
 		int64_t now, mja_principal **out, mja_err *why);
+
+/* MJA_ERR_REVOKED if the revocation list now in force names the
+ * principal's token (by its jti, sub, iat or kid), else MJA_OK (also for
+ * cfg or p NULL, or without revocation_file). For connected clients after
+ * the list changed. */
+mja_err mja_auth_revoked(const mja_config *cfg, const mja_principal *p);
 
 /* True iff the principal's token has expired: exp + leeway <= now
  * (RFC 7519 4.1.4), overflow-safe. A token without exp never expires. */

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include "mja/error.h"
+#include "mja/text.h"  /* mja_sub_valid, the sub rule */
 
 typedef struct mja_claim_rules {
 	const char *const *issuers;   size_t n_issuers;    /* 0: iss not checked */
@@ -32,7 +33,8 @@ typedef struct mja_claim_rules {
  *  - aud (string or array of strings) contains one of audiences -> MJA_ERR_AUDIENCE
  *  - max_token_age: iat present and now - iat <= max age + leeway,
  *    and exp - iat <= max age             -> MJA_ERR_TOO_OLD
- *  - sub (RFC 7519 4.1.2): string, 1..256 bytes, valid UTF-8, no NUL, '+', '#'
+ *  - sub: a string that passes mja_sub_valid (text.h: 1..256 bytes of
+ *    UTF-8, no control character, no '+' or '#')
  *                                         -> MJA_ERR_BAD_SUB
  * Arithmetic is overflow-safe: huge, negative or fractional values compare
  * as the numbers they are. */
@@ -60,8 +62,5 @@ void mja_claims_roles_free(char **roles, size_t n);
  * is borrowed from obj. Not an object: all NULL. */
 void mja_json_pick(const json_t *obj, const char *const *names, size_t n,
 		const json_t **out);
-
-/* The sub rule alone (docs/design.md, "Token rules" 7), for reuse: 1 if s[0..len) is acceptable. */
-int mja_sub_valid(const char *s, size_t len);
 
 #endif

@@ -21,6 +21,13 @@
  * (the file loaders' own diagnostic, prefixed with the option; the path is
  * added when the loader did not name it).
  *
+ * Files are read with file.h's reader: a file that is not a regular file
+ * (a FIFO, a directory, a device) fails at once, and a key_file,
+ * secret_file or acl_file that every user may write is refused, naming file
+ * and mode. A secret_file every user may read loads, with a warning in
+ * d->warning ("option secret_file: PATH: mode 0644: ..."), on success too:
+ * the caller logs it.
+ *
  * Ownership: a mja_config owns every string, array, file set and the token
  * cache it holds; all are freed by mja_config_free(). Fields are read-only
  * for users (the glue, auth.c, tests) except through mja_config_reload().
@@ -36,6 +43,7 @@
 #include "mja/error.h"
 #include "mja/jwks.h"
 #include "mja/key.h"
+#include "mja/revoke.h"
 #include "mja/token.h"
 
 /* Default size of the verified-token cache (option token_cache_size),
@@ -46,6 +54,9 @@
 #define MJA_CONFIG_MAX_TOKEN_BYTES_LIMIT 65535
 /* Largest accepted leeway / max_token_age, in seconds (about 68 years). */
 #define MJA_CONFIG_SECONDS_LIMIT 2147483647
+/* stats_interval: default and upper bound, seconds (0 turns it off). */
+#define MJA_CONFIG_STATS_INTERVAL 10
+#define MJA_CONFIG_STATS_INTERVAL_LIMIT 86400
 
 /* One option, both strings borrowed and NUL-terminated. */
 typedef struct mja_config_opt {
@@ -103,6 +114,9 @@ typedef struct mja_config {
 	int disconnect_on_expiry;          /* default 1 */
 	size_t max_token_bytes;  /* default MJA_DEFAULT_MAX_TOKEN_BYTES (8192) */
 	size_t token_cache_size; /* default MJA_CONFIG_CACHE_ENTRIES; 0: no cache */
+	char *revocation_file;   /* NULL: nothing is revoked */
+	int64_t stats_interval;  /* seconds; default MJA_CONFIG_STATS_INTERVAL, 0 off */
+	char **auth_methods;     size_t n_auth_methods;   /* default "jwt" */
 
 	/* keys from the identity provider (jwks.h) */
 	char **jwks_urls;        size_t n_jwks_urls;
@@ -114,6 +128,8 @@ typedef struct mja_config {
 
 	mja_config_files *files; /* current key set and ACL, owned */
 	mja_cache *cache;        /* verified tokens for `files`, owned */
+	mja_revoke *revoked;     /* the revocation list in force, owned; NULL without */
+	mja_revoke_stamp revoked_stamp;   /* the file as last read (or tried) */
 } mja_config;
 
 /* Parse options and load every file. All or nothing: on error *out is NULL
@@ -150,5 +166,19 @@ void mja_config_files_free(mja_config_files *f);   /* NULL is fine */
  * cfg->files (the old one is freed) and the token cache is emptied; on any
  * error cfg keeps its previous files in full and the error is returned. */
 mja_err mja_config_reload(mja_config *cfg, mja_diag *d);
+
+/* revocation_file (revoke.h): read the file again if force (SIGHUP) or if
+ * it changed since it was last read or tried (one stat(2): inode, size,
+ * mtime, ctime; a replacement by rename is seen). A new list replaces the
+ * old one whole (*changed = 1). A file that cannot be read or parsed keeps
+ * the previous list in force (*changed = 0) and returns the error once per
+ * change of the file, d naming option, file, line and reason; until the
+ * file changes again later calls return MJA_OK with *changed 0. Without
+ * revocation_file: MJA_OK, *changed 0. changed may be NULL. */
+mja_err mja_config_revoke_refresh(mja_config *cfg, int force, int *changed, mja_diag *d);
+
+/* 1 if the MQTT 5 authentication method is one of auth_methods (compared
+ * exactly, as MQTT strings are), else 0. NULL method: 0. */
+int mja_config_auth_method(const mja_config *cfg, const char *method);
 
 #endif

@@ -46,8 +46,9 @@ typedef enum mja_err {
 	MJA_ERR_KEY,              /* "unusable key" */
 	MJA_ERR_CONFIG,           /* "bad configuration" */
 	MJA_ERR_ACL_SYNTAX,       /* "ACL file syntax error" */
-	/* keys fetched from an identity provider (jwks.h) */
-	MJA_ERR_KEYS_UNAVAILABLE, /* "keys unavailable" (JWKS not fetched, or older than jwks_max_stale) */
+	/* appended reasons (keep the values above stable) */
+	MJA_ERR_KEYS_UNAVAILABLE, /* "keys unavailable" (JWKS not fetched, or older than jwks_max_stale; jwks.h) */
+	MJA_ERR_REVOKED,          /* "revoked" (revocation_file) */
 	MJA_ERR__COUNT
 } mja_err;
 
@@ -58,14 +59,24 @@ const char *mja_strerror(mja_err e);
 /* A caller-owned diagnostic buffer (like jansson's json_error_t): functions
  * that load files or options write the file, line and reason here. The first
  * message set sticks; later mja_diag_set() calls on a non-empty diag are
- * ignored. Initialise with mja_diag_clear() or = {0}. */
+ * ignored. Initialise with mja_diag_clear() or = {0}.
+ *
+ * warning: things that load but deserve the operator's attention (a secret
+ * file every user may read), also on success; each mja_diag_warn() appends,
+ * separated by "; ", and what does not fit is cut. The plugin logs it as a
+ * warning, the tool prints it. */
 typedef struct mja_diag {
 	char text[512];
+	char warning[512];
 } mja_diag;
 
+/* Clears text and warning. */
 void mja_diag_clear(mja_diag *d);
 /* printf-style; d may be NULL (then nothing happens). */
 void mja_diag_set(mja_diag *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* printf-style, appended to d->warning; d may be NULL. */
+void mja_diag_warn(mja_diag *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 #endif

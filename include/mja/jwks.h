@@ -52,6 +52,7 @@
 #include "mja/error.h"
 #include "mja/key.h"
 #include "mja/log.h"
+#include "mja/stats.h"
 
 #define MJA_JWKS_MAX_BYTES ((size_t)1 << 20)
 #define MJA_JWKS_MAX_KEYS 100
@@ -68,13 +69,9 @@
 #define MJA_JWKS_REFRESH_MIN 1
 #define MJA_JWKS_REFRESH_MAX 604800
 
-/* Per-source figures for the statistics ($SYS), one per source in
- * configuration order (oidc_issuer's source last). */
-struct mja_source_stats {
-	int64_t last_success;   /* wall clock seconds of the last good fetch, 0: none */
-	uint64_t failures;      /* failed fetches since start */
-	size_t keys;            /* keys of the set in use from this source (0 when stale) */
-};
+/* Per-source figures for the statistics ($SYS): struct mja_source_stats
+ * (stats.h), one per source in configuration order (oidc_issuer's source
+ * last). */
 
 /* Log levels and the callback: log.h. */
 
@@ -184,7 +181,8 @@ mja_err mja_jwks_add_keys(const mja_jwks *j, mja_keyset *dst);
 /* 1 iff some source has no usable set (never fetched, or stale). */
 int mja_jwks_unavailable(const mja_jwks *j);
 
-/* Fill up to max entries; returns the number of sources. */
+/* Fill up to max entries (out may be NULL when max is 0); returns the
+ * number of sources. */
 size_t mja_jwks_stats(const mja_jwks *j, struct mja_source_stats *out, size_t max);
 
 /* Number of fetch attempts started (all sources), for tests. */

@@ -14,7 +14,7 @@
  * Diagnostics are "<origin>: <reason>"; for a key inside a JWKS,
  * "<origin>: key N (kid \"K\"): <reason>" with N counted from 1, e.g.
  * "keys/x.jwks: key 2 (kid \"a\"): unsupported curve P-192". Text taken from
- * the file (kid, crv, kty) is shown printable-ASCII only and shortened.
+ * the file (kid, crv, kty) is escaped (mja_text_printable) and shortened.
  */
 #ifndef MJA_KEY_H
 #define MJA_KEY_H
@@ -24,12 +24,10 @@
 #include "mja/alg.h"
 #include "mja/error.h"
 
-typedef enum mja_kty {
-	MJA_KTY_OCT = 1,  /* HMAC secret */
-	MJA_KTY_RSA,
-	MJA_KTY_EC,
-	MJA_KTY_OKP       /* Ed25519 */
-} mja_kty;
+/* mja_kty: alg.h. */
+
+/* Largest key or secret file read (a JWKS of a few hundred keys fits). */
+#define MJA_KEY_FILE_MAX ((size_t)1 << 20)
 
 typedef struct mja_key mja_key;       /* opaque */
 typedef struct mja_keyset mja_keyset; /* opaque */
@@ -111,7 +109,9 @@ const char *mja_key_origin(const mja_key *k);
  * mja_key_from_private_pem, mja_key_from_secret and mja_key_generate are. */
 int mja_key_fits(const mja_key *k, mja_alg alg);
 
-/* ---- private keys (for mosquitto_jwt sign, tests and benchmarks) ---- */
+/* ---- private keys (for mosquitto_jwt sign, tests and benchmarks) ----
+ * These and key generation below are in the mja_tool library
+ * (tools/lib/key_private.c, key_gen.c), never in the plugin. */
 
 /* Load a PEM private key (PKCS#8, traditional RSA/EC; encrypted PEM is
  * refused, never prompted for) or a private JWK (or a JWKS: then the key

@@ -1,7 +1,8 @@
 /* mosqconf.h - the plugin lines of a mosquitto.conf, read as Mosquitto 2.0 reads them.
  *
  * Used by `mosquitto_jwt verify --config`, so that the tool checks a token
- * with exactly the options the broker would pass to the plugin. Only these
+ * with exactly the options the broker would pass to the plugin. In the
+ * mja_tool library (tools/lib/mosqconf.c), never in the plugin. Only these
  * directives are interpreted; every other line is skipped (this is not a
  * validator of the broker's whole configuration):
  *
@@ -57,8 +58,12 @@ typedef struct mja_mosqconf {
 	size_t n_files;
 } mja_mosqconf;
 
-/* Read a configuration file (and its include_dir). All or nothing: on
- * error *out is NULL and d reads "FILE:LINE: reason" (or "FILE: reason"). */
+/* Largest configuration file read (each of an include_dir's too). */
+#define MJA_MOSQCONF_FILE_MAX ((size_t)16 << 20)
+
+/* Read a configuration file (and its include_dir) with file.h's reader:
+ * regular files only, so a FIFO fails at once. All or nothing: on error
+ * *out is NULL and d reads "FILE:LINE: reason" (or "FILE: reason"). */
 mja_err mja_mosqconf_load_file(const char *path, mja_mosqconf **out, mja_diag *d);
 
 /* The same from memory; name stands for the file in diagnostics and is the

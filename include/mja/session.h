@@ -93,6 +93,7 @@
 #include "mja/config.h"
 #include "mja/error.h"
 #include "mja/log.h"
+#include "mja/stats.h"
 
 /* Expiry scan period on TICK, milliseconds (about once a second). */
 #define MJA_SESSION_TICK_MS 1000
@@ -113,8 +114,6 @@
 #define MJA_SESSION_HOLD_POLL_MS 50
 /* At most this many CONNECTs held at once; more are refused at once. */
 #define MJA_SESSION_MAX_HOLDS 10000
-/* The authentication method of MQTT 5 enhanced authentication. */
-#define MJA_SESSION_AUTH_METHOD "jwt"
 
 typedef struct mja_session mja_session;   /* opaque */
 
@@ -197,6 +196,19 @@ void mja_session_set_broker(mja_session *s, mja_broker_line line);
 mja_broker_line mja_session_broker(const mja_session *s);
 
 const mja_config *mja_session_config(const mja_session *s);
+/* The instance's counters (stats.h), counted by the calls below: CONNECTs
+ * accepted, deferred and refused by reason (BASIC_AUTH outside a re-check,
+ * EXT_AUTH_START without an entry), re-authentications, expiry and
+ * revocation disconnects (a live client kicked, or refused by the re-check
+ * as revoked), ACL denials by kind. Borrowed. */
+const mja_stats *mja_session_stats(const mja_session *s);
+/* Walk the counters together with the figures read at emit time (the
+ * cache's hits and misses, the keys in use, and per JWKS source, in
+ * configuration order, its last success, failures and keys: jwks.h
+ * mja_jwks_stats) and call fn as mja_stats_emit does; on the broker's
+ * thread (the JWKS figures are the ones mja_config_jwks_update took in).
+ * Returns the number of calls. */
+size_t mja_session_stats_emit(const mja_session *s, mja_stats_emit_fn fn, void *arg);
 /* The entry of client, or NULL (borrowed, valid until the next call). */
 const mja_client *mja_session_get(const mja_session *s, const void *client);
 size_t mja_session_count(const mja_session *s);
@@ -226,8 +238,9 @@ mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 		mja_actions *acts, mja_err *why);
 
 /* EXT_AUTH_START: MQTT 5 enhanced authentication at CONNECT or a
- * re-authentication (AUTH 0x19) of a live entry. method NULL or another
- * method: MJA_DEFER. Method "jwt": allow or deny, never defer. */
+ * re-authentication (AUTH 0x19) of a live entry. method NULL or a method
+ * not in auth_methods (config.h): MJA_DEFER. A listed method: allow or
+ * deny, never defer. */
 mja_decision mja_session_ext_auth_start(mja_session *s, const mja_session_client *c,
 		const char *method, const void *data, size_t len, int64_t now, int64_t ms,
 		mja_actions *acts, mja_err *why);
@@ -252,8 +265,10 @@ mja_decision mja_session_acl(mja_session *s, const mja_session_client *c,
 void mja_session_disconnect(mja_session *s, const void *client, int64_t now,
 		int64_t ms, mja_actions *acts);
 
-/* TICK. Closes a reload window, sweeps entries whose time is up and kicks
- * expired clients (at most once per MJA_SESSION_TICK_MS). Returns the
+/* TICK. Closes a reload window, sweeps entries whose time is up, reads
+ * revocation_file again if it changed and kicks the live clients it now
+ * revokes (their wills denied), and kicks expired clients (at most once
+ * per MJA_SESSION_TICK_MS). Returns the
  * milliseconds until the session's next deadline, at most
  * MJA_SESSION_TICK_MS (2.1's next_ms). */
 int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *acts);
@@ -262,8 +277,9 @@ int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *a
  * MJA_SESSION_HOLD_POLL_MS: the glue sets 2.1's next_ms from it). */
 size_t mja_session_held(const mja_session *s);
 
-/* RELOAD: read the key, secret and ACL files again (all or nothing) and
- * open the reload window. */
+/* RELOAD: read revocation_file again (a bad file keeps the old list), then
+ * the key, secret and ACL files (all or nothing), and open the reload
+ * window: the re-check that follows refuses revoked tokens. */
 void mja_session_reload(mja_session *s, int64_t now, int64_t ms, mja_actions *acts);
 
 /* Kick every live client whose principal satisfies pred (e.g. "is now

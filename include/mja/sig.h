@@ -25,7 +25,8 @@ mja_err mja_sig_verify(const mja_key *k, mja_alg alg,
 		const unsigned char *input, size_t inlen,
 		const unsigned char *sig, size_t siglen);
 
-/* Sign input; *sig is malloc'd (caller frees), *siglen its length. ECDSA
+/* Sign input (mja_tool library, tools/lib/sig_sign.c: never in the plugin);
+ * *sig is malloc'd (caller frees), *siglen its length. ECDSA
  * output is raw R||S. k must be a private key or a secret (a public key:
  * MJA_ERR_INVAL; a key that does not fit alg: MJA_ERR_NO_KEY). */
 mja_err mja_sig_sign(const mja_key *k, mja_alg alg,

@@ -99,7 +99,8 @@ int mja_token_looks_like_jwt(const char *s, size_t len);
 mja_err mja_token_decode_unverified(const char *tok, size_t len,
 		json_t **header, json_t **payload);
 
-/* Build and sign a compact JWS: header {"alg":..,"typ":"JWT"} plus "kid" if
+/* (mja_tool library, tools/lib/token_sign.c: never in the plugin.)
+ * Build and sign a compact JWS: header {"alg":..,"typ":"JWT"} plus "kid" if
  * the key has one, plus members of header_extra (may be NULL); payload is
  * serialised compactly. *out is malloc'd, NUL-terminated, caller frees. */
 mja_err mja_token_sign(const mja_key *k, mja_alg alg, const json_t *header_extra,

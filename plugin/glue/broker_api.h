@@ -42,6 +42,7 @@
 #pragma weak mosquitto_kick_client_by_clientid
 #pragma weak mosquitto_callback_register
 #pragma weak mosquitto_callback_unregister
+#pragma weak mosquitto_broker_publish
 
 /* Delayed basic authentication (2.1 only; the plugin may be built with
  * 2.0's headers and loaded by 2.1, which init finds out at run time): a

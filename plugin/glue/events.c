@@ -1,4 +1,6 @@
 /* events.c (glue) - broker event -> session call -> actions carried out. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -202,20 +204,52 @@ int mja_glue__acl_check(int event, void *event_data, void *userdata)
 		r == MJA_DEFER ? MOSQ_ERR_PLUGIN_DEFER : MOSQ_ERR_ACL_DENIED;
 }
 
+/* One counter as a retained $SYS message (stats.h). */
+static void publish_one(const char *suffix, const char *value, void *arg)
+{
+	char topic[192];
+	size_t len = strlen(value);
+	char *payload;
+
+	(void)arg;
+	snprintf(topic, sizeof(topic), "%s%s", MJA_STATS_PREFIX, suffix);
+	/* mosquitto_broker.h: the payload must be on the heap; the broker
+	 * frees it only if the call succeeds */
+	payload = malloc(len);
+	if (!payload)
+		return;
+	memcpy(payload, value, len);
+	if (mosquitto_broker_publish(NULL, topic, (int)len, payload, 0, true, NULL) !=
+			MOSQ_ERR_SUCCESS)
+		free(payload);
+}
+
+static void publish_stats(struct mja_glue *g)
+{
+	mja_session_stats_emit(g->session, publish_one, g);
+}
+
 int mja_glue__tick(int event, void *event_data, void *userdata)
 {
 	struct mja_glue_evt_tick *ev = event_data;
 	struct mja_glue *g = userdata;
+	const mja_config *cfg = mja_session_config(g->session);
+	int64_t ms = mja_glue__mono_ms();
 	mja_actions acts;
 	int64_t next;
 
 	mja_actions_init(&acts);
-	next = mja_session_tick(g->session, mja_glue__now(), mja_glue__mono_ms(), &acts);
+	next = mja_session_tick(g->session, mja_glue__now(), ms, &acts);
 	run(g, NULL, &acts, NULL);
 	/* while CONNECTs are held, TICK soon again (2.1 waits up to its own
 	 * next event otherwise) */
 	if (g->line_2_1 && ev && mja_session_held(g->session))
 		ev->next_ms = (long)next;
+	/* stats_interval: the counters, from the broker's thread */
+	if (cfg->stats_interval > 0 && ms - g->last_stats_ms >= cfg->stats_interval * 1000) {
+		g->last_stats_ms = ms;
+		publish_stats(g);
+	}
 	return MOSQ_ERR_SUCCESS;
 }
 

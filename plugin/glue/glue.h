@@ -50,6 +50,7 @@ struct mja_glue {
 	mja_session *session;
 	int acl_registered;
 	int line_2_1;              /* CLIENT_OFFLINE and CONNECT registered */
+	int64_t last_stats_ms;     /* monotonic, of the last $SYS counters publish */
 };
 
 /* Callbacks (events.c; userdata is the struct mja_glue). */

@@ -18,7 +18,8 @@ static int api_present(void)
 		mosquitto_client_username && mosquitto_client_clean_session &&
 		mosquitto_set_username &&
 		mosquitto_kick_client_by_clientid &&
-		mosquitto_callback_register && mosquitto_callback_unregister;
+		mosquitto_callback_register && mosquitto_callback_unregister &&
+		mosquitto_broker_publish;
 }
 
 static const struct {
@@ -126,6 +127,7 @@ MJA_GLUE_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *id, void **user
 		return MOSQ_ERR_NOMEM;
 	}
 	g->id = id;
+	g->last_stats_ms = mja_glue__mono_ms();
 	mja_actions_init(&acts);
 	e = open_session(g, opts, n, &acts);
 	if (e != MJA_OK) {

@@ -1,24 +1,22 @@
-/* acl_parse.c - the ACL file (spec section 3): parse, compile, index.
+/* acl_parse.c - the ACL file (docs/design.md, ACL semantics): parse, compile, index.
  *
  * Syntax, one directive per line (see acl.h):
  *   pattern ACCESS FILTER | sub NAME | sub PREFIX* | role NAME | topic ACCESS FILTER
- * Tokens are separated by spaces and tabs ('\r' counts as a blank, so CRLF
- * files load). FILTER is the rest of the line less trailing blanks, so it
+ * Tokens are separated by white space (mja_text_is_space: '\r' too, so CRLF
+ * files load). FILTER is the rest of the line less trailing white space, so it
  * may contain inner spaces as MQTT topics may. NAME is one token.
  * Every malformed line stops the load with "FILE:LINE: reason" and nothing
  * is loaded (all or nothing).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "mja/acl_internal.h"
+#include "mja/file.h"
 #include "mja/levels.h"
+#include "mja/text.h"
 
 /* Longest line accepted, newline excluded. Far above any real rule; keeps
  * a corrupt or binary file from being taken for one huge directive. */
@@ -43,26 +41,10 @@ typedef struct parser {
 	uint32_t cur;          /* section that `topic` lines go to */
 } parser;
 
-static int is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r';
-}
-
-/* Up to 40 bytes of s for a message, non-printable bytes shown as '?'. */
+/* s[0..len) for a message: escaped (text.h) and bounded. */
 static const char *shown(char *buf, size_t bufsz, const char *s, size_t len)
 {
-	size_t n = len < bufsz - 4 ? len : bufsz - 4, i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		buf[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
-	}
-	if (n < len) {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i] = '\0';
+	mja_text_printable(s, len, buf, bufsz);
 	return buf;
 }
 
@@ -79,65 +61,19 @@ static mja_err fail(parser *p, const char *fmt, ...)
 	return MJA_ERR_ACL_SYNTAX;
 }
 
-/* Strict UTF-8 (RFC 3629 section 4): no overlong forms, no surrogates,
- * nothing above U+10FFFF. MQTT 3.1.1 1.5.3 requires it of topics. */
-static int utf8_valid(const char *str, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t n;
-		unsigned char lo = 0x80, hi = 0xbf;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			if (c == 0xe0)
-				lo = 0xa0;      /* overlong */
-			else if (c == 0xed)
-				hi = 0x9f;      /* surrogates */
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			if (c == 0xf0)
-				lo = 0x90;      /* overlong */
-			else if (c == 0xf4)
-				hi = 0x8f;      /* above U+10FFFF */
-		} else {
-			return 0;
-		}
-		if (len - i - 1 < n)
-			return 0;
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			return 0;
-		for (size_t k = 2; k <= n; k++) {
-			if (s[i + k] < 0x80 || s[i + k] > 0xbf)
-				return 0;
-		}
-		i += n + 1;
-	}
-	return 1;
-}
-
 /* Next blank-separated token of line[*pos..len); 0 if none. */
 static int next_token(const char *line, size_t len, size_t *pos, const char **tok, size_t *toklen)
 {
 	size_t i = *pos, start;
 
-	while (i < len && is_blank(line[i]))
+	while (i < len && mja_text_is_space((unsigned char)line[i]))
 		i++;
 	if (i == len) {
 		*pos = i;
 		return 0;
 	}
 	start = i;
-	while (i < len && !is_blank(line[i]))
+	while (i < len && !mja_text_is_space((unsigned char)line[i]))
 		i++;
 	*tok = line + start;
 	*toklen = i - start;
@@ -234,7 +170,7 @@ static mja_err compile_template(parser *p, char *lit, size_t n, mja_acl_level *l
 static int has_blank_hash(const char *lv, size_t n)
 {
 	for (size_t i = 1; i < n; i++) {
-		if (lv[i] == '#' && is_blank(lv[i - 1]))
+		if (lv[i] == '#' && mja_text_is_space((unsigned char)lv[i - 1]))
 			return 1;
 	}
 	return 0;
@@ -252,7 +188,7 @@ static mja_err compile_filter(parser *p, const char *f, size_t len, mja_acl_rule
 	char *copy;
 
 	/* MQTT 3.1.1 1.5.3: topic strings are UTF-8 (NUL was refused per line). */
-	if (!utf8_valid(f, len))
+	if (!mja_utf8_valid(f, len))
 		return fail(p, "invalid filter: not valid UTF-8");
 	for (size_t k = 0; k < len; k++)
 		n += f[k] == '/';
@@ -326,9 +262,9 @@ static mja_err parse_rule(parser *p, const char *kw, const char *line, size_t le
 	else
 		return fail(p, "bad access word '%s' (read, write, readwrite or deny)",
 				shown(buf, sizeof(buf), acc, acclen));
-	while (pos < len && is_blank(line[pos]))
+	while (pos < len && mja_text_is_space((unsigned char)line[pos]))
 		pos++;
-	while (end > pos && is_blank(line[end - 1]))
+	while (end > pos && mja_text_is_space((unsigned char)line[end - 1]))
 		end--;
 	if (pos == end)
 		return fail(p, "'%s %.*s' needs a filter", kw, (int)acclen, acc);
@@ -356,7 +292,7 @@ static mja_err parse_section(parser *p, const char *kw, int is_role, const char 
 	if (next_token(line, len, &pos, &extra, &elen))
 		return fail(p, "'%s' takes one name; unexpected '%s' after it", kw,
 				shown(buf, sizeof(buf), extra, elen));
-	if (!utf8_valid(name, nlen))
+	if (!mja_utf8_valid(name, nlen))
 		return fail(p, "%s name is not valid UTF-8", kw);
 	if (is_role && name[nlen - 1] == '*')
 		return fail(p, "role names have no prefix form: '*' at the end of a role name");
@@ -513,65 +449,21 @@ mja_err mja_acl_load_buf(const char *buf, size_t len, const char *name,
 
 mja_err mja_acl_load_file(const char *path, mja_acl **out, mja_diag *d)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0, cap;
-	mja_err rc = MJA_ERR_FILE;
-	int fd;
+	char *buf;
+	size_t len;
+	mja_err rc;
 
 	if (out)
 		*out = NULL;
 	if (!path || !out)
 		return MJA_ERR_INVAL;
-	/* O_NONBLOCK: opening a FIFO must not hang the broker; it is then
-	 * refused as not a regular file. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		mja_diag_set(d, "%s: cannot open: %s", path, strerror(errno));
-		return MJA_ERR_FILE;
-	}
-	if (fstat(fd, &st) != 0) {
-		mja_diag_set(d, "%s: cannot stat: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		mja_diag_set(d, "%s: not a regular file", path);
-		goto out;
-	}
-	if (st.st_size < 0 || (unsigned long long)st.st_size > ACL_FILE_MAX) {
-		mja_diag_set(d, "%s: file too large (more than %u bytes)", path, ACL_FILE_MAX);
-		goto out;
-	}
-	cap = (size_t)st.st_size + 1;
-	buf = malloc(cap);
-	if (!buf) {
-		rc = MJA_ERR_NOMEM;
-		mja_diag_set(d, "%s: %s", path, mja_strerror(rc));
-		goto out;
-	}
-	/* Read to EOF; a file that grows past its stat size while being read
-	 * is refused rather than cut. */
-	for (;;) {
-		ssize_t r = read(fd, buf + len, cap - len);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			mja_diag_set(d, "%s: read error: %s", path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len == cap) {
-			mja_diag_set(d, "%s: file changed while being read", path);
-			goto out;
-		}
-	}
+	/* file.h: a regular file only (a FIFO never blocks the broker), not
+	 * writable by every user (anyone could grant themselves rights) */
+	rc = mja_file_read(path, ACL_FILE_MAX, MJA_FILE_TRUSTED, &buf, &len, d);
+	if (rc != MJA_OK)
+		return rc;
 	rc = mja_acl_load_buf(buf, len, path, out, d);
-out:
-	free(buf);
-	close(fd);
+	mja_file_free(buf, len);
 	return rc;
 }
 

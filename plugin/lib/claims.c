@@ -1,4 +1,4 @@
-/* claims.c - registered-claim validation (RFC 7519 4.1, spec 2.5 - 2.8).
+/* claims.c - registered-claim validation (RFC 7519 4.1; docs/design.md, Token rules).
  *
  * NumericDate values (RFC 7519 2) may be JSON integers or reals, of any
  * size or sign. They are compared exactly against 128-bit integer bounds
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "mja/claims.h"
+#include "mja/text.h"
 
 typedef __int128 wide;
 
@@ -173,7 +174,7 @@ mja_err mja_claims_check(const json_t *payload, const mja_claim_rules *r, int64_
 		return MJA_ERR_AUDIENCE;
 
 	if (r->max_token_age > 0) {
-		/* spec 1 max_token_age: now - iat <= max + leeway ... */
+		/* max_token_age (README): now - iat <= max + leeway ... */
 		if (!iat || num_cmp(iat, (wide)now - r->max_token_age - leeway) < 0)
 			return MJA_ERR_TOO_OLD;
 		/* ... and exp - iat <= max */
@@ -181,7 +182,8 @@ mja_err mja_claims_check(const json_t *payload, const mja_claim_rules *r, int64_
 			return MJA_ERR_TOO_OLD;
 	}
 
-	/* spec 2.7 (RFC 7519 4.1.2): sub, when present, names an MQTT subject. */
+	/* RFC 7519 4.1.2 (docs/design.md, Token rules 7): sub, when present,
+	 * names an MQTT subject (text.h's sub rule). */
 	sub = c[C_SUB];
 	if (sub && (!json_is_string(sub) ||
 			!mja_sub_valid(json_string_value(sub), json_string_length(sub))))
@@ -217,61 +219,6 @@ int mja_claims_exp(const json_t *payload, int64_t *exp)
 		if ((double)x < d)
 			x++;
 		*exp = x > INT64_MAX ? INT64_MAX : (int64_t)x;
-	}
-	return 1;
-}
-
-/* Length of the UTF-8 sequence at s[0..len), or 0 if it is not well
- * formed (RFC 3629 4: no overlongs, no surrogates, nothing above U+10FFFF). */
-static size_t utf8_seq(const unsigned char *s, size_t len)
-{
-	unsigned char c = s[0];
-	size_t n;
-	unsigned char lo = 0x80, hi = 0xbf;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4;
-	else
-		return 0; /* continuation byte, overlong C0/C1, or F5..FF */
-	if (c == 0xe0)
-		lo = 0xa0;      /* overlong 3-byte */
-	else if (c == 0xed)
-		hi = 0x9f;      /* U+D800..U+DFFF */
-	else if (c == 0xf0)
-		lo = 0x90;      /* overlong 4-byte */
-	else if (c == 0xf4)
-		hi = 0x8f;      /* above U+10FFFF */
-	if (len < n || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return n;
-}
-
-int mja_sub_valid(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	/* spec 2.7: 1..256 bytes; '+' and '#' are MQTT wildcards and NUL ends
-	 * C strings, so none of them may reach topic substitution. */
-	if (!s || len == 0 || len > 256)
-		return 0;
-	for (size_t i = 0; i < len;) {
-		size_t n;
-
-		if (p[i] == '\0' || p[i] == '+' || p[i] == '#')
-			return 0;
-		n = utf8_seq(p + i, len - i);
-		if (n == 0)
-			return 0;
-		i += n;
 	}
 	return 1;
 }

@@ -1,10 +1,11 @@
-/* config.c - plugin options (spec section 1) and the files they name. */
+/* config.c - plugin options (README, Configuration options) and the files they name. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mja/config.h"
+#include "mja/text.h"
 
 /* A value without its leading and trailing blanks (Mosquitto keeps the
  * trailing ones; a stray space must not become part of a path). */
@@ -13,22 +14,25 @@ typedef struct view {
 	size_t len;
 } view;
 
-static int is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
-
 static view trim(const char *s)
 {
 	view v = { s, s ? strlen(s) : 0 };
 
-	while (v.len && is_blank(v.p[0])) {
+	while (v.len && mja_text_is_space((unsigned char)v.p[0])) {
 		v.p++;
 		v.len--;
 	}
-	while (v.len && is_blank(v.p[v.len - 1]))
+	while (v.len && mja_text_is_space((unsigned char)v.p[v.len - 1]))
 		v.len--;
 	return v;
+}
+
+/* A value for a diagnostic: escaped and bounded (text.h). */
+#define SHOWN_MAX 72
+static const char *shown(view v, char buf[SHOWN_MAX])
+{
+	mja_text_printable(v.p, v.len, buf, SHOWN_MAX);
+	return buf;
 }
 
 static int view_is(view v, const char *word)
@@ -66,7 +70,7 @@ static mja_err strv_push(char ***v, size_t *n, const char *s, size_t len)
 
 static int is_list_sep(char c)
 {
-	return c == ',' || is_blank(c);
+	return c == ',' || mja_text_is_space((unsigned char)c);
 }
 
 /* A LIST value: items separated by commas and/or blanks; empty items are
@@ -101,6 +105,7 @@ static mja_err parse_list(const char *name, view v, char ***out, size_t *n, mja_
 static mja_err parse_uint(const char *name, view v, int64_t min, int64_t max,
 		int64_t *out, mja_diag *d)
 {
+	char buf[SHOWN_MAX];
 	int64_t x = 0;
 
 	if (v.len == 0)
@@ -117,12 +122,11 @@ static mja_err parse_uint(const char *name, view v, int64_t min, int64_t max,
 	*out = x;
 	return MJA_OK;
 bad:
-	mja_diag_set(d, "option %s: \"%.*s\" is not a whole number", name,
-			(int)(v.len > 64 ? 64 : v.len), v.p);
+	mja_diag_set(d, "option %s: \"%s\" is not a whole number", name, shown(v, buf));
 	return MJA_ERR_CONFIG;
 range:
-	mja_diag_set(d, "option %s: \"%.*s\" is out of range %lld..%lld", name,
-			(int)(v.len > 64 ? 64 : v.len), v.p, (long long)min, (long long)max);
+	mja_diag_set(d, "option %s: \"%s\" is out of range %lld..%lld", name,
+			shown(v, buf), (long long)min, (long long)max);
 	return MJA_ERR_CONFIG;
 }
 
@@ -130,6 +134,8 @@ range:
 static mja_err parse_choice(const char *name, view v, const char *w0, const char *w1,
 		int *out, mja_diag *d)
 {
+	char buf[SHOWN_MAX];
+
 	if (view_is(v, w0)) {
 		*out = 0;
 		return MJA_OK;
@@ -138,8 +144,7 @@ static mja_err parse_choice(const char *name, view v, const char *w0, const char
 		*out = 1;
 		return MJA_OK;
 	}
-	mja_diag_set(d, "option %s: \"%.*s\" is not %s or %s", name,
-			(int)(v.len > 64 ? 64 : v.len), v.p, w0, w1);
+	mja_diag_set(d, "option %s: \"%s\" is not %s or %s", name, shown(v, buf), w0, w1);
 	return MJA_ERR_CONFIG;
 }
 
@@ -158,14 +163,15 @@ static mja_err parse_path(const char *name, view v, char **out, mja_diag *d)
 /* A dotted claim path: non-empty segments. */
 static mja_err parse_claim_path(const char *name, view v, char **out, mja_diag *d)
 {
+	char buf[SHOWN_MAX];
 	int empty_segment = v.len == 0 || v.p[0] == '.' || v.p[v.len - 1] == '.';
 
 	for (size_t i = 0; i + 1 < v.len; i++)
 		if (v.p[i] == '.' && v.p[i + 1] == '.')
 			empty_segment = 1;
 	if (empty_segment) {
-		mja_diag_set(d, "option %s: \"%.*s\" is not a dotted claim path", name,
-				(int)(v.len > 64 ? 64 : v.len), v.p);
+		mja_diag_set(d, "option %s: \"%s\" is not a dotted claim path", name,
+				shown(v, buf));
 		return MJA_ERR_CONFIG;
 	}
 	*out = strndup(v.p, v.len);
@@ -178,6 +184,7 @@ enum opt_id {
 	OPT_USERNAME_MATCH, OPT_CLIENTID_MATCH, OPT_ACL_FILE, OPT_ROLES_CLAIM,
 	OPT_NON_JWT, OPT_DISCONNECT_ON_EXPIRY, OPT_MAX_TOKEN_BYTES, OPT_TOKEN_CACHE_SIZE,
 	OPT_JWKS_URL, OPT_OIDC_ISSUER, OPT_JWKS_CA_FILE, OPT_JWKS_REFRESH, OPT_JWKS_MAX_STALE,
+	OPT_REVOCATION_FILE, OPT_STATS_INTERVAL, OPT_AUTH_METHODS,
 	OPT__COUNT
 };
 
@@ -207,12 +214,15 @@ static const struct {
 	[OPT_JWKS_CA_FILE] = { "jwks_ca_file", 0 },
 	[OPT_JWKS_REFRESH] = { "jwks_refresh", 0 },
 	[OPT_JWKS_MAX_STALE] = { "jwks_max_stale", 0 },
+	[OPT_REVOCATION_FILE] = { "revocation_file", 0 },
+	[OPT_STATS_INTERVAL] = { "stats_interval", 0 },
+	[OPT_AUTH_METHODS] = { "auth_methods", 0 },
 };
 
 /* An URL option: one token, https:// (or http:// to loopback). */
 static mja_err parse_url(const char *name, view v, char **out, mja_diag *d)
 {
-	mja_diag inner = { { 0 } };
+	mja_diag inner = { 0 };
 	char *u;
 
 	u = strndup(v.p, v.len);
@@ -249,8 +259,21 @@ static mja_err apply_option(mja_config *c, enum opt_id id, view v, mja_diag *d)
 		return e;
 	case OPT_ACL_FILE:
 		return parse_path(name, v, &c->acl_file, d);
+	case OPT_REVOCATION_FILE:
+		return parse_path(name, v, &c->revocation_file, d);
+	case OPT_STATS_INTERVAL:
+		e = parse_uint(name, v, 0, MJA_CONFIG_STATS_INTERVAL_LIMIT, &num, d);
+		if (e == MJA_OK)
+			c->stats_interval = num;
+		return e;
+	case OPT_AUTH_METHODS:
+		/* replaces the default list */
+		free_strv(c->auth_methods, c->n_auth_methods);
+		c->auth_methods = NULL;
+		c->n_auth_methods = 0;
+		return parse_list(name, v, &c->auth_methods, &c->n_auth_methods, d);
 	case OPT_ALGORITHMS: {
-		mja_diag sub = { { 0 } };
+		mja_diag sub = { 0 };
 
 		e = mja_alg_set_parse(v.p, v.len, &c->algorithms, &sub);
 		if (e != MJA_OK)
@@ -288,7 +311,7 @@ static mja_err apply_option(mja_config *c, enum opt_id id, view v, mja_diag *d)
 			c->max_token_bytes = (size_t)num;
 		return e;
 	case OPT_TOKEN_CACHE_SIZE:
-		/* spec 6: the verified-token cache; 0 turns it off */
+		/* docs/design.md, Verified-token cache; 0 turns it off */
 		e = parse_uint(name, v, 0, MJA_CONFIG_CACHE_LIMIT, &num, d);
 		if (e == MJA_OK)
 			c->token_cache_size = (size_t)num;
@@ -356,12 +379,15 @@ static mja_err set_defaults(mja_config *c)
 	c->disconnect_on_expiry = 1;
 	c->jwks_refresh = MJA_JWKS_DEFAULT_REFRESH;
 	c->jwks_max_stale = MJA_JWKS_DEFAULT_MAX_STALE;
+	c->stats_interval = MJA_CONFIG_STATS_INTERVAL;
 	c->roles_claim = strdup("roles");
 	if (!c->roles_claim)
 		return MJA_ERR_NOMEM;
 	e = strv_push(&c->required, &c->n_required, "exp", 3);
 	if (e == MJA_OK)
 		e = strv_push(&c->required, &c->n_required, "sub", 3);
+	if (e == MJA_OK)
+		e = strv_push(&c->auth_methods, &c->n_auth_methods, "jwt", 3);
 	return e;
 }
 
@@ -390,10 +416,30 @@ static mja_err check_combination(const mja_config *c, mja_diag *d)
 	return MJA_OK;
 }
 
+static void file_diag(mja_diag *d, const char *name, const char *path,
+		const mja_diag *inner, mja_err e);
+
+/* Read revocation_file into a new list; on success it replaces the old. */
+static mja_err load_revocation(mja_config *c, mja_diag *d)
+{
+	mja_revoke *fresh = NULL;
+	mja_diag inner = { 0 };
+	mja_err e = mja_revoke_load_file(c->revocation_file, &fresh, &inner);
+
+	if (e != MJA_OK) {
+		file_diag(d, "revocation_file", c->revocation_file, &inner, e);
+		return e;
+	}
+	mja_revoke_free(c->revoked);
+	c->revoked = fresh;
+	return MJA_OK;
+}
+
 mja_err mja_config_parse(const mja_config_opt *opts, size_t n,
 		mja_config **out, mja_diag *d)
 {
 	unsigned seen[OPT__COUNT] = { 0 };
+	char buf[SHOWN_MAX];
 	mja_config *c;
 	mja_err e;
 
@@ -417,7 +463,9 @@ mja_err mja_config_parse(const mja_config_opt *opts, size_t n,
 			if (strcmp(key, opt_table[id].name) == 0)
 				break;
 		if (id == OPT__COUNT) {
-			mja_diag_set(d, "option %.64s: unknown option", key);
+			view k = { key, strlen(key) };
+
+			mja_diag_set(d, "option %s: unknown option", shown(k, buf));
 			e = MJA_ERR_CONFIG;
 			goto out;
 		}
@@ -472,6 +520,13 @@ mja_err mja_config_parse(const mja_config_opt *opts, size_t n,
 		e = MJA_ERR_NOMEM;
 		goto out;
 	}
+	/* at start an unreadable or malformed list stops the broker */
+	if (c->revocation_file) {
+		mja_revoke_stamp_get(c->revocation_file, &c->revoked_stamp);
+		e = load_revocation(c, d);
+		if (e != MJA_OK)
+			goto out;
+	}
 	*out = c;
 	return MJA_OK;
 out:
@@ -496,8 +551,11 @@ void mja_config_free(mja_config *c)
 	free_strv(c->jwks_urls, c->n_jwks_urls);
 	free(c->oidc_issuer);
 	free(c->jwks_ca_file);
+	free(c->revocation_file);
+	free_strv(c->auth_methods, c->n_auth_methods);
 	mja_config_files_free(c->files);
 	mja_cache_free(c->cache);
+	mja_revoke_free(c->revoked);
 	free(c);
 }
 
@@ -574,6 +632,8 @@ mja_err mja_config_load_files(const mja_config *c, mja_config_files **out, mja_d
 		for (size_t i = 0; i < sources[s].n; i++) {
 			mja_diag_clear(&inner);
 			e = sources[s].load(f->file_keys, sources[s].files[i], &inner);
+			if (inner.warning[0])
+				mja_diag_warn(d, "option %s: %s", sources[s].name, inner.warning);
 			if (e != MJA_OK) {
 				file_diag(d, sources[s].name, sources[s].files[i], &inner, e);
 				goto out;
@@ -603,6 +663,8 @@ mja_err mja_config_load_files(const mja_config *c, mja_config_files **out, mja_d
 	if (c->acl_file) {
 		mja_diag_clear(&inner);
 		e = mja_acl_load_file(c->acl_file, &f->acl, &inner);
+		if (inner.warning[0])
+			mja_diag_warn(d, "option acl_file: %s", inner.warning);
 		if (e != MJA_OK) {
 			file_diag(d, "acl_file", c->acl_file, &inner, e);
 			goto out;
@@ -647,7 +709,7 @@ mja_err mja_config_reload(mja_config *c, mja_diag *d)
 	mja_jwks_refetch_all(c->jwks);   /* SIGHUP refetches at once */
 	e = mja_config_load_files(c, &fresh, d);
 	if (e != MJA_OK)
-		return e;   /* the previous set stays in force in full (spec 4) */
+		return e;   /* the previous set stays in force in full (docs/design.md, Reload) */
 	mja_config_files_free(c->files);
 	c->files = fresh;
 	/* entries were verified with the old keys */
@@ -693,4 +755,38 @@ void mja_config_jwks_fetch_once(mja_config *c, int64_t now, mja_log_fn log, void
 		return;
 	mja_jwks_fetch_now(c->jwks, 0);
 	mja_config_jwks_update(c, now, log, ctx);
+}
+
+mja_err mja_config_revoke_refresh(mja_config *c, int force, int *changed, mja_diag *d)
+{
+	mja_revoke_stamp now;
+	mja_err e;
+
+	if (changed)
+		*changed = 0;
+	if (!c)
+		return MJA_ERR_INVAL;
+	if (!c->revocation_file)
+		return MJA_OK;
+	/* stat before reading: a change after the stat is seen next time */
+	mja_revoke_stamp_get(c->revocation_file, &now);
+	if (!force && mja_revoke_stamp_equal(&now, &c->revoked_stamp))
+		return MJA_OK;
+	c->revoked_stamp = now;   /* also on failure: one report per change */
+	e = load_revocation(c, d);
+	if (e != MJA_OK)
+		return e;   /* the previous list stays in force */
+	if (changed)
+		*changed = 1;
+	return MJA_OK;
+}
+
+int mja_config_auth_method(const mja_config *c, const char *method)
+{
+	if (!c || !method)
+		return 0;
+	for (size_t i = 0; i < c->n_auth_methods; i++)
+		if (strcmp(c->auth_methods[i], method) == 0)
+			return 1;
+	return 0;
 }

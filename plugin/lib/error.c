@@ -39,6 +39,7 @@ const char *mja_strerror(mja_err e)
 	case MJA_ERR_CONFIG: return "bad configuration";
 	case MJA_ERR_ACL_SYNTAX: return "ACL file syntax error";
 	case MJA_ERR_KEYS_UNAVAILABLE: return "keys unavailable";
+	case MJA_ERR_REVOKED: return "revoked";
 	case MJA_ERR__COUNT: break;
 	}
 	return "unknown error";
@@ -46,8 +47,29 @@ const char *mja_strerror(mja_err e)
 
 void mja_diag_clear(mja_diag *d)
 {
-	if (d)
+	if (d) {
 		d->text[0] = '\0';
+		d->warning[0] = '\0';
+	}
+}
+
+void mja_diag_warn(mja_diag *d, const char *fmt, ...)
+{
+	size_t used;
+	va_list ap;
+
+	if (!d)
+		return;
+	used = strnlen(d->warning, sizeof(d->warning));
+	if (used >= sizeof(d->warning) - 1)
+		return;
+	if (used > 0) {
+		snprintf(d->warning + used, sizeof(d->warning) - used, "; ");
+		used = strnlen(d->warning, sizeof(d->warning));
+	}
+	va_start(ap, fmt);
+	vsnprintf(d->warning + used, sizeof(d->warning) - used, fmt, ap);
+	va_end(ap);
 }
 
 void mja_diag_set(mja_diag *d, const char *fmt, ...)

@@ -14,7 +14,8 @@
 #include <jansson.h>
 
 #include "mja/jwks.h"
-#include "key_internal.h"
+#include "mja/key_internal.h"
+#include "mja/text.h"
 
 /* ---- pure helpers ---- */
 
@@ -191,7 +192,7 @@ mja_err mja_jwks_parse(const char *body, size_t len, const char *origin,
 	json_error_t jerr;
 	json_t *root, *keys;
 	mja_keyset *ks = NULL;
-	mja_diag inner = { { 0 } };
+	mja_diag inner = { 0 };
 	mja_err e;
 	size_t i;
 
@@ -257,7 +258,7 @@ mja_err mja_jwks_parse_discovery(const char *body, size_t len, const char *issue
 {
 	json_error_t jerr;
 	json_t *root, *iss, *uri;
-	mja_diag inner = { { 0 } };
+	mja_diag inner = { 0 };
 
 	*jwks_uri = NULL;
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -278,7 +279,7 @@ mja_err mja_jwks_parse_discovery(const char *body, size_t len, const char *issue
 	    strcmp(json_string_value(iss), issuer) != 0) {
 		char shown[160];
 
-		mja_key__printable(json_string_value(iss), json_string_length(iss), shown,
+		mja_text_printable(json_string_value(iss), json_string_length(iss), shown,
 				sizeof(shown));
 		json_decref(root);
 		mja_diag_set(d, "discovery document: issuer \"%s\" is not \"%.200s\"", shown, issuer);
@@ -377,7 +378,7 @@ mja_err mja_jwks_http_get(void *ctx, const char *url, const char *ca_file,
 {
 	struct xfer x = { .abort_flag = abort_flag };
 	char errbuf[CURL_ERROR_SIZE] = "";
-	mja_diag inner = { { 0 } };
+	mja_diag inner = { 0 };
 	CURL *c;
 	CURLcode rc;
 	long status = 0;
@@ -584,7 +585,7 @@ static void result_clear(struct result *r)
 static void fetch_source(mja_jwks *j, const struct source *s, struct result *r)
 {
 	mja_http_response resp = { 0 };
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	char *url = NULL;
 	mja_err e;
 
@@ -842,7 +843,7 @@ static size_t kid_diff(const mja_keyset *a, const mja_keyset *b, char *buf, size
 		if (in_b)
 			continue;
 		if (kid)
-			mja_key__printable(kid, strlen(kid), shown, sizeof(shown));
+			mja_text_printable(kid, strlen(kid), shown, sizeof(shown));
 		else
 			snprintf(shown, sizeof(shown), "(no kid)");
 		if (o < size)

@@ -16,7 +16,8 @@
 #include <openssl/param_build.h>
 
 #include "mja/b64url.h"
-#include "key_internal.h"
+#include "mja/text.h"
+#include "mja/key_internal.h"
 
 /* A decoded base64url member; private ones are scrubbed. */
 struct blob {
@@ -248,25 +249,20 @@ static mja_err jwk_ec(struct jctx *c, json_t *o, int priv, EVP_PKEY **out)
 	size_t clen, crvlen;
 	char shown[40];
 	mja_err e;
-	int bad = 0;
+	int bad = 0, es;
 
 	*out = NULL;
 	crv = get_str(o, "crv", &crvlen, &bad);
 	if (bad || !crv)
 		return jfail(c, MJA_ERR_KEY, "missing or non-string \"crv\"");
-	if (crvlen == 5 && memcmp(crv, "P-256", 5) == 0) {
-		group = "P-256";
-		clen = 32;
-	} else if (crvlen == 5 && memcmp(crv, "P-384", 5) == 0) {
-		group = "P-384";
-		clen = 48;
-	} else if (crvlen == 5 && memcmp(crv, "P-521", 5) == 0) {
-		group = "P-521";
-		clen = 66;
-	} else {
-		mja_key__printable(crv, crvlen, shown, sizeof(shown));
+	/* RFC 7518 6.2.1.1: the curves of alg.h's table */
+	es = mja_alg_by_curve(crv, crvlen);
+	if (es < 0) {
+		mja_text_printable(crv, crvlen, shown, sizeof(shown));
 		return jfail(c, MJA_ERR_KEY, "unsupported curve %s", shown);
 	}
+	group = mja_alg_info_of((mja_alg)es)->curve;
+	clen = mja_alg_info_of((mja_alg)es)->coord_len;
 	e = get_b64(c, o, "x", 1, &x);
 	if (e == MJA_OK)
 		e = get_b64(c, o, "y", 1, &y);
@@ -317,6 +313,7 @@ out:
 /* RFC 8037 2: OKP crv, x (and d); Ed25519 only. */
 static mja_err jwk_okp(struct jctx *c, json_t *o, int priv, EVP_PKEY **out)
 {
+	const mja_alg_info *ed = mja_alg_info_of(MJA_ALG_EDDSA);
 	struct blob x = { 0 }, dd = { 0 };
 	OSSL_PARAM_BLD *bld = NULL;
 	const char *crv;
@@ -329,12 +326,12 @@ static mja_err jwk_okp(struct jctx *c, json_t *o, int priv, EVP_PKEY **out)
 	crv = get_str(o, "crv", &crvlen, &bad);
 	if (bad || !crv)
 		return jfail(c, MJA_ERR_KEY, "missing or non-string \"crv\"");
-	mja_key__printable(crv, crvlen, shown, sizeof(shown));
+	mja_text_printable(crv, crvlen, shown, sizeof(shown));
 	if ((crvlen == 6 && memcmp(crv, "X25519", 6) == 0) ||
 	    (crvlen == 4 && memcmp(crv, "X448", 4) == 0))
 		return jfail(c, MJA_ERR_KEY,
 				"curve %s is for key agreement, not signatures (Ed25519 only)", shown);
-	if (!(crvlen == 7 && memcmp(crv, "Ed25519", 7) == 0))
+	if (!(crvlen == strlen(ed->curve) && memcmp(crv, ed->curve, crvlen) == 0))
 		return jfail(c, MJA_ERR_KEY, "unsupported curve %s (Ed25519 only)", shown);
 	e = get_b64(c, o, "x", 1, &x);
 	if (e == MJA_OK && priv)
@@ -342,7 +339,7 @@ static mja_err jwk_okp(struct jctx *c, json_t *o, int priv, EVP_PKEY **out)
 	if (e != MJA_OK)
 		goto out;
 	/* RFC 8032 5.1.5: 32-byte keys */
-	if (x.len != 32 || (priv && dd.len != 32)) {
+	if (x.len != ed->coord_len || (priv && dd.len != ed->coord_len)) {
 		e = jfail(c, MJA_ERR_KEY, "Ed25519 keys are 32 bytes");
 		goto out;
 	}
@@ -481,7 +478,7 @@ static mja_err jwk_one(struct jctx *c, json_t *o, int mode, mja_key **out)
 		if (e == MJA_OK && (e = mja_key__adopt_pkey(k, pkey, reason, sizeof(reason))) != MJA_OK)
 			e = jfail(c, e, "%s", reason);
 	} else {
-		mja_key__printable(kty, ktylen, shown, sizeof(shown));
+		mja_text_printable(kty, ktylen, shown, sizeof(shown));
 		e = jfail(c, MJA_ERR_KEY, "unsupported kty %s", shown);
 		priv = 0;
 	}
@@ -538,10 +535,8 @@ mja_err mja_jwk__parse(const char *buf, size_t len, int mode, const char *origin
 		mja_key *k;
 
 		e = jwk_one(&c, root, mode, &k);
-		if (e == MJA_OK && (e = mja_keylist__push(out, k)) != MJA_OK) {
-			mja_key_free(k);
+		if (e == MJA_OK && (e = mja_keylist__push(out, k)) != MJA_OK)
 			e = jfail(&c, e, "out of memory");
-		}
 		scrub_json(root);
 		json_decref(root);
 		return e;
@@ -563,17 +558,15 @@ mja_err mja_jwk__parse(const char *buf, size_t len, int mode, const char *origin
 		if (json_is_string(kid)) {
 			char shown[64];
 
-			mja_key__printable(json_string_value(kid), json_string_length(kid),
+			mja_text_printable(json_string_value(kid), json_string_length(kid),
 					shown, sizeof(shown));
 			snprintf(c.where, sizeof(c.where), "key %zu (kid \"%s\"): ", i + 1, shown);
 		} else {
 			snprintf(c.where, sizeof(c.where), "key %zu: ", i + 1);
 		}
 		e = jwk_one(&c, o, mode, &k);
-		if (e == MJA_OK && (e = mja_keylist__push(out, k)) != MJA_OK) {
-			mja_key_free(k);
+		if (e == MJA_OK && (e = mja_keylist__push(out, k)) != MJA_OK)
 			e = jfail(&c, e, "out of memory");
-		}
 	}
 	for (i = 0; i < json_array_size(keys); i++)
 		scrub_json(json_array_get(keys, i));

@@ -32,6 +32,7 @@ struct mja_session {
 	int64_t window_last_ms;    /* monotonic, of its last event */
 	struct hold *holds;        /* held CONNECTs, in arrival order */
 	size_t n_holds, cap_holds;
+	mja_stats stats;           /* counters published under $SYS (stats.h) */
 };
 
 /* ---- actions ---- */
@@ -195,13 +196,15 @@ mja_err mja_session_open(const mja_config_opt *opts, size_t n, int64_t ms,
 		mja_session **out, mja_actions *acts)
 {
 	mja_config *cfg = NULL;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_session *s;
 	mja_err e;
 
 	if (out)
 		*out = NULL;
 	e = mja_config_parse(opts, n, &cfg, &d);
+	if (d.warning[0])   /* e.g. a secret file every user may read (file.h) */
+		logf_(acts, MJA_LOG_WARNING, "%s", d.warning);
 	if (e != MJA_OK) {
 		logf_(acts, MJA_LOG_ERR, "configuration error: %s",
 				d.text[0] ? d.text : mja_strerror(e));
@@ -230,10 +233,11 @@ mja_err mja_session_open(const mja_config_opt *opts, size_t n, int64_t ms,
 				s->cfg->disconnect_on_expiry ? "; connected clients whose token "
 				"expires are disconnected only on the broker's TICK, which "
 				"Mosquitto 2.0 never sends with per_listener_settings true" : "");
-	logf_(acts, MJA_LOG_INFO, "ready: %zu key(s)%s%s",
+	logf_(acts, MJA_LOG_INFO, "ready: %zu key(s)%s%s%s",
 			mja_keyset_count(s->cfg->files->keys),
 			s->cfg->acl_file ? ", ACL loaded" : "",
-			s->cfg->jwks ? ", fetching JWKS in the background" : "");
+			s->cfg->jwks ? ", fetching JWKS in the background" : "",
+			s->cfg->revocation_file ? ", revocation list loaded" : "");
 	*out = s;
 	return MJA_OK;
 }
@@ -296,6 +300,38 @@ const mja_config *mja_session_config(const mja_session *s)
 	return s ? s->cfg : NULL;
 }
 
+const mja_stats *mja_session_stats(const mja_session *s)
+{
+	return s ? &s->stats : NULL;
+}
+
+size_t mja_session_stats_emit(const mja_session *s, mja_stats_emit_fn fn, void *arg)
+{
+	mja_stats_extra x = { 0 };
+	struct mja_source_stats *src = NULL;
+	mja_cache_stats cs;
+	size_t n, calls;
+
+	if (!s || !fn)
+		return 0;
+	mja_cache_get_stats(s->cfg->cache, &cs);
+	x.cache_hits = cs.hits;
+	x.cache_misses = cs.misses;
+	x.keys = mja_keyset_count(s->cfg->files->keys);
+	n = mja_jwks_stats(s->cfg->jwks, NULL, 0);
+	if (n) {
+		/* out of memory: the other figures still go out */
+		src = calloc(n, sizeof(*src));
+		if (src) {
+			x.n_sources = mja_jwks_stats(s->cfg->jwks, src, n);
+			x.sources = src;
+		}
+	}
+	calls = mja_stats_emit(&s->stats, &x, fn, arg);
+	free(src);
+	return calls;
+}
+
 const mja_client *mja_session_get(const mja_session *s, const void *client)
 {
 	return s ? mja_clients_get(s->clients, client) : NULL;
@@ -351,6 +387,7 @@ static void kick_expired(mja_session *s, const void *client, int64_t now, mja_ac
 		return;
 	log_client(a, MJA_LOG_NOTICE, "disconnecting", c->clientid, c->address,
 			mja_strerror(MJA_ERR_EXPIRED));
+	s->stats.disconnects_expired++;
 	id = c->clientid ? strdup(c->clientid) : NULL;
 	if (c->clientid && !id)
 		a->lost = 1;   /* kicked in the registry all the same: denied everything */
@@ -595,10 +632,23 @@ static mja_decision recheck(mja_session *s, const mja_session_client *c,
 	if (replace_principal(s, c->client, r, p, why))
 		return MJA_ALLOW;
 	log_refusal(a, c, "re-check refused", *why);
+	if (*why == MJA_ERR_REVOKED)
+		s->stats.disconnects_revoked++;   /* the broker disconnects it */
 	/* the broker disconnects it; until then it may do nothing, and its
 	 * will (a write under a token that no longer holds) is denied */
 	kick(s, c->client, now, 0);
 	return MJA_DENY;
+}
+
+/* A CONNECT's outcome in the counters. */
+static void count_connect(mja_session *s, mja_decision r, mja_err why)
+{
+	if (r == MJA_ALLOW)
+		s->stats.connects_accepted++;
+	else if (r == MJA_DEFER)
+		s->stats.connects_deferred++;
+	else
+		mja_stats_refused(&s->stats, why);
 }
 
 /* ---- held CONNECTs (session.h "Held CONNECTs") ---- */
@@ -709,6 +759,7 @@ static void complete_holds(mja_session *s, int64_t now, int64_t ms, mja_actions 
 			r = MJA_DENY;
 			log_refusal(a, &c, "refused", why);
 		}
+		count_connect(s, r, why);
 		/* accept_client copied what it keeps; the action copies the id */
 		push_complete(a, h->client, h->clientid, r == MJA_ALLOW);
 		hold_remove(s, i);
@@ -749,15 +800,16 @@ mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 		mja_clients_remove(s->clients, c->client);
 	drop_holds(s, c, a);
 	r = mja_auth_connect(s->cfg, username, password, c->clientid, now, &p, why);
-	if (r == MJA_DEFER)
-		return MJA_DEFER;
-	if (r != MJA_ALLOW) {
+	if (r == MJA_ALLOW) {
+		r = accept_client(s, c, username, p, ms, a, why);
+	} else if (r == MJA_DENY) {
+		/* a held CONNECT is counted when it is decided (TICK) */
 		if (*why == MJA_ERR_UNKNOWN_KID && hold(s, c, username, password, ms, a))
 			return MJA_HOLD;
 		log_refusal(a, c, "refused", *why);
-		return MJA_DENY;
 	}
-	return accept_client(s, c, username, p, ms, a, why);
+	count_connect(s, r, *why);
+	return r;
 }
 
 /* An entry at c's handle that the broker's enhanced authentication can
@@ -794,8 +846,14 @@ mja_decision mja_session_ext_auth_start(mja_session *s, const mja_session_client
 	close_window(s);   /* no part of a reload's re-check pass */
 	jwks_update(s, now, a);   /* a key set fetched since the last TICK */
 	e = same_connection(s, c);
-	if (!method || strcmp(method, MJA_SESSION_AUTH_METHOD) != 0)
+	/* auth_methods: the methods the plugin answers; others are another
+	 * plugin's (a re-authentication uses the method of its CONNECT, which
+	 * the broker enforces: MQTT 5 section 4.12.1) */
+	if (!mja_config_auth_method(s->cfg, method)) {
+		if (!e)
+			s->stats.connects_deferred++;
 		return MJA_DEFER;
+	}
 	if (e) {
 		/* AUTH 0x19 re-authentication of a session the plugin accepted:
 		 * same sub, fresh token; its exp replaces the old one */
@@ -806,20 +864,24 @@ mja_decision mja_session_ext_auth_start(mja_session *s, const mja_session_client
 			r = mja_auth_reauth(s->cfg, e->principal, data, len, c->username,
 					c->clientid, now, &p, why);
 		}
-		if (replace_principal(s, c->client, r, p, why))
+		if (replace_principal(s, c->client, r, p, why)) {
+			s->stats.reauth_accepted++;
 			return MJA_ALLOW;
+		}
 		log_refusal(a, c, "re-authentication refused", *why);
+		s->stats.reauth_refused++;
 		kick(s, c->client, now, 0);   /* the broker closes the connection */
 		return MJA_DENY;
 	}
-	/* CONNECT with authentication method "jwt": the client says it is the
+	/* CONNECT with one of the plugin's methods: the client says it is the
 	 * plugin's, so a missing or non-JWT token is refused, never deferred */
 	r = mja_auth_token(s->cfg, data, len, c->username, c->clientid, now, 1, &p, why);
-	if (r != MJA_ALLOW) {
+	if (r == MJA_ALLOW)
+		r = accept_client(s, c, c->username, p, ms, a, why);
+	else
 		log_refusal(a, c, "refused", *why);
-		return MJA_DENY;
-	}
-	return accept_client(s, c, c->username, p, ms, a, why);
+	count_connect(s, r, *why);
+	return r;
 }
 
 mja_decision mja_session_ext_auth_continue(mja_session *s, const mja_session_client *c,
@@ -871,19 +933,39 @@ static mja_decision acl_rules(mja_session *s, const mja_client *e, const char *t
 			strlen(topic), access, now, ignore_expiry, why);
 }
 
+static mja_decision acl_decide(mja_session *s, const mja_session_client *c,
+		const char *topic, int access, int64_t now, mja_actions *a);
+
 mja_decision mja_session_acl(mja_session *s, const mja_session_client *c,
 		const char *topic, int access, int64_t now, int64_t ms, mja_actions *a)
 {
-	const mja_client *e;
-	mja_err why = MJA_OK;
 	mja_decision r;
-	int is_will;
 
 	if (!s || !c)
 		return MJA_DENY;
 	/* a reload's re-check pass asks for wills and deliveries only */
 	if (access == MJA_ACCESS_SUBSCRIBE || access == MJA_ACCESS_UNSUBSCRIBE)
 		close_window(s);
+	r = acl_decide(s, c, topic, access, now, a);
+	if (r == MJA_DENY) {
+		if (access == MJA_ACCESS_WRITE)
+			s->stats.acl_denied[MJA_STATS_ACL_PUBLISH]++;
+		else if (access == MJA_ACCESS_SUBSCRIBE)
+			s->stats.acl_denied[MJA_STATS_ACL_SUBSCRIBE]++;
+		else if (access == MJA_ACCESS_READ)
+			s->stats.acl_denied[MJA_STATS_ACL_RECEIVE]++;
+	}
+	return r;
+}
+
+static mja_decision acl_decide(mja_session *s, const mja_session_client *c,
+		const char *topic, int access, int64_t now, mja_actions *a)
+{
+	const mja_client *e;
+	mja_err why = MJA_OK;
+	mja_decision r;
+	int is_will;
+
 	e = mja_clients_get(s->clients, c->client);
 	if (!e)
 		return MJA_DEFER;   /* did not log in with a token */
@@ -905,6 +987,10 @@ mja_decision mja_session_acl(mja_session *s, const mja_session_client *c,
 	 * the expiry test is skipped then (will_ok, set when it went). */
 	is_will = e->state == MJA_CLIENT_OFFLINE && access == MJA_ACCESS_WRITE;
 	if (is_will && !e->will_ok)
+		return MJA_DENY;
+	/* an offline session whose token was revoked gets nothing queued (a
+	 * live one is kicked; live checks skip this lookup) */
+	if (e->state == MJA_CLIENT_OFFLINE && mja_auth_revoked(s->cfg, e->principal) != MJA_OK)
 		return MJA_DENY;
 	r = acl_rules(s, e, topic, access, now, is_will, &why);
 	if (r != MJA_DENY)
@@ -948,6 +1034,38 @@ void mja_session_disconnect(mja_session *s, const void *client, int64_t now,
 
 static int64_t tick_scan(mja_session *s, int64_t now, int64_t ms, mja_actions *a);
 
+static int principal_revoked(const mja_principal *p, void *ctx)
+{
+	return mja_auth_revoked(ctx, p) == MJA_ERR_REVOKED;
+}
+
+/* Read revocation_file again if it changed (or if force: SIGHUP); log a
+ * failure (the previous list stays); on a new list, unless force (the
+ * broker's re-check follows then), kick the live clients it revokes. */
+static void refresh_revocation(mja_session *s, int force, int64_t now, int64_t ms,
+		mja_actions *a)
+{
+	mja_diag d = { 0 };
+	int changed = 0;
+	mja_err e;
+
+	if (!s->cfg->revocation_file)
+		return;
+	e = mja_config_revoke_refresh(s->cfg, force, &changed, &d);
+	if (e != MJA_OK) {
+		logf_(a, MJA_LOG_ERR, "revocation list not reloaded, the previous list stays "
+				"in force: %s", d.text[0] ? d.text : mja_strerror(e));
+		return;
+	}
+	if (!changed)
+		return;
+	logf_(a, MJA_LOG_NOTICE, "revocation list loaded: %zu entries",
+			mja_revoke_count(s->cfg->revoked));
+	if (!force)
+		s->stats.disconnects_revoked += mja_session_kick_if(s, principal_revoked, s->cfg,
+				MJA_ERR_REVOKED, now, ms, a);
+}
+
 int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *a)
 {
 	int64_t next;
@@ -973,6 +1091,9 @@ static int64_t tick_scan(mja_session *s, int64_t now, int64_t ms, mja_actions *a
 		return MJA_SESSION_TICK_MS - (ms - s->last_scan_ms);
 	s->last_scan_ms = ms;
 	mja_clients_sweep(s->clients, now);
+	/* revocation_file: one stat(2); a changed file is read again and the
+	 * live clients it now revokes are disconnected */
+	refresh_revocation(s, 0, now, ms, a);
 	if (!s->cfg->disconnect_on_expiry)
 		return MJA_SESSION_TICK_MS;
 	/* the schedule's top only: no scan of every client. Each kicked entry
@@ -984,7 +1105,7 @@ static int64_t tick_scan(mja_session *s, int64_t now, int64_t ms, mja_actions *a
 
 void mja_session_reload(mja_session *s, int64_t now, int64_t ms, mja_actions *a)
 {
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_err e;
 
 	if (!s)
@@ -993,7 +1114,12 @@ void mja_session_reload(mja_session *s, int64_t now, int64_t ms, mja_actions *a)
 	s->window++;
 	s->window_open = 1;
 	s->window_last_ms = ms;
+	/* the revocation list first: the re-check that follows refuses the
+	 * tokens it names */
+	refresh_revocation(s, 1, now, ms, a);
 	e = mja_config_reload(s->cfg, &d);
+	if (d.warning[0])
+		logf_(a, MJA_LOG_WARNING, "%s", d.warning);
 	if (e != MJA_OK)
 		logf_(a, MJA_LOG_ERR, "reload failed, the previous keys and ACL stay in "
 				"force: %s", d.text[0] ? d.text : mja_strerror(e));

@@ -4,7 +4,7 @@
 # from files) and by `mosquitto_jwt verify`; tokens from `mosquitto_jwt sign`
 # verified by PyJWT. It needs the tool (MJA_BUILD_TOOL).
 add_executable(verify_tokens ${CMAKE_CURRENT_LIST_DIR}/verify_tokens.c)
-target_link_libraries(verify_tokens PRIVATE mja_core)
+target_link_libraries(verify_tokens PRIVATE mja_tool)
 target_include_directories(verify_tokens PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../unit)
 
 if(TARGET mosquitto_jwt)

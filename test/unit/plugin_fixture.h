@@ -119,7 +119,7 @@ static __attribute__((unused)) void fx_add(fx_opts *o, const char *fmt, ...)
 static __attribute__((unused)) mja_config *fx_parse(fx_opts *o)
 {
 	mja_config *c = NULL;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_err e = mja_config_parse(o->o, o->n, &c, &d);
 
 	if (e != MJA_OK)
@@ -131,7 +131,7 @@ static __attribute__((unused)) mja_config *fx_parse(fx_opts *o)
 static __attribute__((unused)) void fx_parse_fails(fx_opts *o, mja_err want, const char *w1, const char *w2)
 {
 	mja_config *c = (mja_config *)0x1;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_err e = mja_config_parse(o->o, o->n, &c, &d);
 
 	if (e == MJA_OK)

@@ -30,7 +30,7 @@
 
 static mja_acl *load_len(const char *text, size_t len)
 {
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_acl *acl = NULL;
 	mja_err rc = mja_acl_load_buf(text, len, "t.acl", &acl, &d);
 
@@ -101,7 +101,7 @@ static void test_invalid_vectors(void **state)
 		while (wlen && want[wlen - 1] == '\n')
 			want[--wlen] = '\0';
 		{
-			mja_diag d = { { 0 } };
+			mja_diag d = { 0 };
 			mja_acl *acl = NULL;
 			mja_err rc = mja_acl_load_buf(input, ilen, "input", &acl, &d);
 
@@ -187,7 +187,7 @@ static void test_all_or_nothing(void **state)
 	 * the line number is right, and ASan sees no leak of the partial load. */
 	size_t cap = 64 * 1024, len = 0;
 	char *buf = malloc(cap);
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_acl *acl = (mja_acl *)buf;
 
 	assert_non_null(buf);
@@ -236,7 +236,7 @@ static void write_file(const char *path, const char *text)
 static void test_load_file(void **state)
 {
 	char path[128], want[256];
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_acl *acl = NULL;
 	mja_acl_who w = who("dev-1");
 
@@ -262,24 +262,24 @@ static void test_load_file(void **state)
 	/* A directory, and a FIFO (which must not block the load). */
 	mja_diag_clear(&d);
 	assert_int_equal(mja_acl_load_file(tmpdir, &acl, &d), MJA_ERR_FILE);
-	snprintf(want, sizeof(want), "%s: not a regular file", tmpdir);
+	snprintf(want, sizeof(want), "%s: not a regular file (a directory)", tmpdir);
 	assert_string_equal(d.text, want);
 	snprintf(path, sizeof(path), "%s/fifo", tmpdir);
 	assert_int_equal(mkfifo(path, 0600), 0);
 	mja_diag_clear(&d);
 	assert_int_equal(mja_acl_load_file(path, &acl, &d), MJA_ERR_FILE);
-	snprintf(want, sizeof(want), "%s: not a regular file", path);
+	snprintf(want, sizeof(want), "%s: not a regular file (a FIFO)", path);
 	assert_string_equal(d.text, want);
 	mja_diag_clear(&d);
 	assert_int_equal(mja_acl_load_file("/dev/null", &acl, &d), MJA_ERR_FILE);
-	assert_string_equal(d.text, "/dev/null: not a regular file");
+	assert_string_equal(d.text, "/dev/null: not a regular file (a character device)");
 	assert_null(acl);
 	assert_int_equal(mja_acl_load_file(NULL, &acl, &d), MJA_ERR_INVAL);
 }
 
 static void test_example_config(void **state)
 {
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_acl *acl = NULL;
 	const char *op_roles[] = { "viewer", "operator" };
 	mja_acl_who dev = who("sensor-0042"), out = who("sensor-out-3"), gw = who("gateway-7");
@@ -340,7 +340,7 @@ static void test_match_table_via_engine(void **state)
 		for (size_t k = 0; k < sizeof(forms) / sizeof(forms[0]); k++) {
 			char text[256];
 			int n = snprintf(text, sizeof(text), "%s%s\n", forms[k], t.f[1]);
-			mja_diag d = { { 0 } };
+			mja_diag d = { 0 };
 			mja_acl *acl = NULL;
 			mja_err rc = mja_acl_load_buf(text, (size_t)n, "m", &acl, &d);
 
@@ -377,7 +377,7 @@ static void test_covers_table_via_engine(void **state)
 		int want = atoi(t.f[0]);
 		char text[256];
 		mja_acl *acl = NULL;
-		mja_diag d = { { 0 } };
+		mja_diag d = { 0 };
 		int n;
 
 		if (!mja_filter_valid(t.f[1], t.flen[1]))
@@ -922,7 +922,7 @@ static void test_100k_subjects(void **state)
 	size_t cap = (size_t)N * 64 + 256, len = 0;
 	char *buf = malloc(cap);
 	char path[128];
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_acl *acl = NULL;
 	FILE *fp;
 	static const int probe[] = { 0, N / 2, N - 1 };

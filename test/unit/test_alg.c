@@ -6,6 +6,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+
 #include "mja/alg.h"
 
 static const char *const names[MJA_ALG__COUNT] = {
@@ -105,10 +107,89 @@ static void test_set_parse_unknown_and_empty(void **state)
 	assert_int_equal(set, 0);
 }
 
+/* The one algorithm table: each row agrees with RFC 7518 / RFC 8037 and
+ * with OpenSSL's own figures, and the rows agree with each other. */
+static void test_table(void **state)
+{
+	static const struct {
+		mja_alg a;
+		mja_alg_family f;
+		mja_kty kty;
+		size_t dlen, siglen;
+		const char *curve;
+	} want[] = {
+		{ MJA_ALG_HS256, MJA_FAMILY_HMAC, MJA_KTY_OCT, 32, 32, NULL },
+		{ MJA_ALG_HS384, MJA_FAMILY_HMAC, MJA_KTY_OCT, 48, 48, NULL },
+		{ MJA_ALG_HS512, MJA_FAMILY_HMAC, MJA_KTY_OCT, 64, 64, NULL },
+		{ MJA_ALG_RS256, MJA_FAMILY_RSA_PKCS1, MJA_KTY_RSA, 32, 0, NULL },
+		{ MJA_ALG_RS384, MJA_FAMILY_RSA_PKCS1, MJA_KTY_RSA, 48, 0, NULL },
+		{ MJA_ALG_RS512, MJA_FAMILY_RSA_PKCS1, MJA_KTY_RSA, 64, 0, NULL },
+		{ MJA_ALG_PS256, MJA_FAMILY_RSA_PSS, MJA_KTY_RSA, 32, 0, NULL },
+		{ MJA_ALG_PS384, MJA_FAMILY_RSA_PSS, MJA_KTY_RSA, 48, 0, NULL },
+		{ MJA_ALG_PS512, MJA_FAMILY_RSA_PSS, MJA_KTY_RSA, 64, 0, NULL },
+		{ MJA_ALG_ES256, MJA_FAMILY_ECDSA, MJA_KTY_EC, 32, 64, "P-256" },
+		{ MJA_ALG_ES384, MJA_FAMILY_ECDSA, MJA_KTY_EC, 48, 96, "P-384" },
+		{ MJA_ALG_ES512, MJA_FAMILY_ECDSA, MJA_KTY_EC, 64, 132, "P-521" },
+		{ MJA_ALG_EDDSA, MJA_FAMILY_EDDSA, MJA_KTY_OKP, 0, 64, "Ed25519" },
+	};
+
+	assert_int_equal(sizeof(want) / sizeof(want[0]), MJA_ALG__COUNT);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const mja_alg_info *ai = mja_alg_info_of(want[i].a);
+
+		assert_non_null(ai);
+		assert_string_equal(ai->name, mja_alg_name(want[i].a));
+		assert_int_equal(ai->family, want[i].f);
+		assert_int_equal(ai->kty, want[i].kty);
+		assert_int_equal(ai->digest_len, want[i].dlen);
+		assert_int_equal(ai->sig_len, want[i].siglen);
+		if (want[i].curve)
+			assert_string_equal(ai->curve, want[i].curve);
+		else
+			assert_null(ai->curve);
+		if (ai->digest == MJA_DIGEST_NONE) {
+			assert_null(ai->digest_name);
+		} else {
+			const EVP_MD *md = EVP_get_digestbyname(ai->digest_name);
+
+			assert_non_null(md);
+			assert_int_equal((size_t)EVP_MD_get_size(md), ai->digest_len);
+			assert_int_equal(ai->digest_len, 32 + 16 * (size_t)ai->digest);
+		}
+		switch (ai->family) {
+		case MJA_FAMILY_HMAC:
+			/* RFC 7518 3.2: a secret at least as long as the hash */
+			assert_int_equal(ai->min_key_bytes, ai->digest_len);
+			break;
+		case MJA_FAMILY_RSA_PKCS1:
+		case MJA_FAMILY_RSA_PSS:
+			assert_int_equal(ai->min_bits, 2048);   /* RFC 7518 3.3 */
+			assert_true(ai->max_bits >= ai->min_bits);
+			break;
+		case MJA_FAMILY_ECDSA:
+			/* RFC 7518 3.4: R||S of two coordinates of the field size */
+			assert_int_equal(ai->coord_len, ((size_t)ai->min_bits + 7) / 8);
+			assert_int_equal(ai->sig_len, 2 * ai->coord_len);
+			assert_int_equal(mja_alg_by_curve(ai->curve, strlen(ai->curve)), (int)want[i].a);
+			break;
+		case MJA_FAMILY_EDDSA:
+			assert_int_equal(ai->coord_len, 32);       /* RFC 8032 5.1.5 */
+			break;
+		}
+	}
+	assert_null(mja_alg_info_of(MJA_ALG__COUNT));
+	assert_null(mja_alg_info_of((mja_alg)-1));
+	assert_int_equal(mja_alg_by_curve("P-192", 5), -1);
+	assert_int_equal(mja_alg_by_curve("Ed25519", 7), -1);   /* not an ECDSA curve */
+	assert_int_equal(mja_alg_by_curve("P-25", 4), -1);
+	assert_int_equal(mja_alg_by_curve(NULL, 0), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names_roundtrip),
+		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_from_name_refuses),
 		cmocka_unit_test(test_set_parse_ok),
 		cmocka_unit_test(test_set_parse_none),

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include "mja/auth.h"
+#include "mja/b64url.h"
 #include "plugin_fixture.h"
 
 static const char *secret_path;
@@ -488,7 +489,7 @@ static void test_recheck_after_reload(void **state)
 	char *tok = token(FX_SECRET, "dev1", 60, NULL);
 	char *other = token(FX_SECRET, "dev2", 60, NULL);
 	mja_principal *basic = NULL, *ext = NULL, *q = NULL;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_err why;
 
 	fx_add(&o, "secret_file %s", rot);
@@ -534,6 +535,151 @@ static void test_recheck_after_reload(void **state)
 	mja_config_free(c);
 }
 
+/* An HS256 token whose header names kid, over the JSON payload text. */
+static char *kid_token(const char *secret, const char *kid, const char *payload_json)
+{
+	mja_key *k = NULL;
+	json_error_t err;
+	json_t *payload = json_loads(payload_json, 0, &err);
+	char *tok = NULL;
+
+	assert_non_null(payload);
+	assert_int_equal(mja_key_from_secret((const unsigned char *)secret, strlen(secret),
+			kid, &k, NULL), MJA_OK);
+	assert_int_equal(mja_token_sign(k, MJA_ALG_HS256, NULL, payload, &tok), MJA_OK);
+	mja_key_free(k);
+	json_decref(payload);
+	return tok;
+}
+
+/* A revoked token is refused at CONNECT, re-authentication and re-check
+ * (reason "revoked"), for each kind of line; other tokens pass. */
+static void test_revoked_refused(void **state)
+{
+	const char *rev = fx_write_str("revoked",
+			"jti stolen-1\n"
+			"sub lost-dev\n"
+			"sub old-dev before 1699999000\n"
+			"kid k-old\n");
+	/* a JWKS with two oct keys: the revoked kid and a good one; the JWK "k"
+	 * is FX_SECRET / FX_SECRET2 in base64url */
+	char jwks[512], k1[128], k2[128];
+	fx_opts o = { 0 };
+	mja_config *c;
+	mja_principal *p = NULL, *q = NULL;
+	mja_err why;
+	struct {
+		const char *secret, *kid, *payload;
+		mja_err want;
+	} cases[] = {
+		{ FX_SECRET, "k-new", "{\"sub\":\"dev1\",\"exp\":1700000060,\"jti\":\"fine\"}", MJA_OK },
+		{ FX_SECRET, "k-new", "{\"sub\":\"dev1\",\"exp\":1700000060,\"jti\":\"stolen-1\"}",
+			MJA_ERR_REVOKED },
+		{ FX_SECRET, "k-new", "{\"sub\":\"lost-dev\",\"exp\":1700000060,\"iat\":1700000000}",
+			MJA_ERR_REVOKED },
+		{ FX_SECRET, "k-new", "{\"sub\":\"old-dev\",\"exp\":1700000060,\"iat\":1699998999}",
+			MJA_ERR_REVOKED },
+		/* fractional iat: 1699998999.5 is before the cut-off */
+		{ FX_SECRET, "k-new", "{\"sub\":\"old-dev\",\"exp\":1700000060,\"iat\":1699998999.5}",
+			MJA_ERR_REVOKED },
+		{ FX_SECRET, "k-new", "{\"sub\":\"old-dev\",\"exp\":1700000060}", MJA_ERR_REVOKED },
+		{ FX_SECRET, "k-new", "{\"sub\":\"old-dev\",\"exp\":1700000060,\"iat\":1699999000}",
+			MJA_OK },
+		{ FX_SECRET2, "k-old", "{\"sub\":\"dev1\",\"exp\":1700000060}", MJA_ERR_REVOKED },
+		/* a jti that is not a string matches no jti line */
+		{ FX_SECRET, "k-new", "{\"sub\":\"dev1\",\"exp\":1700000060,\"jti\":7}", MJA_OK },
+	};
+
+	mja_b64url_encode((const unsigned char *)FX_SECRET, strlen(FX_SECRET), k1);
+	mja_b64url_encode((const unsigned char *)FX_SECRET2, strlen(FX_SECRET2), k2);
+	snprintf(jwks, sizeof(jwks), "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"k-new\",\"k\":\"%s\"},"
+			"{\"kty\":\"oct\",\"kid\":\"k-old\",\"k\":\"%s\"}]}", k1, k2);
+	fx_add(&o, "key_file %s", fx_write_str("keys.jwks", jwks));
+	fx_add(&o, "revocation_file %s", rev);
+	c = fx_parse(&o);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *tok = kid_token(cases[i].secret, cases[i].kid, cases[i].payload);
+		mja_decision want = cases[i].want == MJA_OK ? MJA_ALLOW : MJA_DENY;
+
+		why = MJA_ERR_INTERNAL;
+		if (connect_(c, "u", tok, "c", &p, &why) != want || why != cases[i].want)
+			fail_msg("case %zu: connect gave %s", i, mja_strerror(why));
+		mja_principal_free(p);
+		p = NULL;
+		if (mja_auth_token(c, tok, strlen(tok), NULL, "c", FX_NOW, 1, &p, &why) != want)
+			fail_msg("case %zu: enhanced auth gave %s", i, mja_strerror(why));
+		mja_principal_free(p);
+		p = NULL;
+		free(tok);
+	}
+
+	/* re-authentication with a revoked token, and the re-check of a
+	 * session whose token was revoked after it connected */
+	{
+		char *good = kid_token(FX_SECRET, "k-new",
+				"{\"sub\":\"dev1\",\"exp\":1700000060,\"jti\":\"j-9\",\"iat\":1699999999}");
+		char *bad = kid_token(FX_SECRET, "k-new",
+				"{\"sub\":\"dev1\",\"exp\":1700000060,\"jti\":\"stolen-1\"}");
+		mja_diag d = { 0 };
+		int changed = -1;
+
+		assert_int_equal(mja_auth_token(c, good, strlen(good), NULL, "c", FX_NOW, 1, &p, &why),
+				MJA_ALLOW);
+		/* the principal keeps what a later revocation needs */
+		assert_string_equal(p->jti, "j-9");
+		assert_string_equal(p->kid, "k-new");
+		assert_true(p->has_iat);
+		assert_int_equal(p->iat, 1699999999);
+		assert_int_equal(mja_auth_revoked(c, p), MJA_OK);
+		assert_int_equal(mja_auth_reauth(c, p, bad, strlen(bad), NULL, "c", FX_NOW, &q, &why),
+				MJA_DENY);
+		assert_int_equal(why, MJA_ERR_REVOKED);
+		assert_null(q);
+
+		/* the file changes: the connected session is now revoked */
+		fx_write_str("revoked", "jti j-9\n");
+		assert_int_equal(mja_config_revoke_refresh(c, 0, &changed, &d), MJA_OK);
+		assert_int_equal(changed, 1);
+		assert_int_equal(mja_auth_revoked(c, p), MJA_ERR_REVOKED);
+		assert_int_equal(mja_auth_recheck(c, p, NULL, NULL, "c", FX_NOW, &q, &why), MJA_DENY);
+		assert_int_equal(why, MJA_ERR_REVOKED);
+		/* unchanged file: nothing read again */
+		assert_int_equal(mja_config_revoke_refresh(c, 0, &changed, &d), MJA_OK);
+		assert_int_equal(changed, 0);
+
+		/* a malformed file keeps the previous list, and says where */
+		fx_write_str("revoked", "jti j-1\nnonsense here\n");
+		assert_int_equal(mja_config_revoke_refresh(c, 0, &changed, &d), MJA_ERR_CONFIG);
+		assert_int_equal(changed, 0);
+		assert_non_null(strstr(d.text, rev));
+		assert_non_null(strstr(d.text, ":2: unknown directive"));
+		assert_int_equal(mja_auth_revoked(c, p), MJA_ERR_REVOKED);
+		/* reported once per change, not every poll */
+		mja_diag_clear(&d);
+		assert_int_equal(mja_config_revoke_refresh(c, 0, &changed, &d), MJA_OK);
+		assert_int_equal(changed, 0);
+		/* fixed: the new list is in force; SIGHUP (force) reads it again */
+		fx_write_str("revoked", "jti other\n");
+		assert_int_equal(mja_config_revoke_refresh(c, 0, &changed, &d), MJA_OK);
+		assert_int_equal(changed, 1);
+		assert_int_equal(mja_auth_revoked(c, p), MJA_OK);
+		assert_int_equal(mja_config_revoke_refresh(c, 1, &changed, &d), MJA_OK);
+		assert_int_equal(changed, 1);
+		/* a removed file keeps the list too */
+		unlink(rev);
+		mja_diag_clear(&d);
+		assert_int_not_equal(mja_config_revoke_refresh(c, 0, &changed, &d), MJA_OK);
+		assert_int_equal(changed, 0);
+		assert_non_null(strstr(d.text, rev));
+		mja_principal_free(p);
+		free(good);
+		free(bad);
+	}
+	mja_config_free(c);
+	/* without revocation_file nothing is revoked */
+	assert_int_equal(mja_auth_revoked(NULL, NULL), MJA_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -551,6 +697,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expired_boundaries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reauth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recheck_after_reload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_revoked_refused, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -282,6 +282,30 @@ static void test_sub(void **state)
 	assert_int_equal(mja_sub_valid(NULL, 0), 0);
 }
 
+/* A validly signed token's sub becomes the broker's username, which
+ * Mosquitto writes unescaped into its log ("New client connected ...
+ * u'...'"): a newline forges a log line, an ESC sequence drives the
+ * terminal reading the log. C0 control bytes and DEL are refused. */
+static void test_sub_control_bytes_refused(void **state)
+{
+	static const char forged[] = "dev1\n1700000000: New client connected as admin\x1b[31m";
+	char one[2] = { 'a', 0 };
+
+	assert_int_equal(check_sub(forged, sizeof(forged) - 1), MJA_ERR_BAD_SUB);
+	assert_int_equal(check_sub("a\nb", 3), MJA_ERR_BAD_SUB);
+	assert_int_equal(check_sub("a\rb", 3), MJA_ERR_BAD_SUB);
+	assert_int_equal(check_sub("\x1b[31m", 5), MJA_ERR_BAD_SUB);
+	assert_int_equal(check_sub("a\tb", 3), MJA_ERR_BAD_SUB);
+	assert_int_equal(check_sub("a\x7f", 2), MJA_ERR_BAD_SUB);
+	for (int c = 0x01; c < 0x20; c++) {
+		one[1] = (char)c;
+		assert_int_equal(check_sub(one, 2), MJA_ERR_BAD_SUB);
+	}
+	/* the positive pair: printable ASCII, space and UTF-8 stay valid */
+	assert_int_equal(check_sub("a b~!", 5), MJA_OK);
+	assert_int_equal(check_sub("\xc2\xa0x", 3), MJA_OK); /* U+00A0 */
+}
+
 static void test_claims_exp(void **state)
 {
 	static const struct { const char *json; int has; int64_t exp; } v[] = {
@@ -422,6 +446,7 @@ int main(void)
 		cmocka_unit_test(test_audience),
 		cmocka_unit_test(test_max_token_age),
 		cmocka_unit_test(test_sub),
+		cmocka_unit_test(test_sub_control_bytes_refused),
 		cmocka_unit_test(test_claims_exp),
 		cmocka_unit_test(test_roles),
 		cmocka_unit_test(test_pick_exact_names),

@@ -3,6 +3,8 @@
  * or unparsable, and reload that keeps the old set on failure. */
 #include "plugin_fixture.h"
 
+#include <sys/stat.h>
+
 static const char *secret_path;
 
 static int setup(void **state)
@@ -47,6 +49,14 @@ static void test_defaults(void **state)
 	assert_int_equal(c->max_token_bytes, 8192);
 	assert_non_null(c->cache);
 	assert_int_equal(c->token_cache_size, MJA_CONFIG_CACHE_ENTRIES);
+	assert_null(c->revocation_file);
+	assert_null(c->revoked);
+	assert_int_equal(c->stats_interval, 10);
+	assert_int_equal(c->n_auth_methods, 1);
+	assert_string_equal(c->auth_methods[0], "jwt");
+	assert_true(mja_config_auth_method(c, "jwt"));
+	assert_false(mja_config_auth_method(c, "JWT"));
+	assert_false(mja_config_auth_method(c, NULL));
 	{
 		mja_cache_stats st;
 
@@ -213,6 +223,49 @@ static void test_single_options_not_repeatable(void **state)
 	}
 }
 
+/* revocation_file, stats_interval, auth_methods */
+static void test_revocation_stats_methods(void **state)
+{
+	fx_opts o = { 0 };
+	mja_config *c;
+	const char *rev = fx_write_str("rev.list", "jti a\nsub b before 5\n");
+
+	fx_add(&o, "secret_file %s", secret_path);
+	fx_add(&o, "revocation_file %s ", rev);
+	fx_add(&o, "stats_interval 0");
+	fx_add(&o, "auth_methods CUSTOM-JWT, OAUTH2-JWT jwt");
+	c = fx_parse(&o);
+	assert_string_equal(c->revocation_file, rev);
+	assert_int_equal(mja_revoke_count(c->revoked), 2);
+	assert_int_equal(c->stats_interval, 0);
+	assert_int_equal(c->n_auth_methods, 3);
+	assert_true(mja_config_auth_method(c, "CUSTOM-JWT"));
+	assert_true(mja_config_auth_method(c, "OAUTH2-JWT"));
+	assert_true(mja_config_auth_method(c, "jwt"));
+	assert_false(mja_config_auth_method(c, "custom-jwt"));
+	assert_false(mja_config_auth_method(c, "SCRAM-SHA-1"));
+	mja_config_free(c);
+
+	/* the list replaces the default: jwt is no longer answered */
+	o.n = 0;
+	fx_add(&o, "secret_file %s", secret_path);
+	fx_add(&o, "auth_methods CUSTOM-JWT");
+	c = fx_parse(&o);
+	assert_false(mja_config_auth_method(c, "jwt"));
+	mja_config_free(c);
+
+	/* at start, a missing or malformed list stops the broker, naming the
+	 * option, the file and the line */
+	o.n = 0;
+	fx_add(&o, "secret_file %s", secret_path);
+	fx_add(&o, "revocation_file %s/none", fx_dir);
+	fx_parse_fails(&o, MJA_ERR_FILE, "option revocation_file", "none");
+	o.n = 0;
+	fx_add(&o, "secret_file %s", secret_path);
+	fx_add(&o, "revocation_file %s", fx_write_str("bad.list", "jti a\njti\n"));
+	fx_parse_fails(&o, MJA_ERR_CONFIG, "option revocation_file", "bad.list:2: jti needs a value");
+}
+
 static void test_bad_values(void **state)
 {
 	static const struct { const char *opt, *why; } bad[] = {
@@ -250,6 +303,11 @@ static void test_bad_values(void **state)
 		{ "roles_claim roles.", "dotted claim path" },
 		{ "acl_file  ", "empty path" },
 		{ "key_file ", "empty path" },
+		{ "revocation_file ", "empty path" },
+		{ "stats_interval -1", "not a whole number" },
+		{ "stats_interval 10s", "not a whole number" },
+		{ "stats_interval 86401", "out of range" },
+		{ "auth_methods  ,", "empty list" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -339,6 +397,133 @@ static void test_missing_and_bad_files(void **state)
 	fx_parse_fails(&o, MJA_OK, "secret_file", fx_dir);
 }
 
+/* Files the plugin trusts, as an attacker on the same host would set them
+ * up. A FIFO as key_file, secret_file or acl_file hung the broker at start
+ * (and would at SIGHUP) in open() or read(): it must fail at once naming the
+ * file. A world-writable file lets any local user mint tokens (a secret or
+ * key) or grant rights (ACL): it is refused, naming file and mode, as sshd's
+ * StrictModes does. Each case runs under alarm() so a hang fails the test. */
+static const char *fx_fifo(const char *name)
+{
+	static char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", fx_dir, name);
+	unlink(path);
+	if (mkfifo(path, 0644) != 0)
+		fail_msg("mkfifo %s failed", path);
+	return path;
+}
+
+static void test_fifo_files_fail_fast(void **state)
+{
+	static const char *const opts[] = { "key_file", "secret_file", "acl_file" };
+
+	alarm(10);  /* a blocking open() or read() fails the test here */
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		char name[32];
+		const char *fifo;
+		fx_opts o = { 0 };
+
+		snprintf(name, sizeof(name), "%s.fifo", opts[i]);
+		fx_write_str(name, "");  /* registered for clean-up */
+		fifo = fx_fifo(name);
+		if (strcmp(opts[i], "secret_file") != 0)
+			fx_add(&o, "secret_file %s", secret_path);
+		fx_add(&o, "%s %s", opts[i], fifo);
+		fx_parse_fails(&o, MJA_ERR_FILE, fifo, "not a regular file");
+	}
+	alarm(0);
+}
+
+static void test_world_writable_files_refused(void **state)
+{
+	static const char *const opts[] = { "key_file", "secret_file", "acl_file" };
+	const char *key = fx_write_ec_key("ww.pem", NULL);
+	const char *sec = fx_write_str("ww.secret", FX_SECRET "\n");
+	const char *acl = fx_write_str("ww.acl", "pattern read a/#\n");
+	const char *paths[] = { key, sec, acl };
+
+	for (size_t i = 0; i < 3; i++) {
+		fx_opts o = { 0 };
+		mja_config *c;
+
+		if (i != 1)
+			fx_add(&o, "secret_file %s", secret_path);
+		fx_add(&o, "%s %s", opts[i], paths[i]);
+		assert_int_equal(chmod(paths[i], 0666), 0);
+		fx_parse_fails(&o, MJA_ERR_FILE, paths[i], "0666");
+		assert_int_equal(chmod(paths[i], 0646), 0);
+		fx_parse_fails(&o, MJA_ERR_FILE, paths[i], "writable by every user");
+		/* the positive pair: group-writable or private is the owner's call */
+		assert_int_equal(chmod(paths[i], 0664), 0);
+		c = fx_parse(&o);
+		mja_config_free(c);
+		assert_int_equal(chmod(paths[i], 0600), 0);
+		c = fx_parse(&o);
+		mja_config_free(c);
+	}
+}
+
+/* A secret readable by every user is a warning, not an error. */
+static void test_world_readable_secret_warns(void **state)
+{
+	const char *sec = fx_write_str("wr.secret", FX_SECRET "\n");
+	fx_opts o = { 0 };
+	mja_config *c = NULL;
+	mja_diag d = { 0 };
+
+	fx_add(&o, "secret_file %s", sec);
+	assert_int_equal(chmod(sec, 0644), 0);
+	assert_int_equal(mja_config_parse(o.o, o.n, &c, &d), MJA_OK);
+	assert_non_null(strstr(d.warning, sec));
+	assert_non_null(strstr(d.warning, "0644"));
+	assert_string_equal(d.text, "");
+	mja_config_free(c);
+
+	assert_int_equal(chmod(sec, 0640), 0);
+	mja_diag_clear(&d);
+	assert_int_equal(mja_config_parse(o.o, o.n, &c, &d), MJA_OK);
+	assert_string_equal(d.warning, "");
+	/* reload warns the same way */
+	assert_int_equal(chmod(sec, 0604), 0);
+	assert_int_equal(mja_config_reload(c, &d), MJA_OK);
+	assert_non_null(strstr(d.warning, "0604"));
+	mja_config_free(c);
+}
+
+/* SIGHUP with a file turned into a FIFO or made world-writable: refused
+ * at once, the previous set stays in force. */
+static void test_reload_keeps_set_on_fifo_or_writable(void **state)
+{
+	const char *acl = fx_write_str("rl.acl", "pattern read a/#\n");
+	fx_opts o = { 0 };
+	mja_config *c;
+	mja_config_files *before;
+	mja_diag d = { 0 };
+
+	fx_add(&o, "secret_file %s", secret_path);
+	fx_add(&o, "acl_file %s", acl);
+	c = fx_parse(&o);
+	before = c->files;
+	alarm(10);
+	fx_fifo("rl.acl");
+	assert_int_equal(mja_config_reload(c, &d), MJA_ERR_FILE);
+	assert_non_null(strstr(d.text, "rl.acl"));
+	assert_ptr_equal(c->files, before);
+	alarm(0);
+	unlink(acl);  /* the FIFO: writing to it would wait for a reader */
+	fx_write_str("rl.acl", "pattern read b/#\n");
+	assert_int_equal(chmod(acl, 0666), 0);
+	mja_diag_clear(&d);
+	assert_int_equal(mja_config_reload(c, &d), MJA_ERR_FILE);
+	assert_non_null(strstr(d.text, "0666"));
+	assert_ptr_equal(c->files, before);
+	assert_int_equal(chmod(acl, 0644), 0);
+	assert_int_equal(mja_config_reload(c, &d), MJA_OK);
+	assert_ptr_not_equal(c->files, before);
+	mja_config_free(c);
+}
+
 static void test_combinations(void **state)
 {
 	fx_opts o = { 0 };
@@ -372,7 +557,7 @@ static void test_load_files_fresh(void **state)
 	fx_opts o = { 0 };
 	mja_config_files *f = NULL;
 	mja_config *c;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 
 	fx_add(&o, "secret_file %s", secret_path);
 	fx_add(&o, "acl_file %s", fx_write_str("acl.conf", "pattern read a/#\n"));
@@ -394,7 +579,7 @@ static void test_reload(void **state)
 	const char *extra = fx_write_str("extra.secret", FX_SECRET2);
 	const mja_config_files *before;
 	fx_opts o = { 0 };
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_config *c;
 
 	fx_add(&o, "secret_file %s", secret_path);
@@ -450,10 +635,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trim_and_lists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repeatable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_single_options_not_repeatable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_revocation_stats_methods, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_option, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_and_bad_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fifo_files_fail_fast, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_world_writable_files_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_world_readable_secret_warns, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_keeps_set_on_fifo_or_writable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_combinations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_files_fresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),

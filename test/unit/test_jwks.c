@@ -30,7 +30,7 @@
 static mja_key *gen_ec(const char *kid)
 {
 	mja_key *k = NULL;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 
 	assert_int_equal(mja_key_generate(MJA_KTY_EC, 256, kid, &k, &d), MJA_OK);
 	return k;
@@ -144,7 +144,7 @@ static mja_jwks *fetcher(struct fake *f, int64_t max_stale)
 	mja_jwks_opts o = { .urls = urls, .n_urls = 1, .refresh = 300,
 		.max_stale = max_stale, .get = fake_get, .get_ctx = f };
 	mja_jwks *j = NULL;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 
 	assert_int_equal(mja_jwks_new(&o, &j, &d), MJA_OK);
 	return j;
@@ -165,7 +165,7 @@ static size_t usable_keys(const mja_jwks *j)
 
 static void urls(void **state)
 {
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 
 	assert_true(mja_jwks_url_ok("https://idp.example/certs", NULL));
 	assert_true(mja_jwks_url_ok("HTTPS://idp.example:8443/x", NULL));
@@ -221,7 +221,7 @@ static void cache_control(void **state)
 static void parse_refuses(const char *body, size_t len, const char *why)
 {
 	mja_keyset *ks = (mja_keyset *)1;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 
 	assert_int_not_equal(mja_jwks_parse(body, len, "U", &ks, &d), MJA_OK);
 	assert_null(ks);
@@ -234,7 +234,7 @@ static void parse_bodies(void **state)
 	mja_key *k[2] = { gen_ec("a"), gen_ec("b") };
 	char *good = jwks_of(k, 2), *one = NULL, *priv = NULL, *big;
 	mja_keyset *ks = NULL;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	size_t n;
 
 	assert_int_equal(mja_jwks_parse(good, strlen(good), "U", &ks, &d), MJA_OK);
@@ -309,7 +309,7 @@ static void discovery(void **state)
 {
 	const char *iss = "https://idp.example/realms/r1";
 	char *uri = NULL, *u;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 
 	u = mja_jwks_discovery_url(iss);
 	assert_string_equal(u, "https://idp.example/realms/r1/.well-known/openid-configuration");
@@ -504,7 +504,7 @@ static void oidc_source(void **state)
 static mja_config *cfg_with(const mja_config_opt *o, size_t n)
 {
 	mja_config *c = NULL;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 
 	if (mja_config_parse(o, n, &c, &d) != MJA_OK)
 		fail_msg("parse: %s", d.text);
@@ -514,7 +514,7 @@ static mja_config *cfg_with(const mja_config_opt *o, size_t n)
 static void config_options(void **state)
 {
 	mja_config *c = NULL;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	const mja_config_opt plain_http[] = { { "jwks_url", "http://idp.example/jwks" } };
 	const mja_config_opt ok[] = { { "jwks_url", " https://idp.example/jwks " },
 		{ "jwks_url", "http://127.0.0.1:9/jwks" }, { "jwks_refresh", "60" },

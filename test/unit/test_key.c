@@ -20,6 +20,8 @@
 
 #include "mja/alg.h"
 #include "mja/key.h"
+#include "mja/key_internal.h"
+#include "mja/text.h"
 #include "mja/sig.h"
 #include "tsv.h"
 
@@ -175,7 +177,7 @@ static void test_pem_in_memory(void **state)
 	char *a = slurp(KEYS "ec256.pub.pem", NULL), *b = slurp(KEYS "ed25519.pub.pem", NULL);
 	char *two, *chain;
 	char *crt = slurp(KEYS "rsa2048.crt.pem", NULL);
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 
 	/* two public keys in one file: both; EC PARAMETERS blocks are skipped */
 	two = malloc(strlen(a) + strlen(b) + 1);
@@ -773,7 +775,7 @@ static void test_generate_and_public_jwk(void **state)
 	for (i = 0; i < sizeof(g) / sizeof(g[0]); i++) {
 		mja_key *k = NULL;
 		mja_keyset *ks = mja_keyset_new();
-		mja_diag d = { { 0 } };
+		mja_diag d = { 0 };
 		char *jwk = NULL, *pem = NULL;
 		unsigned char *sig = NULL;
 		size_t siglen = 0;
@@ -825,7 +827,7 @@ static void test_generate_and_public_jwk(void **state)
 static void test_generate_refusals(void **state)
 {
 	mja_key *k = (mja_key *)1;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 
 	assert_int_equal(mja_key_generate(MJA_KTY_RSA, 1024, NULL, &k, &d), MJA_ERR_INVAL);
 	assert_null(k);
@@ -841,7 +843,7 @@ static void test_generate_refusals(void **state)
 	assert_null(k);
 }
 
-/* Text from the file in a diagnostic is printable and bounded. */
+/* Text from the file in a diagnostic is escaped and bounded. */
 static void test_diag_sanitised(void **state)
 {
 	char json[2048], kid[600];
@@ -856,10 +858,12 @@ static void test_diag_sanitised(void **state)
 	memcpy(json + strlen("{\"keys\":[{\"kty\":\"EC\",\"kid\":\""), "ab\\t", 4);
 	assert_int_equal(add_json(ks, json, &d), MJA_ERR_KEY);
 	assert_true(strlen(d.text) < sizeof(d.text));
-	assert_non_null(strstr(d.text, "keys/x.jwks: key 1 (kid \"ab?kkk"));
-	assert_non_null(strstr(d.text, "...\"): unsupported curve P-1??"));
+	assert_non_null(strstr(d.text, "keys/x.jwks: key 1 (kid \"ab\\x09kkk"));
+	assert_non_null(strstr(d.text, "...\"): unsupported curve P-1\xc3\xa9"));
+	/* no control byte, valid UTF-8 (text.h's escaping) */
 	for (size_t i = 0; d.text[i]; i++)
-		assert_true(d.text[i] >= 0x20 && d.text[i] < 0x7f);
+		assert_true((unsigned char)d.text[i] >= 0x20 && d.text[i] != 0x7f);
+	assert_true(mja_utf8_valid(d.text, strlen(d.text)));
 	mja_keyset_free(ks);
 }
 
@@ -877,9 +881,35 @@ static void test_bom_and_directory(void **state)
 	assert_int_equal(mja_keyset_count(ks), 1);
 	mja_diag_clear(&d);
 	assert_int_equal(mja_keyset_load_key_file(ks, "/tmp", &d), MJA_ERR_FILE);
-	assert_diag(&d, "/tmp", "cannot read");
+	assert_diag(&d, "/tmp", "not a regular file (a directory)");
 	assert_int_equal(mja_keyset_count(ks), 1);
 	mja_keyset_free(ks);
+}
+
+/* mja_keylist__push takes the key on every path (jansson's _new rule):
+ * when the list cannot grow, the key is freed, not left to the caller.
+ * A list that claims to be full at the largest size makes the push fail
+ * without allocating; the AddressSanitizer build's leak check (and
+ * valgrind) sees a key that was not freed. */
+static void test_keylist_push_takes_key_on_failure(void **state)
+{
+	struct mja_keylist l = { 0 };
+	mja_key *k = NULL;
+
+	assert_int_equal(mja_key_from_secret((const unsigned char *)"0123456789abcdef0123456789abcdef",
+			32, "kid-1", &k, NULL), MJA_OK);
+	l.n = l.cap = SIZE_MAX / sizeof(mja_key *) / 2 + 1;
+	assert_int_equal(mja_keylist__push(&l, k), MJA_ERR_NOMEM);
+	assert_null(l.v);
+	l.n = l.cap = 0;
+	/* the success pair: the list owns the key, freed with the list */
+	assert_int_equal(mja_key_from_secret((const unsigned char *)"0123456789abcdef0123456789abcdef",
+			32, NULL, &k, NULL), MJA_OK);
+	assert_int_equal(mja_keylist__push(&l, k), MJA_OK);
+	assert_int_equal(l.n, 1);
+	assert_ptr_equal(l.v[0], k);
+	mja_keylist__free(&l);
+	assert_int_equal(l.n, 0);
 }
 
 static void test_null_safety(void **state)
@@ -913,6 +943,7 @@ int main(void)
 		cmocka_unit_test(test_rsa_private_jwk_forms),
 		cmocka_unit_test(test_diag_sanitised),
 		cmocka_unit_test(test_bom_and_directory),
+		cmocka_unit_test(test_keylist_push_takes_key_on_failure),
 		cmocka_unit_test(test_null_safety),
 	};
 

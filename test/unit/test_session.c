@@ -1208,6 +1208,153 @@ static void test_reload_window(void **state)
 	free(bob);
 }
 
+/* Collects the emitted counters as "suffix=value\n". */
+static char statbuf[4096];
+
+static void collect_stat(const char *suffix, const char *value, void *arg)
+{
+	size_t used = strlen(statbuf);
+
+	snprintf(statbuf + used, sizeof(statbuf) - used, "%s=%s\n", suffix, value);
+}
+
+/* A client whose token becomes revoked is disconnected at the next scan,
+ * without its will; revoked tokens are refused at CONNECT; a malformed
+ * file keeps the list; every outcome is counted. */
+static void test_revocation_and_counters(void **state)
+{
+	const char *rev = fx_write_str("revoked", "# none yet\n");
+	char opt[200];
+	mja_session *s;
+	struct fake a = { .id = "cid-a", .address = "192.0.2.1", .will_topic = "devices/dev1/will" };
+	struct fake b = { .id = "cid-b", .address = "192.0.2.2" };
+	struct fake x = { .id = "cid-x", .address = "192.0.2.3" };
+	char *ta = tok_for(FX_SECRET, "dev1", 600), *tb = tok_for(FX_SECRET, "dev2", 600);
+	char *forged = tok_for(FX_SECRET2, "dev3", 600);
+
+	snprintf(opt, sizeof(opt), "revocation_file %s", rev);
+	s = open_session(0, opt);
+	assert_non_null(strstr(logbuf, "revocation list loaded"));
+	known[0] = &a;
+	known[1] = &b;
+	assert_int_equal(basic(s, &a, NULL, ta), MJA_ALLOW);
+	assert_int_equal(basic(s, &b, NULL, tb), MJA_ALLOW);
+	assert_int_equal(basic(s, &x, NULL, forged), MJA_DENY);
+	assert_int_equal(basic(s, &x, "u", "not-a-token"), MJA_DEFER);
+	assert_int_equal(acl(s, &b, "devices/other/x", MJA_ACCESS_WRITE), MJA_DENY);
+	assert_int_equal(acl(s, &b, "devices/other/#", MJA_ACCESS_SUBSCRIBE), MJA_DENY);
+	assert_int_equal(acl(s, &b, "devices/other/x", MJA_ACCESS_READ), MJA_DENY);
+
+	/* dev1 is revoked: disconnected at the next scan, without will */
+	fx_write_str("revoked", "sub dev1\n");
+	fake_ms += MJA_SESSION_TICK_MS;
+	tick(s);
+	assert_int_equal(kicks, 1);
+	assert_false(kick_will);
+	assert_non_null(strstr(logbuf, "jwt-auth: revocation list loaded: 1 entries"));
+	assert_non_null(strstr(logbuf, "jwt-auth: disconnecting client cid-a from 192.0.2.1: revoked"));
+	assert_int_equal(mja_session_get(s, &b)->state, MJA_CLIENT_LIVE);
+	/* offline: its will and deliveries are denied */
+	assert_int_equal(acl(s, &a, "devices/dev1/will", MJA_ACCESS_WRITE), MJA_DENY);
+	assert_int_equal(acl(s, &a, "devices/dev1/x", MJA_ACCESS_READ), MJA_DENY);
+	/* and it cannot come back with that token */
+	assert_int_equal(basic(s, &a, NULL, ta), MJA_DENY);
+	assert_non_null(strstr(logbuf, "jwt-auth: refused client cid-a from 192.0.2.1: revoked"));
+	/* an unchanged file is not read again, nobody else is kicked */
+	fake_ms += MJA_SESSION_TICK_MS;
+	tick(s);
+	assert_int_equal(kicks, 1);
+
+	/* a malformed file keeps the list, logged with file and line */
+	fx_write_str("revoked", "sub dev1\nsub\n");
+	fake_ms += MJA_SESSION_TICK_MS;
+	tick(s);
+	assert_non_null(strstr(logbuf, "jwt-auth: revocation list not reloaded, the previous "
+			"list stays in force: option revocation_file: "));
+	assert_non_null(strstr(logbuf, "revoked:2: sub needs a value"));
+	assert_int_equal(basic(s, &a, NULL, ta), MJA_DENY);
+
+	/* SIGHUP with dev2 revoked: the re-check refuses b, counted */
+	fx_write_str("revoked", "sub dev1\nsub dev2\n");
+	reload(s);
+	assert_int_equal(basic(s, &b, NULL, tb), MJA_DENY);
+	assert_non_null(strstr(logbuf, "jwt-auth: re-check refused client cid-b from 192.0.2.2: revoked"));
+
+	statbuf[0] = '\0';
+	mja_stats_emit(mja_session_stats(s), NULL, collect_stat, NULL);
+	/* the kick re-checked a's subscription (denied: being disconnected),
+	 * its will and a delivery were denied, b's three */
+	assert_string_equal(statbuf,
+			"connects/accepted=2\n"
+			"connects/deferred=1\n"
+			"connects/refused/bad-signature=1\n"
+			"connects/refused/revoked=2\n"
+			"disconnects/revoked=2\n"
+			"acl/denied/publish=2\n"
+			"acl/denied/subscribe=2\n"
+			"acl/denied/receive=2\n");
+	mja_session_free(s);
+	free(a.username);
+	free(b.username);
+	free(x.username);
+	free(ta);
+	free(tb);
+	free(forged);
+}
+
+/* auth_methods: the listed methods are answered (CONNECT and
+ * re-authentication), others deferred; counted */
+static void test_auth_methods(void **state)
+{
+	mja_session *s = open_session(0, "auth_methods CUSTOM-JWT OAUTH2-JWT");
+	struct fake a = { .id = "cid-a" }, b = { .id = "cid-b" };
+	char *t = tok_for(FX_SECRET, "dev1", 60), *t2 = tok_for(FX_SECRET, "dev1", 600);
+	char *t3 = tok_for(FX_SECRET, "dev9", 600);
+	const mja_stats *st = mja_session_stats(s);
+
+	assert_int_equal(ext(s, &a, "jwt", t), MJA_DEFER);
+	assert_int_equal(ext(s, &a, "SCRAM-SHA-1", t), MJA_DEFER);
+	assert_int_equal(ext(s, &a, "custom-jwt", t), MJA_DEFER);
+	assert_int_equal(ext(s, &a, NULL, t), MJA_DEFER);
+	assert_int_equal(ext(s, &a, "CUSTOM-JWT", t), MJA_ALLOW);
+	/* re-authentication under the same method */
+	assert_int_equal(ext(s, &a, "CUSTOM-JWT", t2), MJA_ALLOW);
+	assert_int_equal(mja_session_get(s, &a)->principal->exp, fake_now + 600);
+	assert_int_equal(st->reauth_accepted, 1);
+	/* another sub: refused */
+	assert_int_equal(ext(s, &a, "CUSTOM-JWT", t3), MJA_DENY);
+	assert_int_equal(st->reauth_refused, 1);
+	/* a client of a listed method is the plugin's: no token is a refusal */
+	assert_int_equal(ext(s, &b, "OAUTH2-JWT", NULL), MJA_DENY);
+	assert_int_equal(st->connects_refused[MJA_ERR_NO_TOKEN], 1);
+	assert_int_equal(st->connects_deferred, 4);
+	assert_int_equal(st->connects_accepted, 1);
+	mja_session_free(s);
+	free(a.username);
+	free(b.username);
+	free(t);
+	free(t2);
+	free(t3);
+}
+
+/* An expiry kick is counted. */
+static void test_expiry_counted(void **state)
+{
+	mja_session *s = open_session(0, NULL);
+	struct fake a = { .id = "cid-a", .address = "x" };
+	char *t = tok_for(FX_SECRET, "dev1", 1);
+
+	known[0] = &a;
+	assert_int_equal(basic(s, &a, "u", t), MJA_ALLOW);
+	fake_now += 2;
+	fake_ms += MJA_SESSION_TICK_MS;
+	tick(s);
+	assert_int_equal(kicks, 1);
+	assert_int_equal(mja_session_stats(s)->disconnects_expired, 1);
+	mja_session_free(s);
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1233,6 +1380,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect_event_drops_stale_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recheck_of_expired_offline_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_revocation_and_counters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auth_methods, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry_counted, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

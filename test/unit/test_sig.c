@@ -75,7 +75,7 @@ static void jws_load(struct jws *j, const char *name)
 static mja_keyset *load_keyfile(const char *name)
 {
 	char path[512];
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_keyset *ks = mja_keyset_new();
 	mja_err e;
 
@@ -90,7 +90,7 @@ static mja_keyset *load_keyfile(const char *name)
 static mja_key *load_private(const char *name)
 {
 	char path[512];
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	mja_key *k = NULL;
 
 	snprintf(path, sizeof(path), KEYS "%s", name);
@@ -204,7 +204,7 @@ static mja_key *gen[4]; /* oct (512 bits), RSA 2048, and EC/OKP made per test */
 
 static int group_setup(void **state)
 {
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 
 	if (mja_key_generate(MJA_KTY_OCT, 512, "hs", &gen[0], &d) != MJA_OK ||
 	    mja_key_generate(MJA_KTY_RSA, 2048, "rsa", &gen[1], &d) != MJA_OK ||
@@ -226,7 +226,7 @@ static int group_teardown(void **state)
 
 static mja_key *key_for(mja_alg alg, mja_key **ec)
 {
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 
 	if (alg <= MJA_ALG_HS512)
 		return gen[0];
@@ -385,7 +385,7 @@ static void test_hmac_matches_openssl(void **state)
 		msg[i] = (unsigned char)(i * 13 + 1);
 	for (i = 0; i < sizeof(keylens) / sizeof(keylens[0]); i++) {
 		mja_key *k = NULL;
-		mja_diag d = { { 0 } };
+		mja_diag d = { 0 };
 
 		assert_int_equal(mja_key_from_secret(key, keylens[i], NULL, &k, &d), MJA_OK);
 		for (a = MJA_ALG_HS256; a <= MJA_ALG_HS512; a++) {
@@ -465,7 +465,7 @@ static void test_alg_confusion_rsa_pem_as_hmac_secret(void **state)
 	unsigned char *mac = NULL;
 	size_t maclen = 0, n = 9;
 	const mja_key *cand[2];
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 
 	pem = slurp(KEYS "rsa2048.pub.pem", &pemlen);
 	assert_int_equal(mja_key_from_secret((unsigned char *)pem, pemlen, NULL, &attacker, &d),
@@ -623,7 +623,7 @@ static void test_jwk_alg_pin(void **state)
 	mja_key *priv = load_private("rfc7515-a2.jwk");
 	unsigned char *sig = NULL;
 	size_t siglen = 0;
-	mja_diag d = { { 0 } };
+	mja_diag d = { 0 };
 	const char *rest = strstr(pub, "\"n\"");
 
 	assert_non_null(rest);
@@ -872,7 +872,7 @@ static void test_generated_keys_pem_interop(void **state)
 		mja_key *k = NULL;
 		mja_keyset *ks = mja_keyset_new();
 		char *priv = NULL, *pub = NULL;
-		mja_diag d = { { 0 } };
+		mja_diag d = { 0 };
 		unsigned char *in, *sig;
 		size_t inlen, siglen;
 

@@ -15,7 +15,7 @@
 #include <openssl/rand.h>
 
 #include "mja/b64url.h"
-#include "key_internal.h"
+#include "mja/key_internal.h"
 
 mja_err mja_key_generate(mja_kty kty, int bits, const char *kid, mja_key **out, mja_diag *d)
 {
@@ -58,9 +58,13 @@ mja_err mja_key_generate(mja_kty kty, int bits, const char *kid, mja_key **out, 
 		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
 		break;
 	case MJA_KTY_EC: {
-		const char *group = bits == 256 ? "P-256" : bits == 384 ? "P-384" :
-			bits == 521 ? "P-521" : NULL;
+		const char *group = NULL;
 
+		/* the curve of the table's ES algorithm with that field size */
+		for (int a = 0; a < MJA_ALG__COUNT; a++)
+			if (mja_alg_info_of((mja_alg)a)->family == MJA_FAMILY_ECDSA &&
+			    mja_alg_info_of((mja_alg)a)->min_bits == bits)
+				group = mja_alg_info_of((mja_alg)a)->curve;
 		if (!group)
 			return mja_key__fail(d, MJA_ERR_INVAL, origin, "EC size must be 256, 384 or 521");
 		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", group);
@@ -162,11 +166,6 @@ static int set_bn(json_t *o, const char *name, const EVP_PKEY *pkey, const char 
 	return ok;
 }
 
-static const char *crv_name(int es_alg)
-{
-	return es_alg == MJA_ALG_ES256 ? "P-256" : es_alg == MJA_ALG_ES384 ? "P-384" : "P-521";
-}
-
 mja_err mja_key_public_jwk(const mja_key *k, const char *alg, char **out)
 {
 	json_t *o;
@@ -200,10 +199,10 @@ mja_err mja_key_public_jwk(const mja_key *k, const char *alg, char **out)
 		break;
 	case MJA_KTY_EC: {
 		/* RFC 7518 6.2.1.2: full-length coordinates */
-		int clen = (k->bits + 7) / 8;
+		int clen = (int)mja_alg_info_of((mja_alg)k->es_alg)->coord_len;
 
 		ok = json_object_set_new(o, "kty", json_string("EC")) == 0 &&
-			json_object_set_new(o, "crv", json_string(crv_name(k->es_alg))) == 0 &&
+			json_object_set_new(o, "crv", json_string(mja_alg_info_of((mja_alg)k->es_alg)->curve)) == 0 &&
 			set_bn(o, "x", k->pkey, OSSL_PKEY_PARAM_EC_PUB_X, clen) &&
 			set_bn(o, "y", k->pkey, OSSL_PKEY_PARAM_EC_PUB_Y, clen);
 		break;
@@ -213,7 +212,8 @@ mja_err mja_key_public_jwk(const mja_key *k, const char *alg, char **out)
 		size_t plen = sizeof(pub);
 
 		ok = json_object_set_new(o, "kty", json_string("OKP")) == 0 &&
-			json_object_set_new(o, "crv", json_string("Ed25519")) == 0 &&
+			json_object_set_new(o, "crv",
+				json_string(mja_alg_info_of(MJA_ALG_EDDSA)->curve)) == 0 &&
 			EVP_PKEY_get_raw_public_key(k->pkey, pub, &plen) && plen == 32 &&
 			set_b64(o, "x", pub, plen);
 		break;

@@ -12,7 +12,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "mja/file.h"
 #include "mja/mosqconf.h"
+#include "mja/text.h"
 
 #define NO_PLUGIN SIZE_MAX
 
@@ -53,63 +55,6 @@ static char *dup_n(const char *s, size_t n)
 		r[n] = '\0';
 	}
 	return r;
-}
-
-/* Read a whole file. *buf is malloc'd and NUL-terminated (the NUL is not
- * counted in *len). */
-static mja_err read_file(const char *path, char **buf, size_t *len, mja_diag *d)
-{
-	FILE *f;
-	struct stat st;
-	char *b = NULL, *nb;
-	size_t cap = 0, n = 0, got;
-	mja_err rc = MJA_ERR_FILE;
-
-	*buf = NULL;
-	*len = 0;
-	f = fopen(path, "rb");
-	if (!f) {
-		mja_diag_set(d, "%s: cannot open: %s", path, strerror(errno));
-		return MJA_ERR_FILE;
-	}
-	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-		mja_diag_set(d, "%s: is a directory", path);
-		goto out;
-	}
-	for (;;) {
-		if (cap - n < 4096) {
-			if (cap > SIZE_MAX / 2 - 4096) {
-				rc = MJA_ERR_NOMEM;
-				goto out;
-			}
-			cap = cap * 2 + 4096;
-			nb = realloc(b, cap + 1);
-			if (!nb) {
-				rc = MJA_ERR_NOMEM;
-				mja_diag_set(d, "%s: out of memory", path);
-				goto out;
-			}
-			b = nb;
-		}
-		got = fread(b + n, 1, cap - n, f);
-		n += got;
-		if (got == 0) {
-			if (ferror(f)) {
-				mja_diag_set(d, "%s: read error", path);
-				goto out;
-			}
-			break;
-		}
-	}
-	b[n] = '\0';
-	*buf = b;
-	*len = n;
-	b = NULL;
-	rc = MJA_OK;
-out:
-	free(b);
-	fclose(f);
-	return rc;
 }
 
 /* Register a file name; returns its stable copy or NULL. */
@@ -172,11 +117,6 @@ static mja_err add_opt(mja_mosqconf_plugin *p, const char *key, size_t klen,
 	return MJA_OK;
 }
 
-static int is_blank(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f';
-}
-
 static int word_is(const char *w, size_t wlen, const char *lit)
 {
 	size_t n = strlen(lit);
@@ -205,11 +145,12 @@ static mja_err parse_file(struct loader *L, const char *path, int level)
 	size_t len;
 	mja_err rc;
 
-	rc = read_file(path, &buf, &len, L->d);
+	/* file.h: regular files only, so a FIFO fails at once */
+	rc = mja_file_read(path, MJA_MOSQCONF_FILE_MAX, 0, &buf, &len, L->d);
 	if (rc != MJA_OK)
 		return rc;
 	rc = parse_buf(L, buf, len, path, level);
-	free(buf);
+	mja_file_free(buf, len);
 	return rc;
 }
 
@@ -296,11 +237,11 @@ static mja_err parse_line(struct loader *L, const char *s, size_t n, const char 
 
 	if (word_is(w, wlen, "plugin") || word_is(w, wlen, "auth_plugin")) {
 		/* conf__parse_string(): blanks trimmed at both ends */
-		while (restlen > 0 && is_blank(*rest)) {
+		while (restlen > 0 && mja_text_is_space((unsigned char)*rest)) {
 			rest++;
 			restlen--;
 		}
-		while (restlen > 0 && is_blank(rest[restlen - 1]))
+		while (restlen > 0 && mja_text_is_space((unsigned char)rest[restlen - 1]))
 			restlen--;
 		if (restlen == 0) {
 			mja_diag_set(L->d, "%s:%zu: %.*s without a path", file, line, (int)wlen, w);
@@ -315,27 +256,32 @@ static mja_err parse_line(struct loader *L, const char *s, size_t n, const char 
 	prefix = word_has_prefix(w, wlen, "plugin_opt_") ? "plugin_opt_"
 		: word_has_prefix(w, wlen, "auth_opt_") ? "auth_opt_" : NULL;
 	if (prefix) {
+		char shown[72];
+
 		klen = wlen - strlen(prefix);
 		if (*cur == NO_PLUGIN) {
 			/* Mosquitto: "An auth_opt_ option exists in the config file
 			 * without an auth_plugin." The current plugin is per file. */
-			mja_diag_set(L->d, "%s:%zu: %.*s before any plugin line in this file",
-					file, line, (int)wlen, w);
+			mja_text_printable(w, wlen, shown, sizeof(shown));
+			mja_diag_set(L->d, "%s:%zu: %s before any plugin line in this file",
+					file, line, shown);
 			return MJA_ERR_CONFIG;
 		}
 		if (klen < 3) {
 			/* Mosquitto refuses option names shorter than 3 bytes. */
-			mja_diag_set(L->d, "%s:%zu: option name '%.*s' too short (Mosquitto needs 3 bytes or more)",
-					file, line, (int)klen, w + strlen(prefix));
+			mja_text_printable(w + strlen(prefix), klen, shown, sizeof(shown));
+			mja_diag_set(L->d, "%s:%zu: option name '%s' too short (Mosquitto needs 3 bytes or more)",
+					file, line, shown);
 			return MJA_ERR_CONFIG;
 		}
-		while (restlen > 0 && (*rest == ' ' || *rest == '\t')) {
+		while (restlen > 0 && mja_text_is_blank((unsigned char)*rest)) {
 			rest++;
 			restlen--;
 		}
 		if (restlen == 0) {
-			mja_diag_set(L->d, "%s:%zu: empty value for option '%.*s'",
-					file, line, (int)klen, w + strlen(prefix));
+			mja_text_printable(w + strlen(prefix), klen, shown, sizeof(shown));
+			mja_diag_set(L->d, "%s:%zu: empty value for option '%s'",
+					file, line, shown);
 			return MJA_ERR_CONFIG;
 		}
 		return add_opt(&L->c->plugins[*cur], w + strlen(prefix), klen,

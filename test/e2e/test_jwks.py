@@ -71,6 +71,59 @@ class Base(BrokerTestCase):
             c.close()
 
 
+STATS = "$SYS/broker/plugin/jwt-auth/"
+
+
+@skip_if_external("needs its own broker and HTTPS servers")
+class StatsPerSource(Base):
+    """README "Numbers to watch": jwks/N/last-success, failures and keys per
+    source, N in configuration order; a figure that is 0 is not published."""
+
+    def test_jwks_stats(self):
+        srv = jwkstest.HTTPSServer(self.ca.good)
+        self.addCleanup(srv.close)
+        k1, k2 = SigningKey("stats-a"), SigningKey("stats-b")
+        srv.route("/good", body=jwks(k1, k2))
+        srv.route("/bad", status=500, body="oops")
+        t0 = int(time.time())
+        b = self.broker_with([srv.url("/good"), srv.url("/bad")], refresh=1,
+                             extra=[("stats_interval", "1")])
+        self.assertTrue(b.wait_log("JWKS %s: fetched, 2 key(s)" % srv.url("/good"),
+                                   timeout=15), self.tail())
+        m = self.paho(V311, username="monitor",
+                      password=k1.token(sub="monitor", claims={"iss": ISSUER}))
+        self.assertConnected(m)
+        self.assertEqual(m.subscribe(STATS + "jwks/#", 0), [0], self.tail())
+
+        seen = {}
+
+        def enough():
+            msg = m.get(timeout=0.2)
+            while msg is not None:
+                topic, payload, _ = msg
+                seen[topic[len(STATS):]] = int(payload)
+                msg = m.get(timeout=0.05)
+            return seen.get("jwks/2/failures", 0) >= 2 and "jwks/1/keys" in seen
+        self.assertTrue(wait_until(enough, timeout=15), "%r\n%s" % (seen, self.tail()))
+        t1 = int(time.time())
+        self.assertEqual(seen["jwks/1/keys"], 2, seen)
+        self.assertTrue(t0 <= seen["jwks/1/last-success"] <= t1, (t0, seen, t1))
+        # the good source never failed, the failing one never succeeded
+        self.assertNotIn("jwks/1/failures", seen)
+        self.assertNotIn("jwks/2/last-success", seen)
+        self.assertNotIn("jwks/2/keys", seen)
+        self.assertNotIn("jwks/3/failures", seen)
+        # a retained figure a later subscriber gets at once, and the count
+        # of the failing source only grows
+        late = self.paho(V311, username="late",
+                         password=k2.token(sub="late", claims={"iss": ISSUER}))
+        self.assertConnected(late)
+        self.assertEqual(late.subscribe(STATS + "jwks/2/failures", 0), [0])
+        msg = late.get(timeout=3)
+        self.assertIsNotNone(msg, self.tail())
+        self.assertGreaterEqual(int(msg[1]), seen["jwks/2/failures"])
+
+
 @skip_if_external("needs its own broker and HTTPS servers")
 class FailuresKeepLastGoodKeys(Base):
     """One broker, one source per failure mode; every source first serves a

@@ -31,11 +31,11 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 CHROOT_DIR="${MJA_CHROOT_DIR:-/var/tmp/mja-chroots}"
-# Build dependencies of the plugin and its tests (openssl: the unit
+# Build dependencies of the plugin and its tests (libcurl: the JWKS fetcher; openssl: the unit
 # tests sign with it; python3-minimal: CMake
 # looks for the tests' interpreter; the tests themselves run on the host).
 CHROOT_PACKAGES="mosquitto mosquitto-dev libmosquitto-dev cmake make gcc libc6-dev
-pkg-config libssl-dev libjansson-dev libcmocka-dev python3-minimal openssl"
+pkg-config libssl-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev python3-minimal openssl"
 
 die() { echo "broker-matrix: $*" >&2; exit 1; }
 

@@ -16,21 +16,29 @@
 #      package runs the expiry suites (the host's 2.0.11 is stage 1's);
 #   3. the same unit and end-to-end suites built with AddressSanitizer and
 #      UndefinedBehaviorSanitizer;
-#   4. the libFuzzer harnesses, each for a bounded time.
+#   4. the JWKS unit and end-to-end tests with ThreadSanitizer;
+#   5. the libFuzzer harnesses, each for a bounded time.
 # Usage: scripts/test.sh            (everything)
-#        MJA_STAGES="main" scripts/test.sh   (a subset: main matrix asan fuzz)
+#        MJA_STAGES="main" scripts/test.sh   (a subset: main matrix asan tsan fuzz)
 #        MJA_MATRIX="sid" scripts/test.sh    (matrix suites: trixie sid nows)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$MJA_ROOT"
 
 mja_install_deps
+# The e2e OpenID provider (test/e2e/test_oidc.py) is npm's oidc-provider,
+# which that test installs into the build folder; it needs node (nodejs, in
+# apt-packages.txt) and npm, which Debian packages apart from nodejs
+# (NodeSource's nodejs brings its own: then nothing is installed here).
+if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm
+fi
 # As root, let the container suite prepare Podman (see the header).
 if [ "$(id -u)" -eq 0 ]; then
 	export MJA_CONTAINER="${MJA_CONTAINER:-1}"
 fi
 
-stages="${MJA_STAGES:-main matrix asan fuzz}"
+stages="${MJA_STAGES:-main matrix asan tsan fuzz}"
 jobs=$(nproc)
 status=0
 
@@ -114,6 +122,17 @@ stage_asan() {
 	(cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j 1 -LE 'fuzz|container|bench|slow|valgrind')
+}
+
+stage_tsan() {
+	# The JWKS fetcher is the plugin's only thread besides the broker's: its
+	# unit tests and the JWKS end-to-end tests with ThreadSanitizer (the
+	# harness preloads libtsan into Debian's broker and fails on any report).
+	cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMJA_BUILD_TESTS=ON \
+		-DMJA_BUILD_BENCH=OFF -DMJA_SANITIZE=thread &&
+	cmake --build build/tsan -j "$jobs" --target mosquitto_jwt_auth test_jwks &&
+	(cd build/tsan && TSAN_OPTIONS=halt_on_error=1 \
+		ctest --output-on-failure -j 1 -R '^(unit_jwks|e2e_jwks|e2e_oidc)$')
 }
 
 stage_fuzz() {

@@ -72,8 +72,18 @@ static void help(FILE *f)
 		"  acl TOPIC: publish allow|deny|n/a, subscribe allow|deny, receive allow|deny|n/a\n"
 		"(n/a: a filter with wildcards is only subscribed to).\n"
 		"\n"
+		"Keys from jwks_url and oidc_issuer are fetched once, as the plugin\n"
+		"fetches them (what the fetch logs goes to stderr); a failed fetch leaves\n"
+		"those keys unavailable ('refused: keys unavailable').\n"
+		"\n"
 		"Exit codes: 0 accepted, 1 refused or deferred, 2 usage error, 3 the\n"
 		"configuration, a key file or the ACL file cannot be used.\n");
+}
+
+/* The JWKS fetch's log lines (first success, failures) on stderr. */
+static void log_jwks(void *ctx, int level, const char *msg)
+{
+	fprintf(stderr, "mosquitto_jwt " CMD ": %s\n", msg);
 }
 
 /* Options given as flags: the flag is the option name with '-' for '_'. */
@@ -398,6 +408,10 @@ int mjt_verify(int argc, char **argv)
 		rc = MJT_EXIT_IO;
 		goto out;
 	}
+
+	/* keys from jwks_url / oidc_issuer: fetched once, here and now, by the
+	 * plugin's own fetch code (what it logs goes to stderr) */
+	mja_config_jwks_fetch_once(cfg, now, log_jwks, NULL);
 
 	if (cfg->token_field == MJA_TOKEN_FIELD_USERNAME && username) {
 		mjt_error(CMD, "--username: with token_field username the token is the username");

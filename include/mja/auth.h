@@ -39,7 +39,9 @@ typedef enum mja_decision {
 	MJA_DEFER = 0,   /* not ours: leave it to other plugins / password_file */
 	MJA_ALLOW,
 	MJA_DENY,
-	MJA_IGNORE       /* Mosquitto 2.1 only: as if the plugin were not loaded */
+	MJA_IGNORE,      /* Mosquitto 2.1 only: as if the plugin were not loaded */
+	/* session.h only: the answer comes later (a held CONNECT, 2.1) */
+	MJA_HOLD
 } mja_decision;
 
 /* Owned by whoever holds it (the client registry, clients.h); every

@@ -41,6 +41,7 @@
 #include "mja/alg.h"
 #include "mja/cache.h"
 #include "mja/error.h"
+#include "mja/jwks.h"
 #include "mja/key.h"
 #include "mja/revoke.h"
 #include "mja/token.h"
@@ -90,7 +91,13 @@ typedef enum mja_non_jwt {
  * and the verifier options resolved against those keys. Immutable once
  * built; reload builds a new one and swaps it in. */
 typedef struct mja_config_files {
-	mja_keyset *keys;        /* owned, never NULL, at least one key */
+	/* The key set tokens are verified with: the key and secret files'
+	 * keys and those of every usable JWKS source, shared (key.h). Owned,
+	 * never NULL; at least one key unless JWKS sources are configured.
+	 * mja_config_jwks_update replaces it (and only it) when a fetched set
+	 * changes. */
+	mja_keyset *keys;
+	mja_keyset *file_keys;   /* owned: key_file and secret_file only */
 	mja_acl *acl;            /* owned; NULL without acl_file */
 	/* algorithms = the configured list, or without `algorithms` every
 	 * algorithm some key fits; claims point into the owning mja_config. */
@@ -122,6 +129,14 @@ typedef struct mja_config {
 	int64_t stats_interval;  /* seconds; default MJA_CONFIG_STATS_INTERVAL, 0 off */
 	char **auth_methods;     size_t n_auth_methods;   /* default "jwt" */
 
+	/* keys from the identity provider (jwks.h) */
+	char **jwks_urls;        size_t n_jwks_urls;
+	char *oidc_issuer;       /* NULL: none */
+	char *jwks_ca_file;      /* NULL: the system's CA store */
+	int64_t jwks_refresh;    /* default MJA_JWKS_DEFAULT_REFRESH */
+	int64_t jwks_max_stale;  /* default MJA_JWKS_DEFAULT_MAX_STALE */
+	mja_jwks *jwks;          /* owned; NULL without jwks_url / oidc_issuer */
+
 	mja_config_files *files; /* current key set and ACL, owned */
 	mja_cache *cache;        /* verified tokens for `files`, owned */
 	mja_revoke *revoked;     /* the revocation list in force, owned; NULL without */
@@ -133,7 +148,21 @@ typedef struct mja_config {
 mja_err mja_config_parse(const mja_config_opt *opts, size_t n,
 		mja_config **out, mja_diag *d);
 
-void mja_config_free(mja_config *cfg);   /* NULL is fine */
+void mja_config_free(mja_config *cfg);   /* NULL is fine; stops the fetcher */
+
+/* JWKS sources (jwks.h). mja_config_parse only validates their options and
+ * builds cfg->jwks; nothing is fetched until one of these:
+ *  - mja_config_jwks_start: the fetcher thread (the plugin);
+ *  - mja_config_jwks_fetch_once: fetch every source on the calling thread
+ *    and take the results in (mosquitto_jwt verify --config).
+ * mja_config_jwks_update (broker's thread, on TICK and before each
+ * authentication): take the fetcher's results in; when the usable sets
+ * changed, files->keys is rebuilt (file keys + usable JWKS sets) and the
+ * token cache emptied. Returns 1 iff files->keys was replaced. Without
+ * JWKS sources all three do nothing. */
+mja_err mja_config_jwks_start(mja_config *cfg, mja_diag *d);
+void mja_config_jwks_fetch_once(mja_config *cfg, int64_t now, mja_log_fn log, void *ctx);
+int mja_config_jwks_update(mja_config *cfg, int64_t now, mja_log_fn log, void *ctx);
 
 /* 1 iff the plugin makes topic decisions for token clients: acl_file,
  * acl_claim or superuser_claim is set. Else its ACL check is not even
@@ -147,7 +176,9 @@ mja_err mja_config_load_files(const mja_config *cfg, mja_config_files **out,
 		mja_diag *d);
 void mja_config_files_free(mja_config_files *f);   /* NULL is fine */
 
-/* SIGHUP (docs/design.md, "Reload"): mja_config_load_files(); on success the new set replaces
+/* SIGHUP (docs/design.md, "Reload"): JWKS sources are asked to refetch at
+ * once (the new sets arrive through mja_config_jwks_update);
+ * mja_config_load_files(); on success the new set replaces
  * cfg->files (the old one is freed) and the token cache is emptied; on any
  * error cfg keeps its previous files in full and the error is returned. */
 mja_err mja_config_reload(mja_config *cfg, mja_diag *d);

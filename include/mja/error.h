@@ -51,7 +51,8 @@ typedef enum mja_err {
 	/* permissions in the token */
 	MJA_ERR_BAD_ACL_CLAIM,    /* "bad acl claim" (acl_claim malformed) */
 	MJA_ERR_CLAIM_MISMATCH,   /* "claim mismatch" (claim_match) */
-	MJA_ERR_KEYS_UNAVAILABLE, /* "keys unavailable" (JWKS not fetched, or older than jwks_max_stale) */
+	/* keys from the identity provider */
+	MJA_ERR_KEYS_UNAVAILABLE, /* "keys unavailable" (JWKS not fetched, or older than jwks_max_stale; jwks.h) */
 	MJA_ERR__COUNT
 } mja_err;
 

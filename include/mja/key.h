@@ -71,6 +71,12 @@ mja_err mja_keyset_add_jwk_json(mja_keyset *ks, const char *buf, size_t len,
 mja_err mja_keyset_add_secret(mja_keyset *ks, const unsigned char *secret, size_t len,
 		const char *kid, const char *origin, mja_diag *d);
 
+/* Add every key of src to dst, shared: both sets hold a reference and
+ * each frees its own (a key is scrubbed and freed with its last set).
+ * Used to build the key set in use from the key files' set and the sets
+ * fetched from JWKS URLs (jwks.h) without copying keys. All or nothing. */
+mja_err mja_keyset_add_shared(mja_keyset *dst, const mja_keyset *src);
+
 size_t mja_keyset_count(const mja_keyset *ks);
 /* The i-th key (0 <= i < count), borrowed from the set. */
 const mja_key *mja_keyset_get(const mja_keyset *ks, size_t i);

@@ -5,7 +5,8 @@
  *
  * Layering (no cycles): key.c (keys, key sets, verification contexts, the
  * algorithm table applied to keys) <- key_jwk.c (JWK/JWKS parsing) <-
- * key_load.c (key and secret files, PEM); sig.c (verification) uses key.c.
+ * key_load.c (key and secret files, PEM); sig.c (verification) uses key.c;
+ * jwks.c (key sets fetched over HTTPS) uses key_jwk.c's parser.
  * Tool-only, in the mja_tool library: key_private.c (private keys),
  * key_gen.c (generation, serialisation), sig_sign.c (signing).
  */
@@ -24,6 +25,11 @@
 #define MJA_SECRET_MIN 32
 
 struct mja_key {
+	/* Further owners besides the first (mja_keyset_add_shared): a key
+	 * may sit in several key sets; mja_key_free drops one reference.
+	 * Only changed on one thread at a time (keys built by the JWKS
+	 * fetcher are handed to the broker's thread before they are shared). */
+	unsigned extra_refs;
 	mja_kty kty;
 	int is_private;          /* may sign: private key or secret */
 	EVP_PKEY *pkey;          /* RSA, EC, Ed25519 */

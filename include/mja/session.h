@@ -119,6 +119,7 @@
 #include "mja/clients.h"
 #include "mja/config.h"
 #include "mja/error.h"
+#include "mja/log.h"
 #include "mja/stats.h"
 
 /* Expiry scan period on TICK, milliseconds (about once a second). */
@@ -135,6 +136,11 @@
  * events (the broker's re-check pass is one uninterrupted run of its main
  * loop; this only matters where no TICK comes), milliseconds. */
 #define MJA_SESSION_WINDOW_GAP_MS 500
+/* While CONNECTs are held (see "Held CONNECTs"), the most TICK may wait,
+ * milliseconds. */
+#define MJA_SESSION_HOLD_POLL_MS 50
+/* At most this many CONNECTs held at once; more are refused at once. */
+#define MJA_SESSION_MAX_HOLDS 10000
 
 typedef struct mja_session mja_session;   /* opaque */
 
@@ -144,13 +150,7 @@ typedef enum mja_broker_line {
 	MJA_BROKER_2_1        /* 2.1.x: CLIENT_OFFLINE and CONNECT events */
 } mja_broker_line;
 
-typedef enum mja_log_level {
-	MJA_LOG_DEBUG = 0,
-	MJA_LOG_INFO,
-	MJA_LOG_NOTICE,
-	MJA_LOG_WARNING,
-	MJA_LOG_ERR
-} mja_log_level;
+/* mja_log_level: log.h */
 
 typedef enum mja_action_kind {
 	/* log text at level (the glue adds its "jwt-auth: " prefix) */
@@ -160,7 +160,12 @@ typedef enum mja_action_kind {
 	MJA_ACTION_SET_USERNAME,
 	/* disconnect the client whose client id is text, with its will if
 	 * with_will; bracketed by mja_session_kick_begin / _end */
-	MJA_ACTION_KICK
+	MJA_ACTION_KICK,
+	/* 2.1: complete the held BASIC_AUTH of the client whose client id is
+	 * text (mosquitto_complete_basic_auth), accepted iff allow. A required
+	 * SET_USERNAME for the same client that failed before it makes it a
+	 * refusal (mja_session_username_failed) */
+	MJA_ACTION_COMPLETE_AUTH
 } mja_action_kind;
 
 typedef struct mja_action {
@@ -169,6 +174,7 @@ typedef struct mja_action {
 	const void *client;      /* SET_USERNAME, KICK */
 	int with_will;           /* KICK */
 	int required;            /* SET_USERNAME */
+	int allow;               /* COMPLETE_AUTH */
 	char *text;              /* owned by the list, never NULL */
 } mja_action;
 
@@ -232,6 +238,13 @@ const mja_config *mja_session_config(const mja_session *s);
  * revocation disconnects (a live client kicked, or refused by the re-check
  * as revoked), ACL denials by kind. Borrowed. */
 const mja_stats *mja_session_stats(const mja_session *s);
+/* Walk the counters together with the figures read at emit time (the
+ * cache's hits and misses, the keys in use, and per JWKS source, in
+ * configuration order, its last success, failures and keys: jwks.h
+ * mja_jwks_stats) and call fn as mja_stats_emit does; on the broker's
+ * thread (the JWKS figures are the ones mja_config_jwks_update took in).
+ * Returns the number of calls. */
+size_t mja_session_stats_emit(const mja_session *s, mja_stats_emit_fn fn, void *arg);
 /* The entry of client, or NULL (borrowed, valid until the next call). */
 const mja_client *mja_session_get(const mja_session *s, const void *client);
 size_t mja_session_count(const mja_session *s);
@@ -242,7 +255,22 @@ size_t mja_session_count(const mja_session *s);
  * broker's re-check after a reload (see "Re-check"). MJA_ALLOW: accepted
  * (actions may set the username); MJA_DENY: refused, *why says why;
  * MJA_DEFER: not the plugin's; MJA_IGNORE (2.1 with non_jwt ignore only):
- * not the plugin's, as if it were not loaded. */
+ * not the plugin's, as if it were not loaded; MJA_HOLD (Mosquitto 2.1, a
+ * new connection only): answered later by a COMPLETE_AUTH action (see
+ * "Held CONNECTs").
+ *
+ * Held CONNECTs. On the 2.1 line a new connection's token whose kid no key
+ * has, while the JWKS refetch it asked for (jwks.h, single flight) is still
+ * pending, is held (delayed basic authentication) instead of refused: its
+ * credentials are kept (at most MJA_JWKS_HOLD_MS) and decided again on the
+ * first TICK after the refetch's result was taken in, or when that time is
+ * up, which completes it with a COMPLETE_AUTH action. The broker refuses a
+ * second CONNECT with the client id of a held one by itself, and sends no
+ * event when a held client goes away; so a BASIC_AUTH with a held client
+ * id, or at a held handle, means that hold's connection is gone: the hold
+ * is dropped without an answer. A re-check, an enhanced authentication and
+ * everything on the 2.0 line are answered at once. A reload keeps the holds
+ * (their time limit too); mja_session_free drops them. */
 mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 		const char *username, const char *password, int64_t now, int64_t ms,
 		mja_actions *acts, mja_err *why);
@@ -292,6 +320,10 @@ void mja_session_disconnect(mja_session *s, const void *client, int64_t now,
  * from 1 to MJA_SESSION_TICK_MS: 2.1's next_ms (its main loop sleeps until
  * its next timer), so a deadline is acted on within about a second. */
 int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *acts);
+
+/* How many CONNECTs are held (then TICK returns at most
+ * MJA_SESSION_HOLD_POLL_MS: the glue sets 2.1's next_ms from it). */
+size_t mja_session_held(const mja_session *s);
 
 /* RELOAD: read revocation_file again (a bad file keeps the old list), then
  * the key, secret and ACL files (all or nothing), and open the reload

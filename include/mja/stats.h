@@ -32,13 +32,12 @@
  * listener's port and a '/'). */
 #define MJA_STATS_PREFIX "$SYS/broker/plugin/jwt-auth/"
 
-/* Per JWKS source, filled by the JWKS fetcher (one per source, in
- * configuration order). last_success: unix time of the last successful
- * fetch, 0 never. */
+/* Per JWKS source, filled by mja_jwks_stats() (jwks.h; one per source, in
+ * configuration order, oidc_issuer's source last). */
 struct mja_source_stats {
-	int64_t last_success;
-	uint64_t failures;
-	size_t keys;
+	int64_t last_success;   /* unix time of the last successful fetch, 0: never */
+	uint64_t failures;      /* failed fetches since start */
+	size_t keys;            /* keys of the set in use from this source (0 when stale) */
 };
 
 typedef enum mja_stats_acl {

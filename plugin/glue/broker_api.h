@@ -53,4 +53,14 @@ struct mosquitto *mosquitto_client(const char *clientid);
 #endif
 #pragma weak mosquitto_client
 
+/* Delayed basic authentication (2.1 only; the plugin may be built with
+ * 2.0's headers and loaded by 2.1, which init finds out at run time): a
+ * BASIC_AUTH answer of MJA_GLUE_ERR_AUTH_DELAYED, answered later with
+ * mosquitto_complete_basic_auth() on the broker's thread. */
+#define MJA_GLUE_ERR_AUTH_DELAYED (-5)
+#if !MJA_MOSQ_HEADERS_2_1
+void mosquitto_complete_basic_auth(const char *clientid, int result);
+#endif
+#pragma weak mosquitto_complete_basic_auth
+
 #endif

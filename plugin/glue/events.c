@@ -89,6 +89,8 @@ static mja_session_client facts(struct mosquitto *client)
 static void run(struct mja_glue *g, const mja_session_client *c, mja_actions *acts,
 		mja_decision *r)
 {
+	const void *no_username = NULL;   /* a client whose required username failed */
+
 	for (size_t i = 0; i < acts->n; i++) {
 		mja_action *a = &acts->v[i];
 
@@ -112,7 +114,24 @@ static void run(struct mja_glue *g, const mja_session_client *c, mja_actions *ac
 				mja_actions_free(&more);
 				if (a->required)
 					goto out;   /* the client is refused: nothing else applies */
+			} else if (a->required) {
+				/* a held CONNECT completed on TICK: refused below */
+				mja_session_client held = facts((struct mosquitto *)a->client);
+				mja_actions more;
+				mja_err why;
+
+				mja_actions_init(&more);
+				(void)mja_session_username_failed(g->session, &held, 1, &more, &why);
+				mja_glue__log_actions(&more);
+				mja_actions_free(&more);
+				no_username = a->client;
 			}
+			break;
+		case MJA_ACTION_COMPLETE_AUTH:
+			if (mosquitto_complete_basic_auth)
+				mosquitto_complete_basic_auth(a->text,
+						a->allow && a->client != no_username ?
+						MOSQ_ERR_SUCCESS : MOSQ_ERR_AUTH);
 			break;
 		case MJA_ACTION_KICK:
 			mja_session_kick_begin(g->session, a->client);
@@ -129,7 +148,8 @@ out:
 static int auth_rc(mja_decision r)
 {
 	return r == MJA_ALLOW ? MOSQ_ERR_SUCCESS :
-		r == MJA_DEFER ? MOSQ_ERR_PLUGIN_DEFER : MOSQ_ERR_AUTH;
+		r == MJA_DEFER ? MOSQ_ERR_PLUGIN_DEFER :
+		r == MJA_HOLD ? MJA_GLUE_ERR_AUTH_DELAYED : MOSQ_ERR_AUTH;
 }
 
 int mja_glue__basic_auth(int event, void *event_data, void *userdata)
@@ -224,19 +244,12 @@ static void publish_one(const char *suffix, const char *value, void *arg)
 
 static void publish_stats(struct mja_glue *g)
 {
-	const mja_config *cfg = mja_session_config(g->session);
-	mja_stats_extra x = { 0 };
-	mja_cache_stats cs;
-
-	mja_cache_get_stats(cfg->cache, &cs);
-	x.cache_hits = cs.hits;
-	x.cache_misses = cs.misses;
-	x.keys = mja_keyset_count(cfg->files->keys);
-	mja_stats_emit(mja_session_stats(g->session), &x, publish_one, g);
+	mja_session_stats_emit(g->session, publish_one, g);
 }
 
 int mja_glue__tick(int event, void *event_data, void *userdata)
 {
+	struct mja_glue_evt_tick *ev = event_data;
 	struct mja_glue *g = userdata;
 	const mja_config *cfg = mja_session_config(g->session);
 	int64_t ms = mja_glue__mono_ms();
@@ -246,6 +259,10 @@ int mja_glue__tick(int event, void *event_data, void *userdata)
 	mja_actions_init(&acts);
 	next = mja_session_tick(g->session, mja_glue__now(), ms, &acts);
 	run(g, NULL, &acts, NULL);
+	/* while CONNECTs are held, TICK soon again (2.1 waits up to its own
+	 * next event otherwise) */
+	if (g->line_2_1 && ev && mja_session_held(g->session))
+		ev->next_ms = (long)next;
 	/* stats_interval: the counters, from the broker's thread */
 	if (cfg->stats_interval > 0 && ms - g->last_stats_ms >= cfg->stats_interval * 1000) {
 		g->last_stats_ms = ms;

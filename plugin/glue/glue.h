@@ -37,7 +37,8 @@ struct mja_glue_evt_client {
 	void *future;
 	struct mosquitto *client;
 };
-/* TICK: 2.1's next_ms is where 2.0 has an unused next_ns (same layout). */
+/* 2.1's TICK event data (2.0 names the third field next_ns and ignores
+ * it): the glue sets next_ms on the 2.1 line only. */
 struct mja_glue_evt_tick {
 	void *future;
 	long now_ns;

@@ -221,6 +221,38 @@ mismatch:
 	return 0;
 }
 
+/* No key for the token (jwks.h): the provider may have published a new
+ * key, so ask for one rate-limited refetch in the background (never waited
+ * for here). While a JWKS source has no usable set, a token whose key could
+ * be that source's is refused as "keys unavailable": an unknown kid, no
+ * key for an allowed algorithm. An algorithm the configuration does not
+ * allow keeps its own reason. */
+static mja_err jwks_miss(const mja_config *cfg, const char *tok, size_t len, int64_t now,
+		mja_err e)
+{
+	json_t *h = NULL, *p = NULL;
+	mja_alg alg;
+	int allowed = 0;
+
+	if (e == MJA_ERR_UNKNOWN_KID)
+		mja_jwks_unknown_kid(cfg->jwks, now);
+	if (!mja_jwks_unavailable(cfg->jwks))
+		return e;
+	if (e != MJA_ERR_ALG_NOT_ALLOWED)
+		return MJA_ERR_KEYS_UNAVAILABLE;
+	/* the header only, to read alg; nothing from it is trusted or kept */
+	if (mja_token_decode_unverified(tok, len, &h, &p) == MJA_OK) {
+		json_t *a = json_object_get(h, "alg");
+
+		allowed = json_is_string(a) &&
+			mja_alg_from_name(json_string_value(a), json_string_length(a), &alg) == MJA_OK &&
+			(cfg->files->verify.algorithms & MJA_ALG_BIT(alg));
+	}
+	json_decref(h);
+	json_decref(p);
+	return allowed ? MJA_ERR_KEYS_UNAVAILABLE : e;
+}
+
 static int str_eq_sub(const char *s, const char *sub)
 {
 	return s && strcmp(s, sub) == 0;
@@ -254,6 +286,9 @@ mja_decision mja_auth_token(const mja_config *cfg, const char *tok, size_t len,
 	 * payload, claims; the cache hands back the token's SHA-256 it keys on */
 	e = mja_cache_verify_hashed(cfg->cache, cfg->files->keys, &cfg->files->verify,
 			tok, len, now, &t, hash);
+	if (cfg->jwks && (e == MJA_ERR_UNKNOWN_KID || e == MJA_ERR_NO_KEY ||
+			e == MJA_ERR_ALG_NOT_ALLOWED))
+		e = jwks_miss(cfg, tok, len, now, e);
 	if (e != MJA_OK)
 		return deny(why, e);
 	/* the sub is the identity of the session and of every ACL decision */

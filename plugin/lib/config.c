@@ -1,4 +1,6 @@
 /* config.c - plugin options (README, Configuration options) and the files they name. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,6 +184,7 @@ enum opt_id {
 	OPT_USERNAME_MATCH, OPT_CLIENTID_MATCH, OPT_ACL_FILE, OPT_ROLES_CLAIM,
 	OPT_NON_JWT, OPT_DISCONNECT_ON_EXPIRY, OPT_MAX_TOKEN_BYTES, OPT_TOKEN_CACHE_SIZE,
 	OPT_ACL_CLAIM, OPT_SUPERUSER_CLAIM, OPT_CLAIM_MATCH,
+	OPT_JWKS_URL, OPT_OIDC_ISSUER, OPT_JWKS_CA_FILE, OPT_JWKS_REFRESH, OPT_JWKS_MAX_STALE,
 	OPT_REVOCATION_FILE, OPT_STATS_INTERVAL, OPT_AUTH_METHODS,
 	OPT__COUNT
 };
@@ -210,6 +213,11 @@ static const struct {
 	[OPT_ACL_CLAIM] = { "acl_claim", 0 },
 	[OPT_SUPERUSER_CLAIM] = { "superuser_claim", 0 },
 	[OPT_CLAIM_MATCH] = { "claim_match", 1 },
+	[OPT_JWKS_URL] = { "jwks_url", 1 },
+	[OPT_OIDC_ISSUER] = { "oidc_issuer", 0 },
+	[OPT_JWKS_CA_FILE] = { "jwks_ca_file", 0 },
+	[OPT_JWKS_REFRESH] = { "jwks_refresh", 0 },
+	[OPT_JWKS_MAX_STALE] = { "jwks_max_stale", 0 },
 	[OPT_REVOCATION_FILE] = { "revocation_file", 0 },
 	[OPT_STATS_INTERVAL] = { "stats_interval", 0 },
 	[OPT_AUTH_METHODS] = { "auth_methods", 0 },
@@ -303,6 +311,24 @@ static mja_err parse_claim_match(mja_config *c, const char *name, view v, mja_di
 	c->claim_match = nv;
 	nv[c->n_claim_match].name = cname;
 	nv[c->n_claim_match++].tmpl = tmpl;
+	return MJA_OK;
+}
+
+/* An URL option: one token, https:// (or http:// to loopback). */
+static mja_err parse_url(const char *name, view v, char **out, mja_diag *d)
+{
+	mja_diag inner = { 0 };
+	char *u;
+
+	u = strndup(v.p, v.len);
+	if (!u)
+		return MJA_ERR_NOMEM;
+	if (!mja_jwks_url_ok(u, &inner)) {
+		mja_diag_set(d, "option %s: %s", name, inner.text);
+		free(u);
+		return MJA_ERR_CONFIG;
+	}
+	*out = u;
 	return MJA_OK;
 }
 
@@ -427,6 +453,27 @@ static mja_err apply_option(mja_config *c, enum opt_id id, view v, mja_diag *d)
 		return parse_claim_name(name, v, &c->superuser_claim, d);
 	case OPT_CLAIM_MATCH:
 		return parse_claim_match(c, name, v, d);
+	case OPT_JWKS_URL:
+		e = parse_url(name, v, &path, d);
+		if (e != MJA_OK)
+			return e;
+		e = strv_push(&c->jwks_urls, &c->n_jwks_urls, path, strlen(path));
+		free(path);
+		return e;
+	case OPT_OIDC_ISSUER:
+		return parse_url(name, v, &c->oidc_issuer, d);
+	case OPT_JWKS_CA_FILE:
+		return parse_path(name, v, &c->jwks_ca_file, d);
+	case OPT_JWKS_REFRESH:
+		e = parse_uint(name, v, MJA_JWKS_REFRESH_MIN, MJA_JWKS_REFRESH_MAX, &num, d);
+		if (e == MJA_OK)
+			c->jwks_refresh = num;
+		return e;
+	case OPT_JWKS_MAX_STALE:
+		e = parse_uint(name, v, 1, MJA_CONFIG_SECONDS_LIMIT, &num, d);
+		if (e == MJA_OK)
+			c->jwks_max_stale = num;
+		return e;
 	case OPT__COUNT:
 		break;
 	}
@@ -441,6 +488,8 @@ static mja_err set_defaults(mja_config *c)
 	c->max_token_bytes = MJA_DEFAULT_MAX_TOKEN_BYTES;
 	c->token_cache_size = MJA_CONFIG_CACHE_ENTRIES;
 	c->disconnect_on_expiry = 1;
+	c->jwks_refresh = MJA_JWKS_DEFAULT_REFRESH;
+	c->jwks_max_stale = MJA_JWKS_DEFAULT_MAX_STALE;
 	c->stats_interval = MJA_CONFIG_STATS_INTERVAL;
 	c->roles_claim = strdup("roles");
 	if (!c->roles_claim)
@@ -454,11 +503,20 @@ static mja_err set_defaults(mja_config *c)
 }
 
 /* Options that only make sense together are checked once all are read. */
+static int has_jwks(const mja_config *c)
+{
+	return c->n_jwks_urls || c->oidc_issuer;
+}
+
 static mja_err check_combination(const mja_config *c, mja_diag *d)
 {
-	if (c->n_key_files == 0 && c->n_secret_files == 0) {
-		mja_diag_set(d, "option key_file: no key_file or secret_file given: "
-				"no token could ever be verified");
+	if (c->n_key_files == 0 && c->n_secret_files == 0 && !has_jwks(c)) {
+		mja_diag_set(d, "option key_file: no key_file, secret_file, jwks_url or "
+				"oidc_issuer given: no token could ever be verified");
+		return MJA_ERR_CONFIG;
+	}
+	if (c->jwks_ca_file && !has_jwks(c)) {
+		mja_diag_set(d, "option jwks_ca_file: given without jwks_url or oidc_issuer");
 		return MJA_ERR_CONFIG;
 	}
 	if (c->token_field == MJA_TOKEN_FIELD_USERNAME && c->username_match == MJA_MATCH_SUB) {
@@ -534,6 +592,37 @@ mja_err mja_config_parse(const mja_config_opt *opts, size_t n,
 	e = check_combination(c, d);
 	if (e != MJA_OK)
 		goto out;
+	/* OpenID Connect Discovery 1.0 4.3: tokens of that provider carry its
+	 * issuer; without an issuer option it is the one required */
+	if (c->oidc_issuer && c->n_issuers == 0) {
+		e = strv_push(&c->issuers, &c->n_issuers, c->oidc_issuer, strlen(c->oidc_issuer));
+		if (e != MJA_OK)
+			goto out;
+	}
+	if (has_jwks(c)) {
+		mja_jwks_opts jo = {
+			.urls = (const char *const *)c->jwks_urls, .n_urls = c->n_jwks_urls,
+			.oidc_issuer = c->oidc_issuer, .ca_file = c->jwks_ca_file,
+			.refresh = c->jwks_refresh, .max_stale = c->jwks_max_stale,
+		};
+
+		if (c->jwks_ca_file) {
+			/* read it now: a wrong path is a start-up error, not a
+			 * fetch failure every few minutes */
+			FILE *f = fopen(c->jwks_ca_file, "r");
+
+			if (!f) {
+				mja_diag_set(d, "option jwks_ca_file: \"%s\": cannot open: %s",
+						c->jwks_ca_file, strerror(errno));
+				e = MJA_ERR_FILE;
+				goto out;
+			}
+			fclose(f);
+		}
+		e = mja_jwks_new(&jo, &c->jwks, d);
+		if (e != MJA_OK)
+			goto out;
+	}
 	e = mja_config_load_files(c, &c->files, d);
 	if (e != MJA_OK)
 		goto out;
@@ -576,6 +665,10 @@ void mja_config_free(mja_config *c)
 		free(c->claim_match[i].tmpl);
 	}
 	free(c->claim_match);
+	mja_jwks_free(c->jwks);   /* first: stops the fetcher thread */
+	free_strv(c->jwks_urls, c->n_jwks_urls);
+	free(c->oidc_issuer);
+	free(c->jwks_ca_file);
 	free(c->revocation_file);
 	free_strv(c->auth_methods, c->n_auth_methods);
 	mja_config_files_free(c->files);
@@ -602,6 +695,31 @@ static void file_diag(mja_diag *d, const char *name, const char *path,
 		mja_diag_set(d, "option %s \"%s\": %s", name, path, why);
 }
 
+/* Algorithms a JWKS key may serve: every public-key algorithm (fetched
+ * sets never hold secrets, jwks.h); each key still pins its own family. */
+#define JWKS_ALGS (MJA_ALG_SET_ALL & ~(MJA_ALG_BIT(MJA_ALG_HS256) | \
+		MJA_ALG_BIT(MJA_ALG_HS384) | MJA_ALG_BIT(MJA_ALG_HS512)))
+
+/* The key set in use: the files' keys and every usable JWKS set, shared. */
+static mja_err build_keys(const mja_config *c, const mja_keyset *file_keys, mja_keyset **out)
+{
+	mja_keyset *ks = mja_keyset_new();
+	mja_err e;
+
+	*out = NULL;
+	if (!ks)
+		return MJA_ERR_NOMEM;
+	e = mja_keyset_add_shared(ks, file_keys);
+	if (e == MJA_OK)
+		e = mja_jwks_add_keys(c->jwks, ks);
+	if (e != MJA_OK) {
+		mja_keyset_free(ks);
+		return e;
+	}
+	*out = ks;
+	return MJA_OK;
+}
+
 mja_err mja_config_load_files(const mja_config *c, mja_config_files **out, mja_diag *d)
 {
 	const struct {
@@ -619,22 +737,24 @@ mja_err mja_config_load_files(const mja_config *c, mja_config_files **out, mja_d
 	mja_diag inner;
 	mja_err e = MJA_OK;
 	mja_alg_set usable;
+	int jwks;
 
 	if (!c || !out)
 		return MJA_ERR_INVAL;
 	*out = NULL;
+	jwks = has_jwks(c);
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return MJA_ERR_NOMEM;
-	f->keys = mja_keyset_new();
-	if (!f->keys) {
+	f->file_keys = mja_keyset_new();
+	if (!f->file_keys) {
 		e = MJA_ERR_NOMEM;
 		goto out;
 	}
 	for (size_t s = 0; s < sizeof(sources) / sizeof(sources[0]); s++) {
 		for (size_t i = 0; i < sources[s].n; i++) {
 			mja_diag_clear(&inner);
-			e = sources[s].load(f->keys, sources[s].files[i], &inner);
+			e = sources[s].load(f->file_keys, sources[s].files[i], &inner);
 			if (inner.warning[0])
 				mja_diag_warn(d, "option %s: %s", sources[s].name, inner.warning);
 			if (e != MJA_OK) {
@@ -643,19 +763,26 @@ mja_err mja_config_load_files(const mja_config *c, mja_config_files **out, mja_d
 			}
 		}
 	}
-	usable = mja_keyset_algs(f->keys);
-	if (mja_keyset_count(f->keys) == 0 || usable == 0) {
+	usable = mja_keyset_algs(f->file_keys);
+	if ((c->n_key_files || c->n_secret_files || !jwks) &&
+	    (mja_keyset_count(f->file_keys) == 0 || usable == 0)) {
 		mja_diag_set(d, "option key_file: the key and secret files hold no key "
 				"usable for verification");
 		e = MJA_ERR_KEY;
 		goto out;
 	}
+	/* keys fetched later may serve any public-key algorithm */
+	if (jwks)
+		usable |= JWKS_ALGS;
 	if (c->algorithms && (c->algorithms & usable) == 0) {
 		mja_diag_set(d, "option algorithms: no configured key can verify any "
 				"of the listed algorithms");
 		e = MJA_ERR_CONFIG;
 		goto out;
 	}
+	e = build_keys(c, f->file_keys, &f->keys);
+	if (e != MJA_OK)
+		goto out;
 	if (c->acl_file) {
 		mja_diag_clear(&inner);
 		e = mja_acl_load_file(c->acl_file, &f->acl, &inner);
@@ -690,6 +817,7 @@ void mja_config_files_free(mja_config_files *f)
 	if (!f)
 		return;
 	mja_keyset_free(f->keys);
+	mja_keyset_free(f->file_keys);
 	mja_acl_free(f->acl);
 	free(f);
 }
@@ -701,6 +829,7 @@ mja_err mja_config_reload(mja_config *c, mja_diag *d)
 
 	if (!c)
 		return MJA_ERR_INVAL;
+	mja_jwks_refetch_all(c->jwks);   /* SIGHUP refetches at once */
 	e = mja_config_load_files(c, &fresh, d);
 	if (e != MJA_OK)
 		return e;   /* the previous set stays in force in full (docs/design.md, Reload) */
@@ -709,6 +838,46 @@ mja_err mja_config_reload(mja_config *c, mja_diag *d)
 	/* entries were verified with the old keys */
 	mja_cache_clear(c->cache);
 	return MJA_OK;
+}
+
+mja_err mja_config_jwks_start(mja_config *c, mja_diag *d)
+{
+	if (!c || !c->jwks)
+		return MJA_OK;
+	return mja_jwks_start(c->jwks, d);
+}
+
+int mja_config_jwks_update(mja_config *c, int64_t now, mja_log_fn log, void *ctx)
+{
+	mja_keyset *fresh;
+
+	if (!c || !c->jwks || !c->files)
+		return 0;
+	if (!mja_jwks_poll(c->jwks, now, log, ctx))
+		return 0;
+	if (build_keys(c, c->files->file_keys, &fresh) != MJA_OK) {
+		/* out of memory: keep the set in use; the next poll after a
+		 * change tries again */
+		if (log)
+			log(ctx, MJA_LOG_ERR, "JWKS: out of memory while replacing the key set");
+		return 0;
+	}
+	/* the whole set is replaced at once on this (the broker's) thread:
+	 * a token is verified with the old set or the new one */
+	mja_keyset_free(c->files->keys);
+	c->files->keys = fresh;
+	/* entries were verified with the old keys; a removed key's tokens
+	 * must not live on in the cache */
+	mja_cache_clear(c->cache);
+	return 1;
+}
+
+void mja_config_jwks_fetch_once(mja_config *c, int64_t now, mja_log_fn log, void *ctx)
+{
+	if (!c || !c->jwks)
+		return;
+	mja_jwks_fetch_now(c->jwks, 0);
+	mja_config_jwks_update(c, now, log, ctx);
 }
 
 mja_err mja_config_revoke_refresh(mja_config *c, int force, int *changed, mja_diag *d)

@@ -170,6 +170,10 @@ void mja_key_free(mja_key *k)
 
 	if (!k)
 		return;
+	if (k->extra_refs) {
+		k->extra_refs--;
+		return;
+	}
 	if (k->secret) {
 		OPENSSL_cleanse(k->secret, k->secret_len);
 		free(k->secret);
@@ -547,6 +551,29 @@ mja_err mja_keyset__take(mja_keyset *ks, struct mja_keylist *l, const char *orig
 	free(l->v);
 	l->v = NULL;
 	l->n = l->cap = 0;
+	return MJA_OK;
+}
+
+mja_err mja_keyset_add_shared(mja_keyset *dst, const mja_keyset *src)
+{
+	mja_key **v;
+	size_t i;
+
+	if (!dst)
+		return MJA_ERR_INVAL;
+	if (!src || src->n == 0)
+		return MJA_OK;
+	if (src->n > SIZE_MAX / sizeof(*v) - dst->n)
+		return MJA_ERR_NOMEM;
+	v = realloc(dst->v, (dst->n + src->n) * sizeof(*v));
+	if (!v)
+		return MJA_ERR_NOMEM;
+	dst->v = v;
+	for (i = 0; i < src->n; i++) {
+		src->v[i]->extra_refs++;
+		dst->v[dst->n++] = src->v[i];
+	}
+	dst->algs |= src->algs;
 	return MJA_OK;
 }
 

@@ -8,6 +8,15 @@
 #include "mja/session.h"
 #include "mja/text.h"
 
+/* A held CONNECT (session.h "Held CONNECTs"); strings owned. */
+struct hold {
+	const void *client;
+	char *clientid, *address, *username, *password;
+	size_t password_len;
+	int durable;
+	int64_t until_ms;          /* monotonic: decided then at the latest */
+};
+
 struct mja_session {
 	mja_config *cfg;           /* owned */
 	mja_clients *clients;      /* owned */
@@ -26,6 +35,8 @@ struct mja_session {
 	int (*alive)(const void *client, const char *clientid, void *ctx);
 	void *alive_ctx;
 	size_t probe_cursor;       /* next offline entry to probe on TICK */
+	struct hold *holds;        /* held CONNECTs, in arrival order */
+	size_t n_holds, cap_holds;
 	mja_stats stats;           /* counters published under $SYS (stats.h) */
 };
 
@@ -160,6 +171,21 @@ static void log_refusal(mja_actions *a, const mja_session_client *c, const char 
 
 /* ---- life ---- */
 
+/* The JWKS module's log callback (jwks.h): its lines become log actions. */
+static void jwks_log(void *ctx, int level, const char *msg)
+{
+	logf_(ctx, (mja_log_level)level, "%s", msg);
+}
+
+/* Keys from JWKS URLs (jwks.h): take in what the fetcher thread fetched and
+ * swap the key set in use if it changed. On every TICK and before every
+ * authentication; never waits for the network. */
+static void jwks_update(mja_session *s, int64_t now, mja_actions *a)
+{
+	if (s->cfg->jwks)
+		mja_config_jwks_update(s->cfg, now, jwks_log, a);
+}
+
 /* a + b for b >= 0, saturating at INT64_MAX */
 static int64_t add_sat(int64_t a, int64_t b)
 {
@@ -216,6 +242,14 @@ mja_err mja_session_open(const mja_config_opt *opts, size_t n, int64_t ms,
 		logf_(acts, MJA_LOG_ERR, "%s", mja_strerror(e));
 		return e;
 	}
+	/* keys from JWKS URLs: fetched by a thread of the plugin's own from
+	 * now on; the broker starts even if the first fetch fails */
+	e = mja_config_jwks_start(s->cfg, &d);
+	if (e != MJA_OK) {
+		logf_(acts, MJA_LOG_ERR, "%s", d.text[0] ? d.text : mja_strerror(e));
+		mja_session_free(s);
+		return e;
+	}
 	/* no ACL callback without topic decisions (session.h). Expiry of
 	 * connected clients is then enforced on TICK only, which some brokers
 	 * do not send (a start cannot see it; mja_session_basic_auth notices
@@ -227,18 +261,47 @@ mja_err mja_session_open(const mja_config_opt *opts, size_t n, int64_t ms,
 				s->cfg->disconnect_on_expiry ? "; connected clients whose token "
 				"expires are disconnected only on the broker's TICK, which "
 				"Mosquitto 2.0.11 to 2.0.14 never send with per_listener_settings true" : "");
-	logf_(acts, MJA_LOG_INFO, "ready: %zu key(s)%s%s",
+	logf_(acts, MJA_LOG_INFO, "ready: %zu key(s)%s%s%s",
 			mja_keyset_count(s->cfg->files->keys),
 			s->cfg->files->acl ? ", ACL loaded" : "",
+			s->cfg->jwks ? ", fetching JWKS in the background" : "",
 			s->cfg->revocation_file ? ", revocation list loaded" : "");
 	*out = s;
 	return MJA_OK;
+}
+
+static void hold_free(struct hold *h)
+{
+	free(h->clientid);
+	free(h->address);
+	free(h->username);
+	if (h->password) {
+		/* a token: not left in freed memory */
+		volatile char *v = h->password;
+
+		for (size_t i = 0; i < h->password_len; i++)
+			v[i] = 0;
+		free(h->password);
+	}
+	memset(h, 0, sizeof(*h));
+}
+
+static void hold_remove(mja_session *s, size_t i)
+{
+	hold_free(&s->holds[i]);
+	memmove(&s->holds[i], &s->holds[i + 1], (s->n_holds - i - 1) * sizeof(s->holds[0]));
+	s->n_holds--;
 }
 
 void mja_session_free(mja_session *s)
 {
 	if (!s)
 		return;
+	/* held CONNECTs are dropped unanswered: the broker is shutting down
+	 * (or the plugin failed to start) and closes them */
+	for (size_t i = 0; i < s->n_holds; i++)
+		hold_free(&s->holds[i]);
+	free(s->holds);
 	mja_clients_free(s->clients);
 	mja_config_free(s->cfg);
 	free(s);
@@ -277,6 +340,33 @@ const mja_config *mja_session_config(const mja_session *s)
 const mja_stats *mja_session_stats(const mja_session *s)
 {
 	return s ? &s->stats : NULL;
+}
+
+size_t mja_session_stats_emit(const mja_session *s, mja_stats_emit_fn fn, void *arg)
+{
+	mja_stats_extra x = { 0 };
+	struct mja_source_stats *src = NULL;
+	mja_cache_stats cs;
+	size_t n, calls;
+
+	if (!s || !fn)
+		return 0;
+	mja_cache_get_stats(s->cfg->cache, &cs);
+	x.cache_hits = cs.hits;
+	x.cache_misses = cs.misses;
+	x.keys = mja_keyset_count(s->cfg->files->keys);
+	n = mja_jwks_stats(s->cfg->jwks, NULL, 0);
+	if (n) {
+		/* out of memory: the other figures still go out */
+		src = calloc(n, sizeof(*src));
+		if (src) {
+			x.n_sources = mja_jwks_stats(s->cfg->jwks, src, n);
+			x.sources = src;
+		}
+	}
+	calls = mja_stats_emit(&s->stats, &x, fn, arg);
+	free(src);
+	return calls;
 }
 
 const mja_client *mja_session_get(const mja_session *s, const void *client)
@@ -611,6 +701,126 @@ static void count_connect(mja_session *s, mja_decision r, mja_err why)
 		mja_stats_refused(&s->stats, why);
 }
 
+/* ---- held CONNECTs (session.h "Held CONNECTs") ---- */
+
+static char *dup_or_null(const char *v, int *fail)
+{
+	char *d;
+
+	if (!v)
+		return NULL;
+	d = strdup(v);
+	if (!d)
+		*fail = 1;
+	return d;
+}
+
+/* A hold at c's handle or with c's client id belonged to a connection the
+ * broker has dropped (it sends no event for it): forget it, unanswered. */
+static void drop_holds(mja_session *s, const mja_session_client *c, mja_actions *a)
+{
+	for (size_t i = 0; i < s->n_holds;) {
+		struct hold *h = &s->holds[i];
+
+		if (h->client == c->client ||
+		    (c->clientid && strcmp(h->clientid, c->clientid) == 0)) {
+			log_client(a, MJA_LOG_DEBUG, "dropped the held CONNECT of", h->clientid,
+					h->address, "its connection is gone");
+			hold_remove(s, i);
+		} else {
+			i++;
+		}
+	}
+}
+
+/* Hold c's CONNECT refused for an unknown kid if the broker can delay it
+ * (2.1) and the JWKS refetch it asked for is pending. 1 if held. */
+static int hold(mja_session *s, const mja_session_client *c, const char *username,
+		const char *password, int64_t ms, mja_actions *a)
+{
+	struct hold h = { .client = c->client, .durable = c->durable,
+		.until_ms = add_sat(ms, MJA_JWKS_HOLD_MS) };
+	int fail = 0;
+
+	/* the broker completes a delayed authentication by client id */
+	if (s->line != MJA_BROKER_2_1 || !s->cfg->jwks || !c->clientid || !c->clientid[0] ||
+	    !mja_jwks_refetch_pending(s->cfg->jwks) || s->n_holds >= MJA_SESSION_MAX_HOLDS)
+		return 0;
+	if (s->n_holds == s->cap_holds) {
+		size_t cap = s->cap_holds ? s->cap_holds * 2 : 8;
+		struct hold *v = realloc(s->holds, cap * sizeof(*v));
+
+		if (!v)
+			return 0;
+		s->holds = v;
+		s->cap_holds = cap;
+	}
+	h.clientid = dup_or_null(c->clientid, &fail);
+	h.address = dup_or_null(c->address, &fail);
+	h.username = dup_or_null(username, &fail);
+	h.password = dup_or_null(password, &fail);
+	h.password_len = password ? strlen(password) : 0;
+	if (fail) {
+		hold_free(&h);
+		return 0;   /* refused at once, as on 2.0 */
+	}
+	s->holds[s->n_holds++] = h;
+	log_client(a, MJA_LOG_INFO, "holding the CONNECT of", c->clientid, c->address,
+			"unknown kid, waiting for the JWKS refetch");
+	return 1;
+}
+
+static void push_complete(mja_actions *a, const void *client, const char *clientid,
+		int allow)
+{
+	mja_action act = { .kind = MJA_ACTION_COMPLETE_AUTH, .client = client,
+		.allow = allow, .text = strdup(clientid) };
+
+	push(a, act);
+}
+
+/* TICK, after the JWKS results were taken in: decide every hold whose
+ * refetch is over or whose time is up. */
+static void complete_holds(mja_session *s, int64_t now, int64_t ms, mja_actions *a)
+{
+	int pending;
+
+	if (!s->n_holds)
+		return;
+	pending = s->cfg->jwks && mja_jwks_refetch_pending(s->cfg->jwks);
+	for (size_t i = 0; i < s->n_holds;) {
+		struct hold *h = &s->holds[i];
+		mja_session_client c = { .client = h->client, .clientid = h->clientid,
+			.address = h->address, .username = h->username, .durable = h->durable };
+		mja_principal *p = NULL;
+		mja_err why = MJA_OK;
+		mja_decision r;
+
+		if (pending && ms < h->until_ms) {
+			i++;
+			continue;
+		}
+		r = mja_auth_connect(s->cfg, h->username, h->password, h->clientid, now, &p, &why);
+		if (r == MJA_ALLOW) {
+			r = accept_client(s, &c, h->username, p, ms, a, &why);
+		} else {
+			if (r == MJA_DEFER)
+				why = MJA_ERR_NO_TOKEN;   /* it was a token when held */
+			r = MJA_DENY;
+			log_refusal(a, &c, "refused", why);
+		}
+		count_connect(s, r, why);
+		/* accept_client copied what it keeps; the action copies the id */
+		push_complete(a, h->client, h->clientid, r == MJA_ALLOW);
+		hold_remove(s, i);
+	}
+}
+
+size_t mja_session_held(const mja_session *s)
+{
+	return s ? s->n_holds : 0;
+}
+
 mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 		const char *username, const char *password, int64_t now, int64_t ms,
 		mja_actions *a, mja_err *why)
@@ -628,6 +838,7 @@ mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 		return MJA_DENY;
 	s->just_went = NULL;
 	s->reload_last = 0;
+	jwks_update(s, now, a);   /* a key set fetched since the last TICK */
 	window = in_window(s, ms);
 	e = mja_clients_find(s->clients, c->client);
 	/* session.h "Re-check": only inside the reload window, once per entry */
@@ -639,15 +850,20 @@ mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 	 * (freed by the broker, its memory reused) and says nothing about it */
 	if (e)
 		mja_clients_remove(s->clients, c->client);
+	drop_holds(s, c, a);
 	r = mja_auth_connect(s->cfg, username, password, c->clientid, now, &p, why);
 	if (r == MJA_DEFER && s->cfg->non_jwt == MJA_NON_JWT_IGNORE && s->line == MJA_BROKER_2_1)
 		/* not the plugin's; non_jwt ignore: as if not loaded where the
 		 * broker knows that answer (2.1) */
 		r = MJA_IGNORE;
-	else if (r == MJA_ALLOW)
+	else if (r == MJA_ALLOW) {
 		r = accept_client(s, c, username, p, ms, a, why);
-	else if (r == MJA_DENY)
+	} else if (r == MJA_DENY) {
+		/* a held CONNECT is counted when it is decided (TICK) */
+		if (*why == MJA_ERR_UNKNOWN_KID && hold(s, c, username, password, ms, a))
+			return MJA_HOLD;
 		log_refusal(a, c, "refused", *why);
+	}
 	count_connect(s, r, *why);
 	return r;
 }
@@ -698,6 +914,7 @@ mja_decision mja_session_ext_auth_start(mja_session *s, const mja_session_client
 	s->just_went = NULL;
 	s->reload_last = 0;
 	close_window(s);   /* no part of a reload's re-check pass */
+	jwks_update(s, now, a);   /* a key set fetched since the last TICK */
 	e = same_connection(s, c);
 	/* auth_methods: the methods the plugin answers; others are another
 	 * plugin's (a re-authentication uses the method of its CONNECT, which
@@ -905,6 +1122,11 @@ void mja_session_disconnect(mja_session *s, const void *client, int64_t now,
 	/* its will, if sent at once, is the very next check (session.h) */
 	s->just_went = client;
 	s->reload_last = 0;
+	for (size_t i = 0; i < s->n_holds;)
+		if (s->holds[i].client == client)
+			hold_remove(s, i);   /* never answered: the client is gone */
+		else
+			i++;
 	e = mja_clients_get(s->clients, client);
 	if (e) {
 		if (e->state == MJA_CLIENT_OFFLINE) {
@@ -920,6 +1142,8 @@ void mja_session_disconnect(mja_session *s, const void *client, int64_t now,
 	}
 	mja_clients_sweep(s->clients, now);
 }
+
+static int64_t tick_scan(mja_session *s, int64_t now, int64_t ms, mja_actions *a);
 
 static int principal_revoked(const mja_principal *p, void *ctx)
 {
@@ -955,7 +1179,7 @@ static void refresh_revocation(mja_session *s, int force, int64_t now, int64_t m
 
 int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *a)
 {
-	const mja_client *e;
+	int64_t next;
 
 	if (!s)
 		return MJA_SESSION_TICK_MS;
@@ -963,6 +1187,17 @@ int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *a
 	s->reload_last = 0;
 	s->tick_seen = 1;
 	close_window(s);   /* the broker's re-check pass is over */
+	/* the fetcher's new key set is swapped in here, on the broker's thread */
+	jwks_update(s, now, a);
+	complete_holds(s, now, ms, a);
+	next = tick_scan(s, now, ms, a);
+	return s->n_holds && next > MJA_SESSION_HOLD_POLL_MS ? MJA_SESSION_HOLD_POLL_MS : next;
+}
+
+static int64_t tick_scan(mja_session *s, int64_t now, int64_t ms, mja_actions *a)
+{
+	const mja_client *e;
+
 	/* TICK comes about 10 times a second when idle and far more under
 	 * load: scan at most once per MJA_SESSION_TICK_MS */
 	if (ms - s->last_scan_ms < MJA_SESSION_TICK_MS) {

@@ -133,6 +133,9 @@ static void run(mja_session *s, struct fake *c, mja_actions *acts, mja_decision 
 			kick_by_id(kick_s ? kick_s : s, a->text, a->with_will);
 			mja_session_kick_end(s);
 			break;
+		case MJA_ACTION_COMPLETE_AUTH:
+			fail_msg("COMPLETE_AUTH without a held CONNECT");
+			break;
 		}
 	}
 out:

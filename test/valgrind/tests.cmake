@@ -4,7 +4,7 @@
 # memory errors whose stack includes mosquitto_jwt_auth.so.
 find_program(MJA_VALGRIND valgrind)
 set(MJA_VALGRIND_MODULES test_connect test_acl test_reauth test_reload test_expiry
-  test_tokens test_acl_escape
+  test_tokens test_acl_escape test_oidc
   CACHE STRING "Test modules (test/e2e, test/attack) run with the broker under valgrind")
 if(MJA_VALGRIND AND NOT MJA_SANITIZE)
   set(MJA_VG_PLUGIN $<TARGET_FILE:mosquitto_jwt_auth>)

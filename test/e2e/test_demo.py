@@ -70,22 +70,22 @@ class Demo(unittest.TestCase):
         self.fail("demo printed no %r line:\n%s" % (prefix, "".join(out)))
 
     def read_until_contains(self, p, text, timeout):
-        """Lines of the demo's output until one containing text."""
-        import selectors
-        sel = selectors.DefaultSelector()
-        sel.register(p.stdout, selectors.EVENT_READ)
-        deadline = time.monotonic() + timeout
-        out = []
-        while time.monotonic() < deadline:
-            if not sel.select(max(0.0, deadline - time.monotonic())):
-                break
-            line = p.stdout.readline()
-            if not line:
-                break
-            out.append(line)
-            if text in line:
-                return out
-        self.fail("demo printed no line with %r:\n%s" % (text, "".join(out)))
+        """Lines of the demo's output until one containing text. A thread
+        reads them: lines may already sit in p.stdout's buffer, where a
+        select() on the pipe does not see them."""
+        import threading
+        out, found = [], threading.Event()
+
+        def reader():
+            for line in p.stdout:
+                out.append(line)
+                if text in line:
+                    found.set()
+                    return
+        threading.Thread(target=reader, daemon=True).start()
+        if not found.wait(timeout):
+            self.fail("demo printed no line with %r:\n%s" % (text, "".join(out)))
+        return list(out)
 
     def check_printed_lines(self, p, port):
         """The demo's sub/pub lines name port and work as printed; returns

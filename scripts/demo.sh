@@ -75,6 +75,10 @@ sed -e "s#/etc/mosquitto/jwt/#$run/#g" \
 	-e "s#^listener .*#listener $port 127.0.0.1#" \
 	config-examples/mosquitto.conf > "$run/mosquitto.conf"
 chmod -R a+rX "$run"
+# The HMAC secret: readable by the broker's user only (the plugin warns at
+# start about a secret every user can read).
+chown mosquitto "$run/keys/hs256.secret"
+chmod 0600 "$run/keys/hs256.secret"
 
 # A demo token (RS256, valid one hour) from the demo private key, with the
 # issuer and audience the example configuration asks for.

@@ -260,12 +260,31 @@ class ContainerTest:
             shutil.copytree(os.path.join(EXAMPLES, "keys"), os.path.join(jwt_dir, "keys"))
             shutil.copy(os.path.join(EXAMPLES, "acl.conf"), jwt_dir)
             run(["chmod", "-R", "a+rX", self.tmp], quiet=True)
+            # The HMAC secret readable by the broker's user only (the
+            # plugin warns about a secret every user can read).
+            self.secret_owner = self.mosquitto_ids()
+            self.own_secret(os.path.join(jwt_dir, "keys", "hs256.secret"))
             args += ["-v", "%s:/etc/mosquitto/mosquitto.conf:ro"
                      % os.path.join(SOURCE_DIR, "docker", "mosquitto.conf"),
                      "-v", "%s:/etc/mosquitto/jwt:ro" % jwt_dir]
         if not self.e.is_podman:
             args += ["--health-interval", "2s"]
         self.e(*args, IMAGE)
+
+    def mosquitto_ids(self):
+        """(uid, gid) of the image's mosquitto user (rootful engine: the
+        same numbers on the host)."""
+        out = self.e("run", "--rm", IMAGE, "sh", "-c", "id -u; id -g", quiet=True).stdout.split()
+        return int(out[-2]), int(out[-1])
+
+    def own_secret(self, path):
+        os.chown(path, *self.secret_owner)
+        os.chmod(path, 0o600)
+
+    def check_no_secret_warning(self, logs):
+        bad = [l for l in logs.splitlines() if "readable by every user" in l]
+        if bad:
+            raise Failed("the broker warns about the secret's mode:\n" + "\n".join(bad))
 
     def running(self):
         p = self.e("inspect", "--format", "{{.State.Running}}", self.name, check=False, quiet=True)
@@ -321,7 +340,9 @@ class ContainerTest:
         if p.returncode != 0 or '"sub"' not in p.stdout:
             raise Failed("mosquitto_jwt inspect in the image: exit %d\n%s"
                          % (p.returncode, p.stdout))
-        log("broker runs as mosquitto; mosquitto_jwt works in the image")
+        self.check_no_secret_warning(self.logs())
+        log("broker runs as mosquitto; mosquitto_jwt works in the image; "
+            "no warning about the secret's mode")
 
     def run_e2e(self):
         tests = sorted(f[:-3] for f in os.listdir(E2E_DIR)
@@ -357,7 +378,7 @@ class ContainerTest:
         tmp = secret_path + ".new"
         with open(tmp, "wb") as f:
             f.write(new_secret + b"\n")
-        os.chmod(tmp, 0o644)
+        self.own_secret(tmp)
         os.rename(tmp, secret_path)
         self.e("kill", "-s", "HUP", self.name)
         deadline = time.monotonic() + 10
@@ -369,7 +390,8 @@ class ContainerTest:
             raise Failed("old secret still accepted after reload\n" + self.logs())
         if not self.running() or "Reloading config" not in self.logs():
             raise Failed("broker did not log the reload or stopped\n" + self.logs())
-        log("SIGHUP reloaded the mounted secret")
+        self.check_no_secret_warning(self.logs())
+        log("SIGHUP reloaded the mounted secret; no warning about the secret's mode")
 
     def check_baked_config(self):
         """The image as shipped, nothing mounted: healthy, and a token made
@@ -384,7 +406,9 @@ class ContainerTest:
             if rc != 0:
                 raise Failed("image without mounts: demo HS256 token got CONNACK %r\n%s"
                              % (rc, baked.logs()))
-            log("image with its own configuration accepts a demo token")
+            self.check_no_secret_warning(baked.logs())
+            log("image with its own configuration accepts a demo token; "
+                "no warning about the secret's mode")
         finally:
             baked.stop()
 

@@ -86,6 +86,24 @@ def broker_version():
     return tuple(int(x) for x in m.groups()) if m else None
 
 
+@functools.lru_cache(maxsize=None)
+def broker_user_ids():
+    """(uid, gid) the broker runs as: the mosquitto user (asked under the
+    wrapper, so a chroot's user) when the tests run as root, else ours;
+    None when it cannot be told (secrets then stay readable by all)."""
+    if os.geteuid() != 0:
+        return os.getuid(), os.getgid()
+    try:
+        out = subprocess.run(BROKER_WRAPPER + ["/bin/sh", "-c", "id -u mosquitto; id -g mosquitto"],
+                             capture_output=True, text=True, timeout=30,
+                             stdin=subprocess.DEVNULL).stdout.split()
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if len(out) < 2 or not all(x.isdigit() for x in out[-2:]):
+        return None
+    return int(out[-2]), int(out[-1])
+
+
 def skip_unless_broker(lo=None, hi=None, reason=""):
     """Decorator: run only when lo <= broker version < hi (tuples); the
     skip message says which versions the case is for and why."""
@@ -399,6 +417,19 @@ class Broker:
         # The broker drops root to user mosquitto before plugin init
         # (docs/design.md, "Broker facts"): open the folder up (chmod -R a+rX).
         subprocess.run(["chmod", "-R", "a+rX", self.dir], check=True, timeout=10)
+        # ... but HMAC secrets (*.secret) readable by the broker's user
+        # only, as an operator keeps them: the plugin warns at start about
+        # a secret every user can read.
+        ids = broker_user_ids()
+        if ids is None:
+            return
+        for top, _dirs, names in os.walk(self.conf_dir):
+            for name in names:
+                if name.endswith(".secret"):
+                    p = os.path.join(top, name)
+                    if os.geteuid() == 0:
+                        os.chown(p, *ids)
+                    os.chmod(p, 0o600)
 
     def plugin_options(self, listener):
         opts = listener.get("options")

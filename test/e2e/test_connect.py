@@ -230,6 +230,17 @@ class ExampleConfigConnect(h.BrokerTestCase, RefusalChecks):
                 c = self.paho(proto, username="dev-1")
                 self.assertRefused(c, proto)
 
+    @h.skip_if_external("reads the broker's log")
+    def test_secret_readable_by_broker_only_no_warning(self):
+        # The harness keeps the example's HMAC secret readable by the
+        # broker's user only (as docker/Dockerfile and scripts/demo.sh do):
+        # the plugin loaded it (HS256 accepted) and did not warn.
+        self.assertIsNotNone(self.broker.wait_log("jwt-auth: ready"), self.tail())
+        c = self.paho(V311, username="dev-hs", password=h.mint("dev-hs", alg="HS256"))
+        self.assertConnected(c)
+        c.close()
+        self.assertEqual(self.broker.log_lines("readable by every user"), [], self.tail())
+
 
 @h.skip_if_external("needs brokers with other plugin options")
 class OptionConnect(h.BrokerTestCase, RefusalChecks):

@@ -69,6 +69,24 @@ class Demo(unittest.TestCase):
                 return line.strip(), out
         self.fail("demo printed no %r line:\n%s" % (prefix, "".join(out)))
 
+    def read_until_contains(self, p, text, timeout):
+        """Lines of the demo's output until one containing text. A thread
+        reads them: lines may already sit in p.stdout's buffer, where a
+        select() on the pipe does not see them."""
+        import threading
+        out, found = [], threading.Event()
+
+        def reader():
+            for line in p.stdout:
+                out.append(line)
+                if text in line:
+                    found.set()
+                    return
+        threading.Thread(target=reader, daemon=True).start()
+        if not found.wait(timeout):
+            self.fail("demo printed no line with %r:\n%s" % (text, "".join(out)))
+        return list(out)
+
     def check_printed_lines(self, p, port):
         """The demo's sub/pub lines name port and work as printed; returns
         the output up to the pub line."""
@@ -108,6 +126,11 @@ class Demo(unittest.TestCase):
         p = self.run_demo(port, run_dir)
         out = self.check_printed_lines(p, port)
         self.assertFalse([l for l in out if "in use" in l], "".join(out))
+        # The broker's log up to the refusal of the tampered token: the
+        # demo's HMAC secret is readable by the broker's user only, so the
+        # plugin does not warn about it at start.
+        out += self.read_until_contains(p, "jwt-auth: refused client", 10)
+        self.assertFalse([l for l in out if "readable by every user" in l], "".join(out))
 
     def test_default_port_taken_picks_a_free_one(self):
         import re

@@ -11,6 +11,12 @@ on 127.0.0.1:<free port>, then, through HAProxy only:
    replica accepted which client id);
 2. all 300 reconnect with the same tokens: each lands on the replica that
    served it before;
+2b. a revoked sub is refused everywhere: for each replica a client id that
+   HAProxy sends there connects with a token of sub X and stays connected;
+   then `sub X` is added to the revocation file the replicas share
+   (replaced by rename): within 3 s every replica disconnects its client
+   of X (and logs it), and X's token is then refused through every
+   replica (CONNACK 5, logged as revoked by that replica);
 3. a token signed with a wrong secret is refused through every replica
    (CONNACK 5, and that replica logs the refusal for that client id);
 4. one durable session (clean session off, QoS 1 subscription) per replica,
@@ -33,8 +39,11 @@ run on a cluster) is checked statically: its copies of haproxy.cfg and
 mosquitto.conf agree with the originals where they should, HAProxy accepts
 its haproxy.cfg, and `kubectl kustomize` builds it (when kubectl exists).
 
-Revocation: the example's replicas run docker/mosquitto.conf, which sets no
-revocation_file, so no revocation case runs here (said in the output).
+The replicas run docker/scale-out/mosquitto.conf (docker/mosquitto.conf
+plus the shared revocation_file; checked). The HMAC secret in the shared
+keys folder is owned by the image's mosquitto user, mode 0600: no replica
+may log the plugin's warning about a secret every user can read (checked
+once all are up and at the end).
 
 Both images (docker/Dockerfile, docker/scale-out/Dockerfile.haproxy) are
 built on the Debian release their DEBIAN_SUITE build argument names by
@@ -205,9 +214,17 @@ class Deployment:
         keys = os.path.join(self.tmp, "keys")
         shutil.copytree(os.path.join(EXAMPLES, "keys"), keys)
         shutil.copy(os.path.join(EXAMPLES, "acl.conf"), self.tmp)
+        self.revocation = os.path.join(self.tmp, "revocation")
+        shutil.copytree(os.path.join(SCALE_DIR, "revocation"), self.revocation)
         run(["chmod", "-R", "a+rX", self.tmp], quiet=True)
+        # The HMAC secret readable by the broker's user only.
+        out = self.e("run", "--rm", BROKER_IMAGE, "sh", "-c", "id -u; id -g",
+                     quiet=True).stdout.split()
+        self.secret_owner = (int(out[-2]), int(out[-1]))
+        self.own_secret(os.path.join(keys, "hs256.secret"))
         self.env.update(MJA_SCALE_PORT=str(self.port), MJA_KEYS_DIR=keys,
                         MJA_ACL_FILE=os.path.join(self.tmp, "acl.conf"),
+                        MJA_REVOCATION_DIR=self.revocation,
                         MJA_BROKER_IMAGE=BROKER_IMAGE, MJA_HAPROXY_IMAGE=HAPROXY_IMAGE)
         p = run(self.compose + ["-p", self.project, "-f", "compose.yaml", "up", "-d"],
                 timeout=180, env=self.env, cwd=SCALE_DIR, check=False)
@@ -221,6 +238,18 @@ class Deployment:
                 raise Failed("service %s: containers %r" % (svc, out))
             self.names[svc] = out[0]
         log("containers: " + ", ".join("%s=%s" % kv for kv in self.names.items()))
+
+    def own_secret(self, path):
+        """Owned by the image's mosquitto user (rootful engine: the same
+        numbers on the host), mode 0600."""
+        os.chown(path, *self.secret_owner)
+        os.chmod(path, 0o600)
+
+    def check_no_secret_warning(self):
+        for r in REPLICAS:
+            bad = [l for l in self.logs(r).splitlines() if "readable by every user" in l]
+            if bad:
+                raise Failed("%s warns about the secret's mode:\n%s" % (r, "\n".join(bad)))
 
     def healthy(self, svc):
         """The container's own health check (run by hand: Podman without
@@ -380,6 +409,78 @@ class Scenario:
         await gather_bounded([c.disconnect() for c in self.clients.values()])
         self.clients.clear()
 
+    # ---- 2b ---------------------------------------------------------------
+    def step_revocation(self):
+        asyncio.run(self._step_revocation())
+
+    async def _step_revocation(self):
+        revoked_sub = "lost-device"
+        chosen = await self._pick_per_replica("rev")
+        log("client ids per replica for the revocation: %s" % chosen)
+        tok = token(self.secret, revoked_sub)
+        held = {}
+        for r, cid in chosen.items():
+            c = self.client(cid)
+            rc = await c.connect(cid, tok)
+            if rc != 0:
+                raise Failed("%s (sub %s) refused on %s before the revocation (%r)"
+                             % (cid, revoked_sub, r, rc))
+            # Connected and served: its own topic under the sub's rule.
+            topic = "devices/%s/%s" % (revoked_sub, cid)
+            if await c.subscribe(topic) != 1:
+                raise Failed("%s (sub %s): SUBACK refused %s" % (cid, revoked_sub, topic))
+            await c.publish(topic, b"before-revocation")
+            while (await c.receive()) != (topic, b"before-revocation"):
+                pass
+            held[r] = c
+        if self.placement(self.d.connected(), list(chosen.values())) != \
+                {cid: r for r, cid in chosen.items()}:
+            raise Failed("revocation clients not on their replicas")
+        path = os.path.join(self.d.revocation, "revoked")
+        with open(path) as f:
+            text = f.read()
+        with open(path + ".new", "w") as f:
+            f.write(text + "sub %s\n" % revoked_sub)
+        os.chmod(path + ".new", 0o644)
+        t0 = time.monotonic()
+        os.rename(path + ".new", path)
+        # Every replica disconnects its client of the revoked sub.
+        for r, c in held.items():
+            try:
+                await asyncio.wait_for(c.closed.wait(), max(0.1, t0 + 3.0 - time.monotonic()))
+            except asyncio.TimeoutError:
+                raise Failed("%s: client %s of revoked sub %s still connected 3 s after "
+                             "the revocation file changed" % (r, c.client_id, revoked_sub))
+        took = time.monotonic() - t0
+        for r, cid in chosen.items():
+            want = "jwt-auth: disconnecting client %s from " % cid
+            self.d.wait_for("%s logs the disconnection of %s" % (r, cid),
+                            lambda: any(want in line and "revoked" in line
+                                        for line in self.d.logs(r).splitlines()), 10)
+        log("every replica disconnected its client of sub %s within %.1f s" % (revoked_sub, took))
+        # Its token is refused through every replica (the same client ids:
+        # HAProxy sends each to its replica); another sub still gets in.
+        for r, cid in chosen.items():
+            c = self.client(cid)
+            rc = await c.connect(cid, tok)
+            await c.disconnect()
+            if rc != 5:
+                raise Failed("%s: token of revoked sub %s got CONNACK %r, want 5"
+                             % (r, revoked_sub, rc))
+            want = "jwt-auth: refused client %s from " % cid
+            self.d.wait_for("%s logs the refusal of %s as revoked" % (r, cid),
+                            lambda: any(want in line and "revoked" in line
+                                        for line in self.d.logs(r).splitlines()), 10)
+            c = self.client(cid)
+            rc = await c.connect(cid, token(self.secret, cid))
+            await c.disconnect()
+            if rc != 0:
+                raise Failed("%s: token of sub %s (not revoked) got CONNACK %r" % (r, cid, rc))
+            if self.placement(self.d.connected(), [cid])[cid] != r:
+                raise Failed("%s moved away from %s during the revocation" % (cid, r))
+        log("sub %s revoked in the shared file: refused by every replica, another sub "
+            "accepted" % revoked_sub)
+
     # ---- 3 ----------------------------------------------------------------
     def step_bad_token(self):
         asyncio.run(self._step_bad_token())
@@ -524,14 +625,14 @@ class Scenario:
     def step_rotation(self):
         asyncio.run(self._step_rotation())
 
-    async def _pick_per_replica(self):
+    async def _pick_per_replica(self, prefix="rot"):
         """A fresh client id accepted by each replica (new ids spread by
         the hash; the ids of step 1 may be stuck elsewhere now)."""
         chosen, i = {}, 0
         while len(chosen) < len(REPLICAS):
             if i > 200:
                 raise Failed("no fresh client id reached every replica: %s" % chosen)
-            cid = "rot-%03d" % i
+            cid = "%s-%03d" % (prefix, i)
             i += 1
             c = self.client(cid)
             if await c.connect(cid, token(self.secret, cid)) != 0:
@@ -548,7 +649,7 @@ class Scenario:
         path = os.path.join(self.d.tmp, "keys", "hs256.secret")
         with open(path + ".new", "wb") as f:
             f.write(new_secret + b"\n")
-        os.chmod(path + ".new", 0o644)
+        self.d.own_secret(path + ".new")
         os.rename(path + ".new", path)
         for r in REPLICAS:
             self.d.e("kill", "-s", "HUP", self.d.names[r])
@@ -591,10 +692,20 @@ def check_kubernetes_copies(dep):
     b = config_lines(os.path.join(k8s, "haproxy.cfg"), ("server ", "resolvers ", "default-server "))
     if a != b:
         raise Failed("kubernetes/haproxy.cfg differs from haproxy.cfg beyond servers and resolvers")
-    a = config_lines(os.path.join(SOURCE_DIR, "docker", "mosquitto.conf"), ("plugin_opt_acl_file",))
+    a = config_lines(os.path.join(SOURCE_DIR, "docker", "mosquitto.conf"))
+    b = config_lines(os.path.join(SCALE_DIR, "mosquitto.conf"), ("plugin_opt_revocation_file",))
+    if a != b:
+        raise Failed("scale-out/mosquitto.conf differs from docker/mosquitto.conf beyond "
+                     "revocation_file")
+    a = config_lines(os.path.join(SCALE_DIR, "mosquitto.conf"), ("plugin_opt_acl_file",))
     b = config_lines(os.path.join(k8s, "mosquitto.conf"), ("plugin_opt_acl_file",))
     if a != b:
-        raise Failed("kubernetes/mosquitto.conf differs from docker/mosquitto.conf beyond acl_file")
+        raise Failed("kubernetes/mosquitto.conf differs from scale-out/mosquitto.conf beyond "
+                     "acl_file")
+    with open(os.path.join(SCALE_DIR, "revocation", "revoked")) as f1, \
+            open(os.path.join(k8s, "revoked")) as f2:
+        if f1.read() != f2.read():
+            raise Failed("kubernetes/revoked differs from scale-out/revocation/revoked")
     dep.e("run", "--rm", "-v", "%s:/etc/haproxy/haproxy.cfg:ro" % os.path.join(k8s, "haproxy.cfg"),
           HAPROXY_IMAGE, "haproxy", "-c", "-f", "/etc/haproxy/haproxy.cfg", quiet=True)
     if not shutil.which("kubectl"):
@@ -634,13 +745,15 @@ def main():
         step("kubernetes example (static)", check_kubernetes_copies, d)
         step("compose up", d.up)
         step("wait until healthy", d.wait_ready)
+        d.check_no_secret_warning()
         s = Scenario(d, secret)
         step("300 clients, twice", s.step_connect_300)
+        step("revoked sub refused everywhere", s.step_revocation)
         step("bad token on every replica", s.step_bad_token)
         step("lose a replica", s.step_replica_loss)
         step("the lost replica returns", s.step_return)
         step("key rotation on every replica", s.step_rotation)
-        log("revocation: docker/mosquitto.conf sets no revocation_file: not tested here")
+        d.check_no_secret_warning()
     except Skip as e:
         print("SKIP: scale-out test not run: %s" % e, flush=True)
         return SKIP
@@ -659,7 +772,8 @@ def main():
             log("%-34s %6.1f s" % (what, secs))
         log("total %.1f s" % (time.monotonic() - t0))
     print("PASS: 300 clients through HAProxy on 3 replicas, sticky by client id, "
-          "bad token refused everywhere, replica loss survived, rotation on every replica")
+          "revoked sub refused everywhere, bad token refused everywhere, replica loss "
+          "survived, rotation on every replica")
     return 0
 
 

@@ -197,6 +197,35 @@ def main():
     }
     write_corpus("fuzz_acl", acl_seeds)
 
+    # acl claim: JSON value, optionally \0\0 then sub, client id, username, topics
+    v2 = js([
+        {"permission": "deny", "action": "all", "topic": "devices/${clientid}/secret/#"},
+        {"permission": "allow", "action": "publish", "topic": "devices/${sub}/#", "qos": [0, 1],
+         "retain": False},
+        {"permission": "allow", "action": "sub", "topics": ["in/${username}/+", "eq fleet/#"],
+         "qos": 2},
+        {"permission": "deny", "action": "pub", "topic": "#", "retain": True},
+        {"permission": "allow", "action": "all", "topic": "$SYS/broker/#", "retain": "all"},
+    ])
+    aclclaim_seeds = {
+        "v1": js({"pub": ["up/${clientid}"], "sub": ["down/#", "eq x/+"], "all": ["${sub}/#"]}),
+        "v1-who": js({"all": ["a/${clientid}/${username}-x", "#"]}) +
+        "\0\0s\0c\0u\0a/c/u-x\0a/+/u-x\0$SYS/x\0a/#",
+        "v2": v2,
+        "v2-who": v2 + "\0\0dev\0dev\0+\0devices/dev/secret/k\0in/+/x\0fleet/#\0fleet/a",
+        "v2-qos-pieces": js([
+            {"permission": "deny", "action": "sub", "topic": "q/#", "qos": [0, 2]},
+            {"permission": "deny", "action": "sub", "topic": "q/x", "qos": 1},
+            {"permission": "allow", "action": "sub", "topic": "eq q/+"}]),
+        "empty-array": "[]",
+        "empty-object": "{}",
+        "bad-type": "\"acl\"",
+        "bad-qos": js([{"permission": "allow", "action": "all", "topic": "a", "qos": 3}]),
+        "bad-member": js({"pub": ["a"], "publish": ["b"]}),
+        "bad-placeholder": js([{"permission": "allow", "action": "all", "topic": "a/${peerhost}"}]),
+    }
+    write_corpus("fuzz_aclclaim", aclclaim_seeds)
+
     # filter NUL topic-or-filter
     topic_pairs = [
         ("sensors/+/data", "sensors/x/data"), ("sensors/+/data", "sensors/#"),

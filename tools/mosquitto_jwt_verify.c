@@ -2,7 +2,7 @@
  *
  * The decision is the plugin's own: the options go through mja_config_parse()
  * (config.c), the CONNECT decision is mja_auth_connect() and each topic
- * decision mja_auth_acl() (auth.c), exactly the calls the plugin glue makes;
+ * decision mja_auth_acl() (auth.c), the calls the session module makes;
  * the reasons printed are mja_strerror() words, the ones in the broker log.
  * Options come from a mosquitto.conf (mosqconf.c reads its plugin lines) or
  * from the command line.
@@ -44,18 +44,28 @@ static void help(FILE *f)
 		"  --audience L  --leeway S  --require-claims L  --max-token-age S\n"
 		"  --roles-claim P  --token-field password|username  --username-match off|sub\n"
 		"  --clientid-match off|sub  --non-jwt defer|deny  --max-token-bytes N\n"
+		"  --acl-claim NAME  --superuser-claim NAME  --claim-match NAME=TEMPLATE\n"
 		"                       the same as --opt key_file=F and so on\n"
 		"\n"
 		"The client:\n"
-		"  --client-id ID       MQTT client id (clientid_match, %%c in the ACL)\n"
-		"  --username NAME      MQTT username (username_match, %%u in the ACL)\n"
-		"  --acl-topic TOPIC    repeatable: with acl_file, print whether the token's\n"
-		"                       subject may publish to, subscribe to and receive TOPIC\n"
+		"  --client-id ID       MQTT client id (clientid_match, %%c in the ACL,\n"
+		"                       ${clientid} in the acl claim and claim_match)\n"
+		"  --username NAME      MQTT username (username_match, %%u in the ACL,\n"
+		"                       ${username} in the acl claim and claim_match)\n"
+		"  --acl-topic TOPIC    repeatable: print whether the token's subject may\n"
+		"                       publish to, subscribe to and receive TOPIC, as the\n"
+		"                       broker decides with acl_file, acl_claim and\n"
+		"                       superuser_claim\n"
+		"  --qos N              the QoS of that publish and subscription (default 0;\n"
+		"                       the acl claim's \"qos\" conditions use it)\n"
+		"  --retain             that publish is retained (the acl claim's \"retain\")\n"
 		"  --now SECONDS        the clock, seconds since 1970 (default: system clock)\n"
 		"  -h, --help           this text\n"
 		"\n"
-		"Output (stdout): 'valid' and the sub, exp and roles; or 'refused: REASON'\n"
-		"with the reason the broker logs (expired, bad signature, unknown kid, ...);\n"
+		"Output (stdout): 'valid' and the sub, exp and roles (and, when configured,\n"
+		"superuser and the acl claim's format and size); or 'refused: REASON'\n"
+		"with the reason the broker logs (expired, bad signature, unknown kid,\n"
+		"bad acl claim (DETAIL), ...);\n"
 		"or 'deferred: REASON' when the plugin would leave the password to other\n"
 		"authentication (non_jwt defer). With --acl-topic, one line per topic:\n"
 		"  acl TOPIC: publish allow|deny|n/a, subscribe allow|deny, receive allow|deny|n/a\n"
@@ -70,6 +80,7 @@ static const char *const flag_opts[] = {
 	"key_file", "secret_file", "acl_file", "algorithms", "issuer", "audience",
 	"leeway", "require_claims", "max_token_age", "roles_claim", "token_field",
 	"username_match", "clientid_match", "non_jwt", "max_token_bytes",
+	"acl_claim", "superuser_claim", "claim_match",
 };
 #define N_FLAG_OPTS (sizeof(flag_opts) / sizeof(flag_opts[0]))
 #define FLAG_BASE 1000
@@ -191,14 +202,15 @@ static const char *word(mja_decision r)
 }
 
 static void print_acl(const mja_config *cfg, const mja_principal *p, const char *clientid,
-		const char *username, const char *topic, int64_t now)
+		const char *username, const char *topic, int qos, int retain, int64_t now)
 {
 	size_t len = strlen(topic);
 	const char *u = mja_auth_acl_username(cfg, username);
 	mja_err why;
 	mja_decision sub;
 
-	sub = mja_auth_acl(cfg, p, clientid, u, topic, len, MJA_ACCESS_SUBSCRIBE, now, 0, &why);
+	sub = mja_auth_acl(cfg, p, clientid, u, topic, len, MJA_ACCESS_SUBSCRIBE, qos, 0,
+			now, 0, &why);
 	printf("acl %s: ", topic);
 	if (!mja_topic_valid(topic, len)) {
 		/* a filter: only SUBSCRIBE applies (the broker never asks READ or
@@ -207,13 +219,13 @@ static void print_acl(const mja_config *cfg, const mja_principal *p, const char 
 		return;
 	}
 	printf("publish %s, ", word(mja_auth_acl(cfg, p, clientid, u, topic, len,
-			MJA_ACCESS_WRITE, now, 0, &why)));
+			MJA_ACCESS_WRITE, qos, retain, now, 0, &why)));
 	printf("subscribe %s, ", word(sub));
 	printf("receive %s\n", word(mja_auth_acl(cfg, p, clientid, u, topic, len,
-			MJA_ACCESS_READ, now, 0, &why)));
+			MJA_ACCESS_READ, qos, 0, now, 0, &why)));
 }
 
-static void print_valid(const mja_principal *p, int64_t now)
+static void print_valid(const mja_config *cfg, const mja_principal *p, int64_t now)
 {
 	char iso[40], rel[48];
 
@@ -234,16 +246,29 @@ static void print_valid(const mja_principal *p, int64_t now)
 		json_decref(s);
 	}
 	printf("]\n");
+	if (cfg->superuser_claim)
+		printf("superuser: %s\n", p->superuser ? "yes" : "no");
+	if (cfg->acl_claim && !p->acl_claim)
+		printf("acl claim: absent\n");
+	else if (p->acl_claim && mja_aclclaim_format(p->acl_claim) == 1)
+		printf("acl claim: object format, %zu filter%s\n",
+				mja_aclclaim_rule_count(p->acl_claim),
+				mja_aclclaim_rule_count(p->acl_claim) == 1 ? "" : "s");
+	else if (p->acl_claim)
+		printf("acl claim: array format, %zu rule%s\n",
+				mja_aclclaim_rule_count(p->acl_claim),
+				mja_aclclaim_rule_count(p->acl_claim) == 1 ? "" : "s");
 }
 
 int mjt_verify(int argc, char **argv)
 {
-	struct option lopts[N_FLAG_OPTS + 9];
+	struct option lopts[N_FLAG_OPTS + 11];
 	char flag_names[N_FLAG_OPTS][32];
 	const char *conf = NULL, *clientid = NULL, *username = NULL;
 	const char **topics = NULL, **nt;
 	size_t n_topics = 0, nl = 0;
-	int64_t now = (int64_t)time(NULL), instance = 1;
+	int64_t now = (int64_t)time(NULL), instance = 1, qos = 0;
+	int retain = 0;
 	struct opts o = { 0 };
 	mja_mosqconf *mc = NULL;
 	mja_config *cfg = NULL;
@@ -270,6 +295,8 @@ int mjt_verify(int argc, char **argv)
 	lopts[nl++] = (struct option){ "username", required_argument, NULL, 'u' };
 	lopts[nl++] = (struct option){ "acl-topic", required_argument, NULL, 't' };
 	lopts[nl++] = (struct option){ "now", required_argument, NULL, 'n' };
+	lopts[nl++] = (struct option){ "qos", required_argument, NULL, 'q' };
+	lopts[nl++] = (struct option){ "retain", no_argument, NULL, 'r' };
 	lopts[nl++] = (struct option){ "help", no_argument, NULL, 'h' };
 	lopts[nl] = (struct option){ NULL, 0, NULL, 0 };
 
@@ -321,6 +348,13 @@ int mjt_verify(int argc, char **argv)
 				goto out;
 			}
 			break;
+		case 'q':
+			if (mjt_parse_int64(optarg, 0, 2, &qos) != 0) {
+				mjt_error(CMD, "--qos: not 0, 1 or 2: '%s'", optarg);
+				goto out;
+			}
+			break;
+		case 'r': retain = 1; break;
 		case 'h': help(stdout); rc = MJT_EXIT_OK; goto out;
 		default: rc = mjt_bad_option(CMD, c, argv); goto out;
 		}
@@ -374,19 +408,24 @@ int mjt_verify(int argc, char **argv)
 	else
 		r = mja_auth_connect(cfg, username, tok, clientid, now, &p, &why);
 	if (r == MJA_ALLOW) {
-		print_valid(p, now);
-		if (n_topics && !cfg->files->acl)
-			printf("acl: no acl_file: the plugin makes no topic decisions "
-					"(Mosquitto's own rules apply)\n");
-		for (size_t i = 0; cfg->files->acl && i < n_topics; i++)
-			print_acl(cfg, p, clientid, username, topics[i], now);
+		print_valid(cfg, p, now);
+		if (n_topics && !mja_config_topic_decisions(cfg))
+			printf("acl: no acl_file, acl_claim or superuser_claim: the plugin "
+					"makes no topic decisions (Mosquitto's own rules apply)\n");
+		for (size_t i = 0; mja_config_topic_decisions(cfg) && i < n_topics; i++)
+			print_acl(cfg, p, clientid, username, topics[i], (int)qos, retain, now);
 		rc = MJT_EXIT_OK;
 	} else if (r == MJA_DEFER) {
 		printf("deferred: %s (non_jwt defer: the plugin leaves it to other authentication)\n",
 				mja_strerror(tok[0] ? MJA_ERR_NOT_JWT : MJA_ERR_NO_TOKEN));
 		rc = MJT_EXIT_REFUSED;
 	} else {
-		printf("refused: %s\n", mja_strerror(why));
+		/* with the broker log's detail (auth.h mja_auth_detail) */
+		if ((why == MJA_ERR_BAD_ACL_CLAIM || why == MJA_ERR_CLAIM_MISMATCH) &&
+				mja_auth_detail()[0])
+			printf("refused: %s (%s)\n", mja_strerror(why), mja_auth_detail());
+		else
+			printf("refused: %s\n", mja_strerror(why));
 		rc = MJT_EXIT_REFUSED;
 	}
 	goto out;

@@ -16,6 +16,7 @@
 typedef struct mja_arena_chunk mja_arena_chunk;
 typedef struct mja_arena {
 	mja_arena_chunk *head;
+	size_t chunk;          /* bytes per chunk; 0 = 64 KiB (a loaded file) */
 } mja_arena;
 
 /* 8-byte aligned storage for n bytes, or NULL. */
@@ -148,6 +149,31 @@ void mja_acl__trie_free(mja_acl_trie *t);
  * stops and returns the first non-zero value fn returns, else 0. */
 int mja_acl__trie_walk(const mja_acl_trie *t, const char *s, size_t len,
 		int (*fn)(uint32_t section, void *arg), void *arg);
+
+/* ---- matching one rule (acl.c); the acl claim (aclclaim.c) uses it too ---- */
+
+/* The substitution values of one check, looked at only when a rule needs
+ * them (most checks never do). Zero-initialise, then set who. */
+typedef struct mja_acl_vals {
+	const mja_acl_who *who;
+	uint8_t computed;      /* MJA_SUBST_BIT()s of the values looked at so far */
+	uint8_t usable;        /* ... and of those that are usable */
+	const char *val[MJA_PART__N];
+	size_t vlen[MJA_PART__N];
+} mja_acl_vals;
+
+/* Look at the values of the MJA_SUBST_BIT()s in need. A value that is
+ * NULL, empty, or holds '/', '+' or '#' is not usable (acl.h). */
+void mja_acl__vals_need(mja_acl_vals *v, uint8_t need);
+
+/* 1 iff rule r matches topic t[0..tlen), or with cover, covers filter t
+ * (every topic t matches, r matches too). The caller has made r's values
+ * known (mja_acl__vals_need) and skipped allow rules whose values are not
+ * usable; in what is left (deny rules) a level holding an unusable value
+ * stands for any value, like '+'. The '$' rule (MQTT 4.7.2: r->dollar) is
+ * the caller's too. */
+int mja_acl__rule_applies(const mja_acl_vals *v, const mja_acl_rule *r,
+		const char *t, size_t tlen, int cover);
 
 struct mja_acl {
 	mja_acl_rule *rules;

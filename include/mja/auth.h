@@ -13,21 +13,23 @@
  * a SHA-256 of the whole token, and, for MQTT 5 enhanced
  * authentication and token_field username only, a copy of the token itself.
  *
- * Why the token copy (spec 4, SIGHUP): after a reload the broker re-runs
- * BASIC_AUTH for every client; basic-auth clients come with their password
- * again, so their token is simply verified again with the new keys, but
- * enhanced-auth clients come with password NULL. To re-check those against
- * the new keys we keep their token bytes in the principal (they are in the
- * broker's memory during the session anyway); the copy is scrubbed
- * (OPENSSL_cleanse) before it is freed and is never logged. Same with
- * token_field username: the glue replaces the username (the token, which
- * Mosquitto would log) with the sub, so the re-check finds no token there.
+ * Why the token copy (docs/design.md, "Re-check after SIGHUP"): after a
+ * reload the broker re-runs BASIC_AUTH for every client; basic-auth clients
+ * come with their password again, so their token is simply verified again
+ * with the new keys, but enhanced-auth clients come with password NULL. To
+ * re-check those against the new keys we keep their token bytes in the
+ * principal (they are in the broker's memory during the session anyway);
+ * the copy is scrubbed (OPENSSL_cleanse) before it is freed and is never
+ * logged. Same with token_field username: the session module has the
+ * username (the token, which Mosquitto would log) replaced with the sub, so
+ * the re-check finds no token there.
  */
 #ifndef MJA_AUTH_H
 #define MJA_AUTH_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include "mja/aclclaim.h"
 #include "mja/config.h"
 #include "mja/error.h"
 
@@ -42,7 +44,7 @@ typedef enum mja_decision {
 /* Owned by whoever holds it (the client registry, clients.h); every
  * pointer inside is owned by the principal. */
 typedef struct mja_principal {
-	char *sub;                  /* verified, spec 2.7 */
+	char *sub;                  /* verified (docs/design.md, "Token rules" 7) */
 	char **roles;               /* from roles_claim; may be NULL if n_roles 0 */
 	size_t n_roles;
 	int has_exp;
@@ -56,6 +58,8 @@ typedef struct mja_principal {
 	unsigned char token_hash[MJA_TOKEN_HASH_LEN];
 	char *token;                /* enhanced auth only, else NULL; scrubbed on free */
 	size_t token_len;
+	int superuser;              /* superuser_claim is JSON true: every topic */
+	mja_aclclaim *acl_claim;    /* acl_claim compiled; NULL if off or absent */
 } mja_principal;
 
 void mja_principal_free(mja_principal *p);   /* NULL is fine; scrubs token */
@@ -63,9 +67,10 @@ void mja_principal_free(mja_principal *p);   /* NULL is fine; scrubs token */
  * fine. For a session that is over: nothing re-checks it any more. */
 void mja_principal_drop_token(mja_principal *p);
 
-/* BASIC_AUTH at CONNECT (spec 1, 2). username / password / clientid as the
- * broker passes them (NUL-terminated, NULL when absent; an empty one is
- * treated as absent). The token is taken from the token_field field.
+/* BASIC_AUTH at CONNECT (docs/design.md, "One CONNECT through the
+ * modules"). username / password / clientid as the broker passes them
+ * (NUL-terminated, NULL when absent; an empty one is treated as absent).
+ * The token is taken from the token_field field.
  *  - no token: non_jwt deny -> MJA_DENY (MJA_ERR_NO_TOKEN); defer -> MJA_DEFER
  *  - not shaped like a JWT: non_jwt deny -> MJA_DENY (MJA_ERR_NOT_JWT);
  *    defer -> MJA_DEFER
@@ -78,34 +83,49 @@ mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
 		mja_principal **out, mja_err *why);
 
 /* Verify tok[0..len) and build a principal: mja_cache_verify (the token
- * pipeline, spec 2.1-2.7); a token without sub is refused
- * (MJA_ERR_MISSING_CLAIM: the sub is the identity); a token that the
+ * pipeline, docs/design.md "Token rules" 1-7); a token without sub is
+ * refused (MJA_ERR_MISSING_CLAIM: the sub is the identity); a token that the
  * revocation list names is refused (MJA_ERR_REVOKED); username_match sub (only
  * with token_field password): a non-NULL, non-empty username must equal sub;
- * clientid_match sub: clientid must equal sub (spec 2.8); roles from
- * roles_claim. keep_token: store a copy of the token in the principal
- * (enhanced auth). Returns MJA_ALLOW or MJA_DENY. An empty token is
- * MJA_ERR_NO_TOKEN. */
+ * clientid_match sub: clientid must equal sub; each claim_match:
+ * the claim must be a string equal to its template with ${clientid} and
+ * ${username} (mja_auth_acl_username's) replaced, a template needing an
+ * absent or empty value never matches (MJA_ERR_CLAIM_MISMATCH); roles from
+ * roles_claim; superuser from superuser_claim (JSON true only); the
+ * acl_claim compiled (aclclaim.h), a malformed one refused
+ * (MJA_ERR_BAD_ACL_CLAIM). keep_token: store a copy of the token in the
+ * principal (enhanced auth). Returns MJA_ALLOW or MJA_DENY. An empty token
+ * is MJA_ERR_NO_TOKEN. */
 mja_decision mja_auth_token(const mja_config *cfg, const char *tok, size_t len,
 		const char *username, const char *clientid, int64_t now, int keep_token,
 		mja_principal **out, mja_err *why);
 
-/* MQTT 5 re-authentication (spec 4): like mja_auth_token() (token kept),
- * then the new sub must equal old->sub, else MJA_DENY with
- * MJA_ERR_REAUTH_SUB. On MJA_ALLOW the caller replaces old with *out. */
+/* MQTT 5 re-authentication (docs/design.md, "Re-authentication"): like
+ * mja_auth_token() (token kept), then the new sub must equal old->sub,
+ * else MJA_DENY with MJA_ERR_REAUTH_SUB. On MJA_ALLOW the caller replaces old with *out. */
 mja_decision mja_auth_reauth(const mja_config *cfg, const mja_principal *old,
 		const char *tok, size_t len, const char *username, const char *clientid,
 		int64_t now, mja_principal **out, mja_err *why);
 
 /* The broker's BASIC_AUTH re-check of a client we already accepted (after
- * SIGHUP, spec 4): the token is the principal's stored copy if it has one
- * (enhanced auth), else the one in the token_field field (basic auth); it must
- * verify with the current keys and carry the same sub. No token at all ->
- * MJA_DENY (MJA_ERR_NO_TOKEN). Never MJA_DEFER: the client is ours. The new
- * principal keeps a token copy iff old had one. */
+ * SIGHUP, docs/design.md "Re-check after SIGHUP"): the token is the
+ * principal's stored copy if it has one (enhanced auth), else the one in
+ * the token_field field (basic auth); it must verify with the current keys
+ * and carry the same sub. No token at all -> MJA_DENY (MJA_ERR_NO_TOKEN).
+ * Never MJA_DEFER: the client is ours. The new principal keeps a token copy
+ * iff old had one. */
 mja_decision mja_auth_recheck(const mja_config *cfg, const mja_principal *old,
 		const char *username, const char *password, const char *clientid,
 		int64_t now, mja_principal **out, mja_err *why);
+
+/* The detail of the last refusal by mja_auth_connect / _token / _reauth /
+ * _recheck on this thread, for the log line after the reason: which rule of
+ * the acl claim is malformed and how, which claim_match failed. "" when
+ * there is none; valid until the next of those calls on this thread (like
+ * errno). It names claims and rules, never a value from the token; the
+ * claim names (option values) in it are escaped with mja_text_printable
+ * (text.h), so it is printable as it stands. */
+const char *mja_auth_detail(void);
 
 /* MJA_ERR_REVOKED if the revocation list now in force names the
  * principal's token (by its jti, sub, iat or kid), else MJA_OK (also for
@@ -121,16 +141,23 @@ int mja_auth_expired(const mja_config *cfg, const mja_principal *p, int64_t now)
  * (the username field is the token), else username. Borrowed. */
 const char *mja_auth_acl_username(const mja_config *cfg, const char *username);
 
-/* One ACL check for a token client (spec 3). No acl_file -> MJA_DEFER.
+/* One ACL check for a token client (docs/design.md, "ACL semantics" and
+ * "Permissions in the token"). No topic decisions
+ * configured (mja_config_topic_decisions) -> MJA_DEFER.
  * Unless ignore_expiry, an expired principal is denied everything
- * (*why = MJA_ERR_EXPIRED; the caller disconnects it). Else mja_acl_check:
- * MJA_ALLOW or MJA_DENY (*why = MJA_OK: a plain rule denial).
+ * (*why = MJA_ERR_EXPIRED; the caller disconnects it). Else, in order: a
+ * superuser is allowed everything, $SYS included; the acl claim decides
+ * (aclclaim.h), and where its array format matches no rule, or the token
+ * has no such claim, the ACL file decides (mja_acl_check); without an ACL
+ * file that is a deny. MJA_ALLOW or MJA_DENY (*why = MJA_OK: a plain rule
+ * denial). qos and retain are the broker's for the check (the message's,
+ * or the requested QoS of a subscription); only the acl claim uses them.
  * clientid / username (already passed through mja_auth_acl_username) may
  * be NULL. ignore_expiry is for the will of a client that is already gone
  * (its will was accepted while the token was valid). */
 mja_decision mja_auth_acl(const mja_config *cfg, const mja_principal *p,
 		const char *clientid, const char *username,
-		const char *topic, size_t topiclen, int access, int64_t now,
-		int ignore_expiry, mja_err *why);
+		const char *topic, size_t topiclen, int access, int qos, int retain,
+		int64_t now, int ignore_expiry, mja_err *why);
 
 #endif

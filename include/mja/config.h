@@ -7,8 +7,8 @@
  * No Mosquitto header is needed: the plugin glue and `mosquitto_jwt verify`
  * (through mosqconf.h) convert their own option lists to mja_config_opt.
  *
- * Options: key_file and secret_file are repeatable; every other
- * option may appear at most once. LIST values are names separated by
+ * Options: key_file, secret_file and claim_match are repeatable; every
+ * other option may appear at most once. LIST values are names separated by
  * commas and/or blanks. Unknown options, repeated single options, bad
  * values, unreadable files, unparsable keys, an ACL syntax error, a config
  * with neither key_file nor secret_file, token_field username together with
@@ -73,6 +73,13 @@ typedef enum mja_match {
 	MJA_MATCH_SUB
 } mja_match;
 
+/* claim_match NAME=TEMPLATE: claim NAME must be a string equal to TEMPLATE
+ * with ${clientid} and ${username} replaced (auth.c). */
+typedef struct mja_claim_match {
+	char *name;
+	char *tmpl;              /* checked at parse: only those placeholders */
+} mja_claim_match;
+
 typedef enum mja_non_jwt {
 	MJA_NON_JWT_DEFER = 0,
 	MJA_NON_JWT_DENY
@@ -107,6 +114,9 @@ typedef struct mja_config {
 	int disconnect_on_expiry;          /* default 1 */
 	size_t max_token_bytes;  /* default MJA_DEFAULT_MAX_TOKEN_BYTES (8192) */
 	size_t token_cache_size; /* default MJA_CONFIG_CACHE_ENTRIES; 0: no cache */
+	char *acl_claim;         /* claim holding topic rules (aclclaim.h); NULL: off */
+	char *superuser_claim;   /* claim whose value true allows every topic; NULL: off */
+	mja_claim_match *claim_match; size_t n_claim_match;
 	char *revocation_file;   /* NULL: nothing is revoked */
 	int64_t stats_interval;  /* seconds; default MJA_CONFIG_STATS_INTERVAL, 0 off */
 	char **auth_methods;     size_t n_auth_methods;   /* default "jwt" */
@@ -123,6 +133,11 @@ mja_err mja_config_parse(const mja_config_opt *opts, size_t n,
 		mja_config **out, mja_diag *d);
 
 void mja_config_free(mja_config *cfg);   /* NULL is fine */
+
+/* 1 iff the plugin makes topic decisions for token clients: acl_file,
+ * acl_claim or superuser_claim is set. Else its ACL check is not even
+ * registered (Mosquitto's behaviour without ACLs applies). */
+int mja_config_topic_decisions(const mja_config *cfg);
 
 /* Build a fresh mja_config_files from cfg's file options (all key files,
  * secret files and the ACL file read again). All or nothing: on error *out

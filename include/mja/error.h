@@ -48,6 +48,9 @@ typedef enum mja_err {
 	MJA_ERR_ACL_SYNTAX,       /* "ACL file syntax error" */
 	/* appended reasons (keep the values above stable) */
 	MJA_ERR_REVOKED,          /* "revoked" (revocation_file) */
+	/* permissions in the token */
+	MJA_ERR_BAD_ACL_CLAIM,    /* "bad acl claim" (acl_claim malformed) */
+	MJA_ERR_CLAIM_MISMATCH,   /* "claim mismatch" (claim_match) */
 	MJA_ERR__COUNT
 } mja_err;
 

@@ -78,6 +78,14 @@
  * token expired gets its will published as for any other loss; a will of a
  * client refused by a re-check or a re-authentication is denied.
  *
+ * Log lines: a refusal names the client, its address and the reason
+ * (mja_strerror); for a malformed acl claim or a failed claim_match the
+ * reason is followed by the library's detail in parentheses (auth.h
+ * mja_auth_detail: which rule, which claim; never a value from the token).
+ * Every value in a line that comes from a client or from the configuration
+ * goes through mja_text_printable (text.h): client id, address and sub
+ * here, the claim names of the detail where auth.c writes it.
+ *
  * Actions are in the order they must be carried out. A kick re-enters the
  * plugin (the broker re-checks subscriptions, sends DISCONNECT and the
  * will's WRITE check from inside the kick): the glue brackets each kick
@@ -181,9 +189,10 @@ mja_err mja_session_new(mja_config *cfg, int64_t ms, mja_session **out);
 
 void mja_session_free(mja_session *s);    /* NULL is fine */
 
-/* Whether the glue registers the ACL callback: only with acl_file (without
- * one the plugin makes no topic decisions; a registered callback that
- * defers would deny every client that is not the plugin's). */
+/* Whether the glue registers the ACL callback: only when the plugin makes
+ * topic decisions, mja_config_topic_decisions (acl_file, acl_claim or
+ * superuser_claim; without them a registered callback that defers would
+ * deny every client that is not the plugin's). */
 int mja_session_wants_acl(const mja_session *s);
 
 void mja_session_set_broker(mja_session *s, mja_broker_line line);
@@ -229,10 +238,14 @@ mja_decision mja_session_ext_auth_continue(mja_session *s, const mja_session_cli
 void mja_session_connected(mja_session *s, const mja_session_client *c,
 		int64_t now, int64_t ms, mja_actions *acts);
 
-/* ACL_CHECK (access is MJA_ACCESS_*). MJA_DEFER: not the plugin's client;
- * MJA_DENY must reach the broker as exactly "ACL denied". */
+/* ACL_CHECK (access is MJA_ACCESS_*). qos and retain: the event's (the
+ * message's QoS and retain flag, or a subscription's requested QoS); the
+ * token's own rules (acl_claim, aclclaim.h) restrict by them. MJA_DEFER:
+ * not the plugin's client; MJA_DENY must reach the broker as exactly "ACL
+ * denied". */
 mja_decision mja_session_acl(mja_session *s, const mja_session_client *c,
-		const char *topic, int access, int64_t now, int64_t ms, mja_actions *acts);
+		const char *topic, int access, int qos, int retain, int64_t now, int64_t ms,
+		mja_actions *acts);
 
 /* DISCONNECT, and on 2.1 CLIENT_OFFLINE (the same for the plugin). */
 void mja_session_disconnect(mja_session *s, const void *client, int64_t now,

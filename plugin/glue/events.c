@@ -177,8 +177,8 @@ int mja_glue__acl_check(int event, void *event_data, void *userdata)
 	mja_decision r;
 
 	mja_actions_init(&acts);
-	r = mja_session_acl(g->session, &c, ev->topic, ev->access, mja_glue__now(),
-			mja_glue__mono_ms(), &acts);
+	r = mja_session_acl(g->session, &c, ev->topic, ev->access, ev->qos, ev->retain,
+			mja_glue__now(), mja_glue__mono_ms(), &acts);
 	run(g, NULL, &acts, NULL);
 	return r == MJA_ALLOW ? MOSQ_ERR_SUCCESS :
 		r == MJA_DEFER ? MOSQ_ERR_PLUGIN_DEFER : MOSQ_ERR_ACL_DENIED;

@@ -20,17 +20,13 @@ typedef struct check_ctx {
 	int cover;              /* SUBSCRIBE: rules must cover t, not match it */
 	int tdollar;            /* t starts with '$' */
 	uint8_t need;           /* MJA_ACCESS_READ or MJA_ACCESS_WRITE */
-	const mja_acl_who *who;
-	uint8_t computed;       /* MJA_SUBST_BIT()s of the values looked at so far */
-	uint8_t usable;         /* ... and of those that are usable */
-	const char *val[MJA_PART__N];
-	size_t vlen[MJA_PART__N];
+	mja_acl_vals vals;
 	int allowed;
 } check_ctx;
 
 /* Spec 3: a substitution value that is empty or holds '/', '+' or '#'
  * could widen or move the rule, so a rule using it matches nothing. */
-static void set_value(check_ctx *c, int kind, const char *v)
+static void set_value(mja_acl_vals *c, int kind, const char *v)
 {
 	size_t n;
 
@@ -48,7 +44,7 @@ static void set_value(check_ctx *c, int kind, const char *v)
 }
 
 /* Values are looked at only when a rule needs them: most checks never do. */
-static void compute_values(check_ctx *c, uint8_t need)
+void mja_acl__vals_need(mja_acl_vals *c, uint8_t need)
 {
 	static const int kinds[] = { MJA_PART_SUB, MJA_PART_CID, MJA_PART_USER };
 
@@ -63,7 +59,7 @@ static void compute_values(check_ctx *c, uint8_t need)
 	c->computed |= need;
 }
 
-static int level_eq(const check_ctx *c, const mja_acl_level *lv, const char *s, size_t n)
+static int level_eq(const mja_acl_vals *c, const mja_acl_level *lv, const char *s, size_t n)
 {
 	size_t off = 0;
 
@@ -87,7 +83,7 @@ static int level_eq(const check_ctx *c, const mja_acl_level *lv, const char *s, 
  * first), and for them the level stands for any value, like '+': the deny
  * can neither be escaped with a client id "+" nor lock out clients that
  * have no username. */
-static int level_wild(const check_ctx *c, const mja_acl_level *lv)
+static int level_wild(const mja_acl_vals *c, const mja_acl_level *lv)
 {
 	if (lv->kind != MJA_LEVEL_TMPL)
 		return 0;
@@ -98,15 +94,16 @@ static int level_wild(const check_ctx *c, const mja_acl_level *lv)
 }
 
 /* The rule matches topic t (MQTT 3.1.1 4.7: '+' one level, '#' the parent
- * and everything below), or, with c->cover, covers filter t: every topic
+ * and everything below), or, with cover, covers filter t: every topic
  * that t matches, the rule matches too. */
-static int rule_applies(const check_ctx *c, const mja_acl_rule *r)
+static inline int rule_applies(const mja_acl_vals *c, const mja_acl_rule *r,
+		const char *t, size_t tlen, int cover)
 {
 	mja_level_cursor tc;
 	const char *tl;
 	size_t tll;
 
-	mja_levels_init(&tc, c->t, c->tlen);
+	mja_levels_init(&tc, t, tlen);
 	for (uint32_t i = 0; i < r->nlevels; i++) {
 		const mja_acl_level *lv = &r->levels[i];
 
@@ -114,19 +111,25 @@ static int rule_applies(const check_ctx *c, const mja_acl_rule *r)
 			return 1;
 		if (!mja_levels_next(&tc, &tl, &tll))
 			return 0;
-		if (c->cover && mja_level_is(tl, tll, '#'))
+		if (cover && mja_level_is(tl, tll, '#'))
 			/* The filter reaches any depth here; the rule does not,
 			 * except "+/#" against a first-level "#" (no parent). */
 			return i == 0 && lv->kind == MJA_LEVEL_PLUS && r->nlevels == 2 &&
 				r->levels[1].kind == MJA_LEVEL_HASH;
 		if (lv->kind == MJA_LEVEL_PLUS || level_wild(c, lv))
 			continue;
-		if (c->cover && mja_level_is(tl, tll, '+'))
+		if (cover && mja_level_is(tl, tll, '+'))
 			return 0; /* any value here; the rule wants one */
 		if (!level_eq(c, lv, tl, tll))
 			return 0;
 	}
 	return mja_levels_done(&tc);
+}
+
+int mja_acl__rule_applies(const mja_acl_vals *v, const mja_acl_rule *r,
+		const char *t, size_t tlen, int cover)
+{
+	return rule_applies(v, r, t, tlen, cover);
 }
 
 /* Returns 1 if a deny applies (the check is over), else 0. */
@@ -141,18 +144,18 @@ static int eval_section(uint32_t section, void *arg)
 
 		if (!deny && (c->allowed || !(r->access & c->need)))
 			continue; /* once allowed, only deny rules can change the answer */
-		if (r->subst & ~c->computed)
-			compute_values(c, r->subst);
+		if (r->subst & ~c->vals.computed)
+			mja_acl__vals_need(&c->vals, r->subst);
 		/* Spec 3: an allow rule whose value is unusable matches
 		 * nothing. A deny rule fails closed at that level only (see
 		 * level_wild), so it cannot be escaped by choosing such a
 		 * client id or username. */
-		if ((r->subst & ~c->usable) && !deny)
+		if ((r->subst & ~c->vals.usable) && !deny)
 			continue;
 		/* MQTT 3.1.1 4.7.2: '$' topics only for rules written with '$'. */
 		if (c->tdollar && !r->dollar)
 			continue;
-		if (!rule_applies(c, r))
+		if (!rule_applies(&c->vals, r, c->t, c->tlen, c->cover))
 			continue;
 		if (deny)
 			return 1;
@@ -195,7 +198,7 @@ int mja_acl_check(const mja_acl *acl, const mja_acl_who *who,
 		return 0;
 	}
 	c.tdollar = c.t[0] == '$';
-	c.who = who;
+	c.vals.who = who;
 
 	if (eval_section(0, &c))
 		return 0;

@@ -30,7 +30,8 @@ void *mja_arena__alloc(mja_arena *a, size_t n)
 	if (need < n)
 		return NULL; /* overflow */
 	if (!c || c->cap - c->used < need) {
-		size_t cap = need > ARENA_CHUNK ? need : ARENA_CHUNK;
+		size_t chunk = a->chunk ? a->chunk : ARENA_CHUNK;
+		size_t cap = need > chunk ? need : chunk;
 
 		if (cap > SIZE_MAX - sizeof(*c))
 			return NULL;

@@ -1,4 +1,6 @@
-/* auth.c - CONNECT, re-authentication and ACL decisions (spec 2.8, 3, 4). */
+/* auth.c - CONNECT, re-authentication and ACL decisions (docs/design.md,
+ * "Token rules", "ACL semantics", "Permissions in the token",
+ * "Re-authentication"). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +10,26 @@
 #include "mja/auth.h"
 #include "mja/cache.h"
 #include "mja/claims.h"
+#include "mja/text.h"
 #include "mja/token.h"
+
+/* mja_auth_detail(): per thread, like errno (the broker calls us from its
+ * one main thread; the tool and the tests from theirs). */
+static _Thread_local mja_diag detail;
+
+/* A claim name (an option value) for the detail: escaped and bounded
+ * (text.h), so the detail is printable as it stands. */
+#define NAME_MAX_SHOWN 96
+static const char *shown_name(const char *name, char buf[NAME_MAX_SHOWN])
+{
+	mja_text_printable(name, name ? strlen(name) : 0, buf, NAME_MAX_SHOWN);
+	return buf;
+}
+
+const char *mja_auth_detail(void)
+{
+	return detail.text;
+}
 
 static mja_decision deny(mja_err *why, mja_err e)
 {
@@ -35,6 +56,7 @@ void mja_principal_free(mja_principal *p)
 	free(p->jti);
 	free(p->kid);
 	mja_claims_roles_free(p->roles, p->n_roles);
+	mja_aclclaim_free(p->acl_claim);
 	mja_principal_drop_token(p);
 	OPENSSL_cleanse(p->token_hash, sizeof(p->token_hash));
 	free(p);
@@ -100,11 +122,31 @@ static mja_err principal_new(const mja_config *cfg, const mja_token *t,
 	e = mja_claims_roles(t->payload, cfg->roles_claim, &p->roles, &p->n_roles);
 	if (e != MJA_OK)
 		goto out;
+	if (cfg->superuser_claim)
+		p->superuser = json_is_true(json_object_get(t->payload, cfg->superuser_claim));
+	if (cfg->acl_claim) {
+		const json_t *v = json_object_get(t->payload, cfg->acl_claim);
+		mja_diag d = { 0 };
+
+		/* compiled once here, walked at every check (aclclaim.h) */
+		if (v) {
+			e = mja_aclclaim_compile(v, &p->acl_claim, &d);
+			if (e != MJA_OK) {
+				char nm[NAME_MAX_SHOWN];
+
+				mja_diag_set(&detail, "claim \"%s\": %s",
+						shown_name(cfg->acl_claim, nm),
+						d.text[0] ? d.text : mja_strerror(e));
+				goto out;
+			}
+		}
+	}
 	p->has_exp = t->has_exp;
 	p->exp = t->exp;
 	{
 		mja_revoke_query q = query_of(t);
 
+		e = MJA_ERR_NOMEM;   /* the copies below fail only for memory */
 		if ((q.jti && !(p->jti = strdup(q.jti))) || (q.kid && !(p->kid = strdup(q.kid))))
 			goto out;
 		p->has_iat = q.has_iat;
@@ -126,6 +168,55 @@ out:
 	return e;
 }
 
+/* claim_match (config.h): the claim is a string equal to the template with
+ * ${clientid} and ${username} replaced, compared piece by piece. A needed
+ * value that is absent or empty never matches. Returns 1 on a match; else
+ * 0 with the detail set. */
+static int claim_matches(const mja_claim_match *m, const json_t *payload,
+		const char *clientid, const char *username)
+{
+	const json_t *v = json_object_get(payload, m->name);
+	const char *s, *t = m->tmpl;
+	size_t len, off = 0;
+	char nm[NAME_MAX_SHOWN];
+
+	if (!json_is_string(v)) {
+		mja_diag_set(&detail, "claim \"%s\" is %s", shown_name(m->name, nm),
+				v ? "not a string" : "absent");
+		return 0;
+	}
+	s = json_string_value(v);
+	len = json_string_length(v);
+	while (*t) {
+		const char *piece = t;
+		size_t pl = 1;      /* a literal byte */
+
+		if (!strncmp(t, "${clientid}", 11) || !strncmp(t, "${username}", 11)) {
+			const char *val = t[2] == 'c' ? clientid : username;
+
+			if (!val || !val[0]) {
+				mja_diag_set(&detail, "claim \"%s\": the template needs %.11s, "
+						"which the client did not send", shown_name(m->name, nm), t);
+				return 0;
+			}
+			piece = val;
+			pl = strlen(val);
+			t += 11;
+		} else {
+			t++;
+		}
+		if (pl > len - off || memcmp(s + off, piece, pl) != 0)
+			goto mismatch;
+		off += pl;
+	}
+	if (off == len)
+		return 1;
+mismatch:
+	mja_diag_set(&detail, "claim \"%s\" is not the string its template gives",
+			shown_name(m->name, nm));
+	return 0;
+}
+
 static int str_eq_sub(const char *s, const char *sub)
 {
 	return s && strcmp(s, sub) == 0;
@@ -143,12 +234,13 @@ mja_decision mja_auth_token(const mja_config *cfg, const char *tok, size_t len,
 		*out = NULL;
 	if (why)
 		*why = MJA_OK;
+	mja_diag_clear(&detail);
 	if (!cfg || !cfg->files || !out)
 		return deny(why, MJA_ERR_INVAL);
 	if (!tok || len == 0)
 		return deny(why, MJA_ERR_NO_TOKEN);
-	/* spec 2.1-2.7: shape, header, key, signature, payload, claims; the
-	 * cache hands back the token's SHA-256 it keys on */
+	/* docs/design.md, "Token rules" 1-7: shape, header, key, signature,
+	 * payload, claims; the cache hands back the token's SHA-256 it keys on */
 	e = mja_cache_verify_hashed(cfg->cache, cfg->files->keys, &cfg->files->verify,
 			tok, len, now, &t, hash);
 	if (e != MJA_OK)
@@ -158,7 +250,7 @@ mja_decision mja_auth_token(const mja_config *cfg, const char *tok, size_t len,
 		e = MJA_ERR_MISSING_CLAIM;
 		goto out;
 	}
-	if (!mja_sub_valid(t->sub, strlen(t->sub))) {   /* spec 2.7 */
+	if (!mja_sub_valid(t->sub, strlen(t->sub))) {   /* "Token rules" 7 */
 		e = MJA_ERR_BAD_SUB;
 		goto out;
 	}
@@ -170,16 +262,24 @@ mja_decision mja_auth_token(const mja_config *cfg, const char *tok, size_t len,
 		if (e != MJA_OK)
 			goto out;
 	}
-	/* spec 2.8: a username sent beside a password token must equal sub */
+	/* "Token rules" 8: a username beside a password token must equal sub */
 	if (cfg->username_match == MJA_MATCH_SUB && cfg->token_field == MJA_TOKEN_FIELD_PASSWORD &&
 	    username && username[0] && !str_eq_sub(username, t->sub)) {
 		e = MJA_ERR_USERNAME_MISMATCH;
 		goto out;
 	}
-	/* spec 2.8: the MQTT client id must equal sub */
+	/* "Token rules" 8: the MQTT client id must equal sub */
 	if (cfg->clientid_match == MJA_MATCH_SUB && !str_eq_sub(clientid, t->sub)) {
 		e = MJA_ERR_CLIENTID_MISMATCH;
 		goto out;
+	}
+	/* claim_match: EMQX's verify_claims */
+	for (size_t i = 0; i < cfg->n_claim_match; i++) {
+		if (!claim_matches(&cfg->claim_match[i], t->payload, clientid,
+				mja_auth_acl_username(cfg, username))) {
+			e = MJA_ERR_CLAIM_MISMATCH;
+			goto out;
+		}
 	}
 	e = principal_new(cfg, t, tok, len, hash, keep_token, out);
 out:
@@ -209,6 +309,7 @@ mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
 		*out = NULL;
 	if (why)
 		*why = MJA_OK;
+	mja_diag_clear(&detail);
 	if (!cfg || !out)
 		return deny(why, MJA_ERR_INVAL);
 	tok = token_of(cfg, username, password);
@@ -218,9 +319,10 @@ mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
 		return MJA_DEFER;
 	}
 	len = strlen(tok);
-	/* spec 1, non_jwt: not three base64url segments -> not ours, or refused.
+	/* README.md, option non_jwt: not three base64url segments -> not
+	 * ours, or refused.
 	 * A JWT-shaped value longer than max_token_bytes is ours and is refused
-	 * by the verifier before any parsing (spec 2.1). */
+	 * by the verifier before any parsing (docs/design.md, "Token rules" 1). */
 	if (!mja_token_looks_like_jwt(tok, len)) {
 		if (cfg->non_jwt == MJA_NON_JWT_DENY)
 			return deny(why, MJA_ERR_NOT_JWT);
@@ -232,8 +334,8 @@ mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
 			cfg->token_field == MJA_TOKEN_FIELD_USERNAME, out, why);
 }
 
-/* spec 4: a re-authentication or re-check may refresh the token, never
- * change whom the session belongs to. */
+/* docs/design.md, "Re-authentication": a re-authentication or re-check
+ * may refresh the token, never change whom the session belongs to. */
 static mja_decision same_sub(mja_decision r, const mja_principal *old,
 		mja_principal **out, mja_err *why)
 {
@@ -255,6 +357,7 @@ mja_decision mja_auth_reauth(const mja_config *cfg, const mja_principal *old,
 
 	if (out)
 		*out = NULL;
+	mja_diag_clear(&detail);
 	if (!old || !old->sub)
 		return deny(why, MJA_ERR_INVAL);
 	r = mja_auth_token(cfg, tok, len, username, clientid, now, 1, out, why);
@@ -272,6 +375,7 @@ mja_decision mja_auth_recheck(const mja_config *cfg, const mja_principal *old,
 		*out = NULL;
 	if (why)
 		*why = MJA_OK;
+	mja_diag_clear(&detail);
 	if (!cfg || !old || !old->sub || !out)
 		return deny(why, MJA_ERR_INVAL);
 	/* an enhanced-auth client's token came in AUTH data, never in the
@@ -327,8 +431,8 @@ const char *mja_auth_acl_username(const mja_config *cfg, const char *username)
 
 mja_decision mja_auth_acl(const mja_config *cfg, const mja_principal *p,
 		const char *clientid, const char *username,
-		const char *topic, size_t topiclen, int access, int64_t now,
-		int ignore_expiry, mja_err *why)
+		const char *topic, size_t topiclen, int access, int qos, int retain,
+		int64_t now, int ignore_expiry, mja_err *why)
 {
 	mja_acl_who who;
 
@@ -336,17 +440,27 @@ mja_decision mja_auth_acl(const mja_config *cfg, const mja_principal *p,
 		*why = MJA_OK;
 	if (!cfg || !cfg->files || !p)
 		return deny(why, MJA_ERR_INVAL);
-	if (!cfg->files->acl)
+	if (!mja_config_topic_decisions(cfg))
 		return MJA_DEFER;
-	/* spec 3: an expired token is denied everything */
+	/* docs/design.md, "ACL semantics": an expired token is denied everything */
 	if (!ignore_expiry && mja_auth_expired(cfg, p, now))
 		return deny(why, MJA_ERR_EXPIRED);
 	if (!topic)
 		return deny(why, MJA_ERR_INVAL);
+	if (p->superuser)
+		return MJA_ALLOW;
 	who.sub = p->sub;
 	who.clientid = clientid;
 	who.username = username;
 	who.roles = (const char *const *)p->roles;
 	who.n_roles = p->n_roles;
+	if (p->acl_claim) {
+		int r = mja_aclclaim_check(p->acl_claim, &who, topic, topiclen, access, qos, retain);
+
+		if (r != MJA_ACLCLAIM_NOMATCH)
+			return r == MJA_ACLCLAIM_ALLOW ? MJA_ALLOW : MJA_DENY;
+	}
+	if (!cfg->files->acl)
+		return MJA_DENY;
 	return mja_acl_check(cfg->files->acl, &who, topic, topiclen, access) ? MJA_ALLOW : MJA_DENY;
 }

@@ -181,6 +181,7 @@ enum opt_id {
 	OPT_LEEWAY, OPT_REQUIRE_CLAIMS, OPT_MAX_TOKEN_AGE, OPT_TOKEN_FIELD,
 	OPT_USERNAME_MATCH, OPT_CLIENTID_MATCH, OPT_ACL_FILE, OPT_ROLES_CLAIM,
 	OPT_NON_JWT, OPT_DISCONNECT_ON_EXPIRY, OPT_MAX_TOKEN_BYTES, OPT_TOKEN_CACHE_SIZE,
+	OPT_ACL_CLAIM, OPT_SUPERUSER_CLAIM, OPT_CLAIM_MATCH,
 	OPT_REVOCATION_FILE, OPT_STATS_INTERVAL, OPT_AUTH_METHODS,
 	OPT__COUNT
 };
@@ -206,10 +207,104 @@ static const struct {
 	[OPT_DISCONNECT_ON_EXPIRY] = { "disconnect_on_expiry", 0 },
 	[OPT_MAX_TOKEN_BYTES] = { "max_token_bytes", 0 },
 	[OPT_TOKEN_CACHE_SIZE] = { "token_cache_size", 0 },
+	[OPT_ACL_CLAIM] = { "acl_claim", 0 },
+	[OPT_SUPERUSER_CLAIM] = { "superuser_claim", 0 },
+	[OPT_CLAIM_MATCH] = { "claim_match", 1 },
 	[OPT_REVOCATION_FILE] = { "revocation_file", 0 },
 	[OPT_STATS_INTERVAL] = { "stats_interval", 0 },
 	[OPT_AUTH_METHODS] = { "auth_methods", 0 },
 };
+
+/* A claim name: one top-level member of the payload, used as written (a
+ * namespaced name such as "https://example.com/acl" is one claim). */
+static mja_err parse_claim_name(const char *name, view v, char **out, mja_diag *d)
+{
+	if (v.len == 0) {
+		mja_diag_set(d, "option %s: empty claim name", name);
+		return MJA_ERR_CONFIG;
+	}
+	for (size_t i = 0; i < v.len; i++) {
+		if (mja_text_is_blank((unsigned char)v.p[i])) {
+			char buf[SHOWN_MAX];
+
+			mja_diag_set(d, "option %s: \"%s\" is not one claim name", name,
+					shown(v, buf));
+			return MJA_ERR_CONFIG;
+		}
+	}
+	*out = strndup(v.p, v.len);
+	return *out ? MJA_OK : MJA_ERR_NOMEM;
+}
+
+/* Every "${" of a claim_match template starts ${clientid} or ${username}. */
+static int template_ok(const char *t, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (t[i] != '$' || t[i + 1] != '{')
+			continue;
+		if (len - i >= 11 && !memcmp(t + i, "${clientid}", 11))
+			i += 10;
+		else if (len - i >= 11 && !memcmp(t + i, "${username}", 11))
+			i += 10;
+		else
+			return 0;
+	}
+	return 1;
+}
+
+/* claim_match NAME=TEMPLATE */
+static mja_err parse_claim_match(mja_config *c, const char *name, view v, mja_diag *d)
+{
+	const char *eq = memchr(v.p, '=', v.len);
+	view cn, t;
+	mja_claim_match *nv;
+	char *cname = NULL, *tmpl = NULL;
+	char buf[SHOWN_MAX];
+	mja_err e;
+
+	if (!eq) {
+		mja_diag_set(d, "option %s: \"%s\" is not NAME=TEMPLATE", name, shown(v, buf));
+		return MJA_ERR_CONFIG;
+	}
+	cn = (view){ v.p, (size_t)(eq - v.p) };
+	while (cn.len && mja_text_is_blank((unsigned char)cn.p[cn.len - 1]))
+		cn.len--;
+	t = (view){ eq + 1, v.len - (size_t)(eq + 1 - v.p) };
+	while (t.len && mja_text_is_blank((unsigned char)t.p[0])) {
+		t.p++;
+		t.len--;
+	}
+	e = parse_claim_name(name, cn, &cname, d);
+	if (e != MJA_OK)
+		return e;
+	for (size_t i = 0; i < c->n_claim_match; i++) {
+		if (!strcmp(c->claim_match[i].name, cname)) {
+			mja_diag_set(d, "option %s: claim \"%s\" given twice", name,
+					shown((view){ cname, strlen(cname) }, buf));
+			free(cname);
+			return MJA_ERR_CONFIG;
+		}
+	}
+	if (t.len == 0 || !template_ok(t.p, t.len)) {
+		mja_diag_set(d, "option %s: claim \"%s\": %s", name,
+				shown((view){ cname, strlen(cname) }, buf), t.len == 0 ?
+				"empty template" :
+				"unknown placeholder (${clientid} and ${username} only)");
+		free(cname);
+		return MJA_ERR_CONFIG;
+	}
+	tmpl = strndup(t.p, t.len);
+	nv = tmpl ? realloc(c->claim_match, (c->n_claim_match + 1) * sizeof(*nv)) : NULL;
+	if (!nv) {
+		free(cname);
+		free(tmpl);
+		return MJA_ERR_NOMEM;
+	}
+	c->claim_match = nv;
+	nv[c->n_claim_match].name = cname;
+	nv[c->n_claim_match++].tmpl = tmpl;
+	return MJA_OK;
+}
 
 static mja_err apply_option(mja_config *c, enum opt_id id, view v, mja_diag *d)
 {
@@ -316,6 +411,12 @@ static mja_err apply_option(mja_config *c, enum opt_id id, view v, mja_diag *d)
 		if (e == MJA_OK)
 			c->disconnect_on_expiry = choice;
 		return e;
+	case OPT_ACL_CLAIM:
+		return parse_claim_name(name, v, &c->acl_claim, d);
+	case OPT_SUPERUSER_CLAIM:
+		return parse_claim_name(name, v, &c->superuser_claim, d);
+	case OPT_CLAIM_MATCH:
+		return parse_claim_match(c, name, v, d);
 	case OPT__COUNT:
 		break;
 	}
@@ -458,12 +559,24 @@ void mja_config_free(mja_config *c)
 	free_strv(c->audiences, c->n_audiences);
 	free_strv(c->required, c->n_required);
 	free(c->roles_claim);
+	free(c->acl_claim);
+	free(c->superuser_claim);
+	for (size_t i = 0; i < c->n_claim_match; i++) {
+		free(c->claim_match[i].name);
+		free(c->claim_match[i].tmpl);
+	}
+	free(c->claim_match);
 	free(c->revocation_file);
 	free_strv(c->auth_methods, c->n_auth_methods);
 	mja_config_files_free(c->files);
 	mja_cache_free(c->cache);
 	mja_revoke_free(c->revoked);
 	free(c);
+}
+
+int mja_config_topic_decisions(const mja_config *c)
+{
+	return c && (c->acl_file || c->acl_claim || c->superuser_claim);
 }
 
 /* "option NAME "PATH": inner reason", without repeating the path when the

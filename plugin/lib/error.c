@@ -39,6 +39,8 @@ const char *mja_strerror(mja_err e)
 	case MJA_ERR_CONFIG: return "bad configuration";
 	case MJA_ERR_ACL_SYNTAX: return "ACL file syntax error";
 	case MJA_ERR_REVOKED: return "revoked";
+	case MJA_ERR_BAD_ACL_CLAIM: return "bad acl claim";
+	case MJA_ERR_CLAIM_MISMATCH: return "claim mismatch";
 	case MJA_ERR__COUNT: break;
 	}
 	return "unknown error";

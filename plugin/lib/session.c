@@ -132,10 +132,28 @@ static void log_client(mja_actions *a, mja_log_level level, const char *what,
 			show(address, addr), reason);
 }
 
+/* The reason of a refusal for a log line: mja_strerror(why), followed for
+ * a malformed acl claim or a failed claim_match by the library's detail
+ * (auth.h mja_auth_detail: set by the auth call that refused; printable as
+ * it stands, its claim names escaped with mja_text_printable, and never a
+ * value from the token). */
+#define REASON_MAX 640
+static const char *reason_text(mja_err why, char buf[REASON_MAX])
+{
+	const char *detail = mja_auth_detail();
+
+	if ((why != MJA_ERR_BAD_ACL_CLAIM && why != MJA_ERR_CLAIM_MISMATCH) || !detail[0])
+		return mja_strerror(why);
+	snprintf(buf, REASON_MAX, "%s (%s)", mja_strerror(why), detail);
+	return buf;
+}
+
 static void log_refusal(mja_actions *a, const mja_session_client *c, const char *what,
 		mja_err why)
 {
-	log_client(a, MJA_LOG_NOTICE, what, c->clientid, c->address, mja_strerror(why));
+	char reason[REASON_MAX];
+
+	log_client(a, MJA_LOG_NOTICE, what, c->clientid, c->address, reason_text(why, reason));
 }
 
 /* ---- life ---- */
@@ -195,19 +213,20 @@ mja_err mja_session_open(const mja_config_opt *opts, size_t n, int64_t ms,
 		logf_(acts, MJA_LOG_ERR, "%s", mja_strerror(e));
 		return e;
 	}
-	/* no ACL callback without acl_file (session.h). Expiry of connected
-	 * clients is then enforced on TICK only, which some brokers do not
-	 * send (a start cannot see it; mja_session_basic_auth notices later) */
-	if (!s->cfg->acl_file)
-		logf_(acts, MJA_LOG_WARNING, "no acl_file: the "
-				"plugin makes no topic decisions (Mosquitto's behaviour without "
+	/* no ACL callback without topic decisions (session.h). Expiry of
+	 * connected clients is then enforced on TICK only, which some brokers
+	 * do not send (a start cannot see it; mja_session_basic_auth notices
+	 * later) */
+	if (!mja_config_topic_decisions(s->cfg))
+		logf_(acts, MJA_LOG_WARNING, "no acl_file, acl_claim or "
+				"superuser_claim: the plugin makes no topic decisions (Mosquitto's behaviour without "
 				"ACLs applies to token clients)%s",
 				s->cfg->disconnect_on_expiry ? "; connected clients whose token "
 				"expires are disconnected only on the broker's TICK, which "
 				"Mosquitto 2.0 never sends with per_listener_settings true" : "");
 	logf_(acts, MJA_LOG_INFO, "ready: %zu key(s)%s%s",
 			mja_keyset_count(s->cfg->files->keys),
-			s->cfg->acl_file ? ", ACL loaded" : "",
+			s->cfg->files->acl ? ", ACL loaded" : "",
 			s->cfg->revocation_file ? ", revocation list loaded" : "");
 	*out = s;
 	return MJA_OK;
@@ -224,7 +243,7 @@ void mja_session_free(mja_session *s)
 
 int mja_session_wants_acl(const mja_session *s)
 {
-	return s && s->cfg->acl_file != NULL;
+	return s && mja_config_topic_decisions(s->cfg);
 }
 
 void mja_session_set_broker(mja_session *s, mja_broker_line line)
@@ -312,16 +331,18 @@ static void kick_expired(mja_session *s, const void *client, int64_t now, mja_ac
 	free(id);
 }
 
-/* Without acl_file only TICK disconnects expired clients: log once, at an
- * accepted client, if no TICK has come since the start. */
+/* Without topic decisions (no ACL callback) only TICK disconnects expired
+ * clients: log once, at an accepted client, if no TICK has come since the
+ * start. */
 static void check_tick(mja_session *s, int64_t ms, mja_actions *a)
 {
-	if (s->tick_seen || s->no_tick_warned || s->cfg->acl_file ||
+	if (s->tick_seen || s->no_tick_warned || mja_config_topic_decisions(s->cfg) ||
 	    !s->cfg->disconnect_on_expiry || ms - s->init_ms < MJA_SESSION_NO_TICK_MS)
 		return;
 	s->no_tick_warned = 1;
 	logf_(a, MJA_LOG_WARNING, "the broker sends no "
-			"TICK (per_listener_settings true?) and there is no acl_file: clients "
+			"TICK (per_listener_settings true?) and there is no acl_file, acl_claim or "
+			"superuser_claim: clients "
 			"whose token expires are not disconnected");
 }
 
@@ -469,8 +490,10 @@ static mja_decision end_offline(mja_session *s, const mja_session_client *c,
 			}
 		}
 		mja_clients_kick(s->clients, c->client, add_sat(now, MJA_SESSION_DURABLE_MAX), 0);
+		char text[REASON_MAX];
+
 		log_client(a, MJA_LOG_NOTICE, "re-check ended the offline session of", c->clientid,
-				c->address, mja_strerror(reason));
+				c->address, reason_text(reason, text));
 	}
 	*why = MJA_OK;
 	return MJA_ALLOW;
@@ -715,18 +738,23 @@ void mja_session_connected(mja_session *s, const mja_session_client *c,
 
 /* ---- ACL ---- */
 
+/* The decision of the rules for the entry's principal (auth.h
+ * mja_auth_acl): expiry, superuser, the token's own rules (acl_claim, which
+ * uses qos and retain), the ACL file. */
 static mja_decision acl_rules(mja_session *s, const mja_client *e, const char *topic,
-		int access, int64_t now, int ignore_expiry, mja_err *why)
+		int access, int qos, int retain, int64_t now, int ignore_expiry, mja_err *why)
 {
 	return mja_auth_acl(s->cfg, e->principal, e->clientid, e->username, topic,
-			strlen(topic), access, now, ignore_expiry, why);
+			strlen(topic), access, qos, retain, now, ignore_expiry, why);
 }
 
 static mja_decision acl_decide(mja_session *s, const mja_session_client *c,
-		const char *topic, int access, int64_t now, mja_actions *a);
+		const char *topic, int access, int qos, int retain, int64_t now,
+		mja_actions *a);
 
 mja_decision mja_session_acl(mja_session *s, const mja_session_client *c,
-		const char *topic, int access, int64_t now, int64_t ms, mja_actions *a)
+		const char *topic, int access, int qos, int retain, int64_t now, int64_t ms,
+		mja_actions *a)
 {
 	mja_decision r;
 
@@ -735,7 +763,7 @@ mja_decision mja_session_acl(mja_session *s, const mja_session_client *c,
 	/* a reload's re-check pass asks for wills and deliveries only */
 	if (access == MJA_ACCESS_SUBSCRIBE || access == MJA_ACCESS_UNSUBSCRIBE)
 		close_window(s);
-	r = acl_decide(s, c, topic, access, now, a);
+	r = acl_decide(s, c, topic, access, qos, retain, now, a);
 	if (r == MJA_DENY) {
 		if (access == MJA_ACCESS_WRITE)
 			s->stats.acl_denied[MJA_STATS_ACL_PUBLISH]++;
@@ -748,7 +776,8 @@ mja_decision mja_session_acl(mja_session *s, const mja_session_client *c,
 }
 
 static mja_decision acl_decide(mja_session *s, const mja_session_client *c,
-		const char *topic, int access, int64_t now, mja_actions *a)
+		const char *topic, int access, int qos, int retain, int64_t now,
+		mja_actions *a)
 {
 	const mja_client *e;
 	mja_err why = MJA_OK;
@@ -767,7 +796,7 @@ static mja_decision acl_decide(mja_session *s, const mja_session_client *c,
 	 * session with its subscriptions. */
 	if (e->state == MJA_CLIENT_KICKED && c->client == s->expiry_kick &&
 	    access == MJA_ACCESS_SUBSCRIBE)
-		return acl_rules(s, e, topic, access, now, 1, &why);
+		return acl_rules(s, e, topic, access, qos, retain, now, 1, &why);
 	if (e->state == MJA_CLIENT_KICKED)
 		return MJA_DENY;     /* being disconnected */
 	/* An offline client's WRITE check is its will, sent after DISCONNECT.
@@ -781,7 +810,7 @@ static mja_decision acl_decide(mja_session *s, const mja_session_client *c,
 	 * live one is kicked; live checks skip this lookup) */
 	if (e->state == MJA_CLIENT_OFFLINE && mja_auth_revoked(s->cfg, e->principal) != MJA_OK)
 		return MJA_DENY;
-	r = acl_rules(s, e, topic, access, now, is_will, &why);
+	r = acl_rules(s, e, topic, access, qos, retain, now, is_will, &why);
 	if (r != MJA_DENY)
 		return r;
 	/* without TICK the first ACL check after expiry denies and disconnects */

@@ -14,12 +14,16 @@ assert the exact bytes the broker sends:
 Every read has a timeout; a closed connection is reported as None from
 read_packet() and as ConnectionClosed from expect().
 
-It is the test tree's one raw MQTT client: connack_311() at the end sends
-an MQTT 3.1.1 CONNECT whose password may be any bytes (NUL included), for
-the attack suite (test/attack/attack.py) and the container test
-(test/container/test_container.py).
+It is the test tree's one raw MQTT client. At the end, MQTT 3.1.1:
+connack_311() sends a 3.1.1 CONNECT whose password may be any bytes (NUL
+included), for the attack suite (test/attack/attack.py) and the container
+test (test/container/test_container.py); Client311 is an asyncio 3.1.1
+client (CONNECT, SUBSCRIBE and PUBLISH at QoS 1, receiving, DISCONNECT) for
+many concurrent connections in one thread, for the scale-out test
+(test/scaleout/test_scaleout.py).
 """
 
+import asyncio
 import socket
 import struct
 import time
@@ -404,10 +408,12 @@ class RawClient:
 CONNACK_311_ACCEPTED, CONNACK_311_NOT_AUTHORIZED = 0, 5
 
 
-def connect_packet_311(client_id, username=None, password=None, keepalive=60):
-    """A clean-session 3.1.1 CONNECT; client_id, username and password are
-    str or bytes, the password any bytes (NUL included)."""
-    flags = 0x02  # clean session
+def connect_packet_311(client_id, username=None, password=None, keepalive=60,
+                       clean=True):
+    """A 3.1.1 CONNECT (clean session unless clean is False); client_id,
+    username and password are str or bytes, the password any bytes (NUL
+    included)."""
+    flags = 0x02 if clean else 0
     payload = binary(client_id)
     if username is not None:
         flags |= 0x80
@@ -439,3 +445,144 @@ def connack_311(host, port, client_id, username=None, password=None, timeout=5.0
     if len(ack) == 4 and ack[0] == CONNACK << 4 and ack[1] == 2:
         return ack[3]
     return None
+
+
+async def _read_packet_async(reader):
+    """(first byte, body) of the next packet from an asyncio StreamReader;
+    raises asyncio.IncompleteReadError when the connection closes."""
+    first = (await reader.readexactly(1))[0]
+    mult, n = 1, 0
+    for _ in range(4):
+        b = (await reader.readexactly(1))[0]
+        n += (b & 0x7F) * mult
+        mult *= 128
+        if not b & 0x80:
+            break
+    else:
+        raise ValueError("remaining length longer than 4 bytes")
+    body = await reader.readexactly(n) if n else b""
+    return first, body
+
+
+class Client311:
+    """An asyncio MQTT 3.1.1 client (OASIS MQTT 3.1.1, sections 3.1-3.14),
+    enough for many concurrent clients in one event loop: CONNECT (clean
+    session or not, keep-alive 0, username + password), SUBSCRIBE at QoS 1,
+    PUBLISH at QoS 1 waiting for the PUBACK, receiving QoS 0/1 PUBLISH
+    (acknowledged), DISCONNECT. A closed connection sets self.closed and
+    fails pending requests with ConnectionClosed.
+
+        c = Client311("127.0.0.1", port, "dev-1")
+        rc = await c.connect("dev-1", token)          # CONNACK return code
+        await c.subscribe("devices/dev-1/echo")       # SUBACK return code
+        await c.publish("devices/dev-1/echo", b"x")   # after the PUBACK
+        topic, payload = await c.receive()
+        await c.disconnect()
+    """
+
+    def __init__(self, host, port, client_id):
+        self.host, self.port, self.client_id = host, port, client_id
+        self.reader = self.writer = None
+        self.messages = asyncio.Queue()
+        self._acks = {}
+        self._next_id = 1
+        self._task = None
+        self.session_present = None
+        self.closed = asyncio.Event()
+
+    async def connect(self, username, password, clean=True, timeout=10.0):
+        """The CONNACK return code (0 accepted, 5 not authorised), or None
+        when the connection closed without a CONNACK."""
+        self.reader, self.writer = await asyncio.wait_for(
+            asyncio.open_connection(self.host, self.port), timeout)
+        self.writer.write(connect_packet_311(self.client_id, username, password,
+                                             keepalive=0, clean=clean))
+        try:
+            first, body = await asyncio.wait_for(_read_packet_async(self.reader), timeout)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            self._close_transport()
+            return None
+        if first != CONNACK << 4 or len(body) != 2:
+            self._close_transport()
+            raise ConnectionClosed("%s: expected CONNACK, got 0x%02x" % (self.client_id, first))
+        self.session_present = bool(body[0] & 1)
+        if body[1] != 0:
+            self._close_transport()
+            return body[1]
+        self._task = asyncio.ensure_future(self._loop())
+        return 0
+
+    async def _loop(self):
+        try:
+            while True:
+                first, body = await _read_packet_async(self.reader)
+                kind = first >> 4
+                if kind == PUBLISH:
+                    qos = (first >> 1) & 3
+                    tlen = int.from_bytes(body[:2], "big")
+                    topic = body[2:2 + tlen].decode()
+                    rest = body[2 + tlen:]
+                    if qos:
+                        pid, rest = rest[:2], rest[2:]
+                        self.writer.write(packet(PUBACK, 0, pid))
+                    await self.messages.put((topic, rest))
+                elif kind in (PUBACK, SUBACK):
+                    pid = int.from_bytes(body[:2], "big")
+                    fut = self._acks.pop(pid, None)
+                    if fut and not fut.done():
+                        fut.set_result(body[2:])
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        finally:
+            self.closed.set()
+            for fut in self._acks.values():
+                if not fut.done():
+                    fut.set_exception(ConnectionClosed("%s: connection closed"
+                                                       % self.client_id))
+            self._acks.clear()
+
+    def _pid(self):
+        pid = self._next_id
+        self._next_id = self._next_id % 65535 + 1
+        return pid
+
+    async def _request(self, ptype, flags, body_fn, timeout):
+        if self.closed.is_set() or self._task is None:
+            raise ConnectionClosed("%s: not connected" % self.client_id)
+        pid = self._pid()
+        fut = asyncio.get_running_loop().create_future()
+        self._acks[pid] = fut
+        self.writer.write(packet(ptype, flags, body_fn(struct.pack("!H", pid))))
+        return await asyncio.wait_for(fut, timeout)
+
+    async def subscribe(self, topic, timeout=10.0):
+        """The SUBACK return code (0, 1, 2 granted; 0x80 refused)."""
+        r = await self._request(SUBSCRIBE, 0x02, lambda pid: pid + utf8(topic) + b"\x01",
+                                timeout)
+        return r[0]
+
+    async def publish(self, topic, payload, timeout=10.0):
+        """QoS 1; returns when the PUBACK came."""
+        await self._request(PUBLISH, 0x02, lambda pid: utf8(topic) + pid + payload, timeout)
+
+    async def receive(self, timeout=10.0):
+        """The next (topic, payload) received."""
+        return await asyncio.wait_for(self.messages.get(), timeout)
+
+    def _close_transport(self):
+        if self.writer:
+            self.writer.close()
+
+    async def disconnect(self):
+        if self.writer and not self.closed.is_set():
+            try:
+                self.writer.write(packet(DISCONNECT, 0, b""))
+                await self.writer.drain()
+            except (ConnectionError, OSError):
+                pass
+        self._close_transport()
+        if self._task:
+            try:
+                await asyncio.wait_for(self.closed.wait(), 5)
+            except asyncio.TimeoutError:
+                self._task.cancel()

@@ -5,7 +5,7 @@
    release) and runs lintian on the result: no error and no warning.
 2. Starts a clean container of the same Debian release
    (docker.io/library/debian:<codename>-slim, made locally with debootstrap
-   by scripts/container-setup.sh) and installs the package there with
+   by `scripts/container-setup.sh <codename>`) and installs the package there with
    `apt-get install ./mosquitto-jwt-auth_*.deb`, which pulls Debian's
    mosquitto from the release's own archive.
 3. Follows the snippet /etc/mosquitto/conf.d/jwt-auth.conf: the demo EC key
@@ -26,8 +26,8 @@
 
 Needs root (rootful Podman; dpkg-buildpackage and lintian run as they would
 in CI), Podman or Docker, debhelper and lintian. As root with CI=true or
-MJA_CONTAINER=1 it installs what is missing (scripts/container-setup.sh,
-then debhelper, lintian and the build dependencies through apt-get).
+MJA_CONTAINER=1 it installs what is missing (`scripts/container-setup.sh
+<codename>` for the engine and the base image, then debhelper, lintian and the build dependencies through apt-get).
 Otherwise it is skipped with the reason (exit 77), never passed.
 MJA_CONTAINER=0 skips it. Every step has a time limit; the whole test is
 bounded by DEADLINE, inside the ctest TIMEOUT of tests.cmake.
@@ -120,7 +120,9 @@ def prepare_host(release):
     env = dict(os.environ)
     env.setdefault("CONTAINERS_CONF", os.path.join(SOURCE_DIR, "docker", "containers.conf"))
     if setup_allowed():
-        p = run(["bash", os.path.join(SOURCE_DIR, "scripts", "container-setup.sh")],
+        # The base image of this machine's release (not the Dockerfiles'
+        # default): container-setup.sh makes it when it is missing.
+        p = run(["bash", os.path.join(SOURCE_DIR, "scripts", "container-setup.sh"), release],
                 timeout=420, check=False, env=env)
         print(p.stdout, end="")
         if p.returncode != 0:
@@ -141,7 +143,8 @@ def prepare_host(release):
     image = "docker.io/library/debian:%s-slim" % release
     if subprocess.run([engine, "image", "inspect", image], stdout=subprocess.DEVNULL,
                       stderr=subprocess.DEVNULL, env=env).returncode != 0:
-        raise Skip("%s has no %s (scripts/container-setup.sh makes it)" % (engine, image))
+        raise Skip("%s has no %s (scripts/container-setup.sh %s makes it)"
+                   % (engine, image, release))
     for tool in ("dpkg-buildpackage", "dh", "lintian"):
         if not shutil.which(tool):
             raise Skip("%s missing (apt-get install debhelper lintian dpkg-dev)" % tool)

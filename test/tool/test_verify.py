@@ -177,6 +177,65 @@ class Verify(ToolCase):
                     "--acl-topic", "x", self.token())
         self.assertIn("acl: no acl_file", r.out)
 
+    def test_acl_claim_topics(self):
+        """--acl-topic answers with the token's own rules as the broker would:
+        the claim first, the ACL file where the array format matches nothing,
+        --qos and --retain for its conditions."""
+        conf = self.conf(extra="plugin_opt_acl_claim acl\n"
+                               "plugin_opt_superuser_claim is_superuser\n")
+        rules = [
+            {"permission": "deny", "action": "all", "topic": "devices/${sub}/locked"},
+            {"permission": "allow", "action": "publish", "topic": "out/${clientid}",
+             "qos": [0, 1], "retain": False},
+            {"permission": "allow", "action": "sub", "topic": "eq fleet/#"},
+        ]
+        args = ["verify", "--config", conf, "--now", NOW, "--client-id", "c1"]
+        r = self.ok(*args, "--acl-topic", "out/c1", "--acl-topic", "devices/gateway-7/locked",
+                    "--acl-topic", "devices/gateway-7/free", "--acl-topic", "fleet/#",
+                    "--acl-topic", "fleet/a", self.token(acl=rules))
+        self.assertIn("superuser: no\nacl claim: array format, 3 rules\n", r.out)
+        self.assertEqual([l for l in r.out.splitlines()
+                          if l.startswith("acl ") and not l.startswith("acl claim:")], [
+            "acl out/c1: publish allow, subscribe deny, receive deny",
+            "acl devices/gateway-7/locked: publish deny, subscribe deny, receive deny",
+            "acl devices/gateway-7/free: publish allow, subscribe allow, receive allow",
+            "acl fleet/#: publish n/a, subscribe allow, receive n/a",
+            "acl fleet/a: publish deny, subscribe deny, receive allow",
+        ])
+        # qos and retain conditions
+        r = self.ok(*args, "--qos", "2", "--acl-topic", "out/c1", self.token(acl=rules))
+        self.assertIn("acl out/c1: publish deny,", r.out)
+        r = self.ok(*args, "--retain", "--acl-topic", "out/c1", self.token(acl=rules))
+        self.assertIn("acl out/c1: publish deny,", r.out)
+        self.fails(2, *args, "--qos", "3", self.token(acl=rules), err="--qos")
+        # the object format: the ACL file is not asked
+        r = self.ok(*args, "--acl-topic", "devices/gateway-7/free",
+                    self.token(acl={"pub": ["x"]}))
+        self.assertIn("acl claim: object format, 1 filter\n", r.out)
+        self.assertIn("acl devices/gateway-7/free: publish deny, subscribe deny, receive deny",
+                      r.out)
+        # superuser, and no claim at all
+        r = self.ok(*args, "--acl-topic", "$SYS/broker/load", self.token(is_superuser=True))
+        self.assertIn("superuser: yes\nacl claim: absent\n", r.out)
+        self.assertIn("acl $SYS/broker/load: publish allow, subscribe allow, receive allow",
+                      r.out)
+        # a malformed claim: refused with the broker log's detail
+        r = self.fails(1, *args, self.token(acl=[{"permission": "allow", "action": "all",
+                                                  "topic": "a", "qos": 7}]))
+        self.assertEqual(r.out, 'refused: bad acl claim (claim "acl": rule 1: "qos" 7 is '
+                                'outside 0-2)\n')
+        # claim_match, and acl_claim without acl_file
+        r = self.fails(1, "verify", "--key-file", self.path("ec.jwks"), "--now", NOW,
+                       "--claim-match", "tenant=t-${clientid}", "--client-id", "c1",
+                       self.token(tenant="t-c2"))
+        self.assertEqual(r.out, 'refused: claim mismatch (claim "tenant" is not the string '
+                                'its template gives)\n')
+        r = self.ok("verify", "--key-file", self.path("ec.jwks"), "--now", NOW,
+                    "--acl-claim", "acl", "--acl-topic", "x", "--acl-topic", "y",
+                    self.token(acl={"all": ["x"]}))
+        self.assertIn("acl x: publish allow, subscribe allow, receive allow\n", r.out)
+        self.assertIn("acl y: publish deny, subscribe deny, receive deny\n", r.out)
+
     def test_bindings(self):
         pub = ["--key-file", self.path("ec.jwks"), "--now", NOW]
         tok = self.token()

@@ -326,7 +326,8 @@ static mja_decision acl(const mja_config *c, const mja_principal *p, const char 
 		const char *user, const char *topic, int access, int64_t now, int ignore_exp,
 		mja_err *why)
 {
-	return mja_auth_acl(c, p, id, user, topic, strlen(topic), access, now, ignore_exp, why);
+	return mja_auth_acl(c, p, id, user, topic, strlen(topic), access, 0, 0, now, ignore_exp,
+			why);
 }
 
 static void test_acl_decisions(void **state)
@@ -535,6 +536,330 @@ static void test_recheck_after_reload(void **state)
 	mja_config_free(c);
 }
 
+/* ---------------------------------------------------------------- permissions in the token */
+
+/* {"sub":sub,"exp":NOW+60} plus extra members, without a size limit. */
+static char *claim_token(const char *sub, const char *extra)
+{
+	size_t n = strlen(extra) + 128;
+	char *json = malloc(n);
+	char *tok;
+
+	assert_non_null(json);
+	snprintf(json, n, "{\"sub\":\"%s\",\"exp\":%lld,%s}", sub, (long long)(FX_NOW + 60), extra);
+	tok = fx_token(FX_SECRET, json);
+	free(json);
+	return tok;
+}
+
+static mja_decision acl_q(const mja_config *c, const mja_principal *p, const char *topic,
+		int access, int qos, int retain)
+{
+	mja_err why;
+
+	return mja_auth_acl(c, p, "cid", "alice", topic, strlen(topic), access, qos, retain, FX_NOW,
+			0, &why);
+}
+
+#define ACL(c, p, topic, access) acl_q(c, p, topic, access, 0, 0)
+
+/* Array format: first match wins, no match asks the ACL file, with its
+ * patterns, sub sections and role sections. */
+static void test_acl_claim_array_falls_back_to_file(void **state)
+{
+	const char *file = fx_write_str("claim.acl",
+			"pattern readwrite devices/%s/#\n"
+			"sub dev1\n"
+			"topic write special/#\n"
+			"role operator\n"
+			"topic read #\n"
+			"topic deny secrets/#\n");
+	fx_opts o = { 0 };
+	mja_config *c;
+	char *tok = claim_token("dev1", "\"acl\":["
+			"{\"permission\":\"deny\",\"action\":\"all\",\"topic\":\"devices/${sub}/locked\"},"
+			"{\"permission\":\"allow\",\"action\":\"pub\",\"topic\":\"x/${clientid}/${username}\"},"
+			"{\"permission\":\"deny\",\"action\":\"pub\",\"topic\":\"special/no\"}]");
+	char *op = claim_token("ops", "\"roles\":[\"operator\"],\"acl\":["
+			"{\"permission\":\"deny\",\"action\":\"sub\",\"topic\":\"ops/private/#\"},"
+			"{\"permission\":\"allow\",\"action\":\"sub\",\"topic\":\"secrets/shared\"}]");
+	char *none = claim_token("dev1", "\"other\":1");
+	mja_principal *p = NULL, *q = NULL, *n = NULL;
+	mja_err why;
+
+	fx_add(&o, "secret_file %s", secret_path);
+	fx_add(&o, "acl_file %s", file);
+	fx_add(&o, "acl_claim acl");
+	c = fx_parse(&o);
+	assert_int_equal(connect_(c, "alice", tok, "cid", &p, &why), MJA_ALLOW);
+	assert_non_null(p->acl_claim);
+	assert_int_equal(mja_aclclaim_format(p->acl_claim), 2);
+	/* the claim's rules */
+	assert_int_equal(ACL(c, p, "x/cid/alice", MJA_ACCESS_WRITE), MJA_ALLOW);
+	assert_int_equal(ACL(c, p, "devices/dev1/locked", MJA_ACCESS_WRITE), MJA_DENY);
+	assert_int_equal(ACL(c, p, "devices/dev1/locked", MJA_ACCESS_READ), MJA_DENY);
+	assert_int_equal(ACL(c, p, "special/no", MJA_ACCESS_WRITE), MJA_DENY);
+	/* no match: the file (pattern, then the sub section) */
+	assert_int_equal(ACL(c, p, "devices/dev1/other", MJA_ACCESS_WRITE), MJA_ALLOW);
+	assert_int_equal(ACL(c, p, "devices/dev1/#", MJA_ACCESS_SUBSCRIBE), MJA_ALLOW);
+	assert_int_equal(ACL(c, p, "special/yes", MJA_ACCESS_WRITE), MJA_ALLOW);
+	assert_int_equal(ACL(c, p, "elsewhere", MJA_ACCESS_WRITE), MJA_DENY);
+	/* the claim's deny overlapping the file's subscription: enforced per delivery */
+	assert_int_equal(ACL(c, p, "devices/dev1/+", MJA_ACCESS_SUBSCRIBE), MJA_ALLOW);
+	assert_int_equal(ACL(c, p, "devices/dev1/locked", MJA_ACCESS_READ), MJA_DENY);
+	assert_int_equal(ACL(c, p, "devices/dev1/open", MJA_ACCESS_READ), MJA_ALLOW);
+
+	/* role sections: the claim comes first, then the role's rules */
+	assert_int_equal(connect_(c, "u", op, "c", &q, &why), MJA_ALLOW);
+	assert_int_equal(ACL(c, q, "anything", MJA_ACCESS_READ), MJA_ALLOW);
+	assert_int_equal(ACL(c, q, "ops/private/x", MJA_ACCESS_READ), MJA_DENY);
+	assert_int_equal(ACL(c, q, "ops/private/#", MJA_ACCESS_SUBSCRIBE), MJA_DENY);
+	assert_int_equal(ACL(c, q, "secrets/other", MJA_ACCESS_READ), MJA_DENY);
+	assert_int_equal(ACL(c, q, "secrets/shared", MJA_ACCESS_SUBSCRIBE), MJA_ALLOW);
+	assert_int_equal(ACL(c, q, "secrets/shared", MJA_ACCESS_READ), MJA_ALLOW);
+
+	/* a token without the claim: the file alone */
+	assert_int_equal(connect_(c, "alice", none, "cid", &n, &why), MJA_ALLOW);
+	assert_null(n->acl_claim);
+	assert_int_equal(ACL(c, n, "devices/dev1/locked", MJA_ACCESS_WRITE), MJA_ALLOW);
+	assert_int_equal(ACL(c, n, "x/cid/alice", MJA_ACCESS_WRITE), MJA_DENY);
+	mja_principal_free(p);
+	mja_principal_free(q);
+	mja_principal_free(n);
+	free(tok);
+	free(op);
+	free(none);
+	mja_config_free(c);
+}
+
+/* Object format: no match is a deny, the ACL file is not asked. */
+static void test_acl_claim_object_does_not_fall_back(void **state)
+{
+	mja_config *c = CONFIG("acl_claim perms");
+	char *tok = claim_token("dev1", "\"perms\":{\"pub\":[\"up/${sub}\"],\"sub\":[\"down/#\"]}");
+	mja_principal *p = NULL;
+	mja_err why;
+
+	assert_int_equal(connect_(c, "alice", tok, "cid", &p, &why), MJA_ALLOW);
+	assert_int_equal(mja_aclclaim_format(p->acl_claim), 1);
+	assert_int_equal(ACL(c, p, "up/dev1", MJA_ACCESS_WRITE), MJA_ALLOW);
+	assert_int_equal(ACL(c, p, "down/x", MJA_ACCESS_READ), MJA_ALLOW);
+	/* the file's "pattern readwrite devices/%s/#" would allow these */
+	assert_int_equal(ACL(c, p, "devices/dev1/x", MJA_ACCESS_WRITE), MJA_DENY);
+	assert_int_equal(ACL(c, p, "devices/dev1/#", MJA_ACCESS_SUBSCRIBE), MJA_DENY);
+	assert_int_equal(ACL(c, p, "devices/dev1/x", MJA_ACCESS_READ), MJA_DENY);
+	mja_principal_free(p);
+	free(tok);
+	mja_config_free(c);
+}
+
+/* acl_claim without acl_file: the plugin decides; no match denies. */
+static void test_acl_claim_without_file(void **state)
+{
+	fx_opts o = { 0 };
+	mja_config *c;
+	char *tok = claim_token("dev1", "\"acl\":[{\"permission\":\"allow\",\"action\":\"all\","
+			"\"topic\":\"t/#\",\"qos\":[0,1],\"retain\":false}]");
+	char *none = claim_token("dev1", "\"x\":1");
+	mja_principal *p = NULL, *n = NULL;
+	mja_err why;
+
+	fx_add(&o, "secret_file %s", secret_path);
+	fx_add(&o, "acl_claim acl");
+	c = fx_parse(&o);
+	assert_true(mja_config_topic_decisions(c));
+	assert_int_equal(connect_(c, "alice", tok, "cid", &p, &why), MJA_ALLOW);
+	assert_int_equal(ACL(c, p, "t/x", MJA_ACCESS_WRITE), MJA_ALLOW);
+	assert_int_equal(acl_q(c, p, "t/x", MJA_ACCESS_WRITE, 2, 0), MJA_DENY);
+	assert_int_equal(acl_q(c, p, "t/x", MJA_ACCESS_WRITE, 1, 1), MJA_DENY);
+	assert_int_equal(acl_q(c, p, "t/#", MJA_ACCESS_SUBSCRIBE, 1, 0), MJA_ALLOW);
+	assert_int_equal(acl_q(c, p, "t/#", MJA_ACCESS_SUBSCRIBE, 2, 0), MJA_DENY);
+	assert_int_equal(ACL(c, p, "u/x", MJA_ACCESS_WRITE), MJA_DENY);
+	assert_int_equal(ACL(c, p, "u/x", MJA_ACCESS_UNSUBSCRIBE), MJA_ALLOW);
+	/* no claim, no file: nothing is allowed */
+	assert_int_equal(connect_(c, "alice", none, "cid", &n, &why), MJA_ALLOW);
+	assert_int_equal(ACL(c, n, "t/x", MJA_ACCESS_WRITE), MJA_DENY);
+	assert_int_equal(ACL(c, n, "t/x", MJA_ACCESS_READ), MJA_DENY);
+	mja_principal_free(p);
+	mja_principal_free(n);
+	free(tok);
+	free(none);
+	mja_config_free(c);
+
+	/* none of acl_file, acl_claim, superuser_claim: no topic decisions */
+	o.n = 0;
+	fx_add(&o, "secret_file %s", secret_path);
+	c = fx_parse(&o);
+	assert_false(mja_config_topic_decisions(c));
+	mja_config_free(c);
+}
+
+/* Only the JSON value true makes a superuser: every topic, $SYS too; an
+ * expired superuser is denied everything. */
+static void test_superuser_claim(void **state)
+{
+	fx_opts o = { 0 };
+	mja_config *c;
+	static const char *const not_super[] = {
+		"\"is_superuser\":false", "\"is_superuser\":\"true\"", "\"is_superuser\":1",
+		"\"is_superuser\":[true]", "\"is_superuser\":null", "\"superuser\":true",
+	};
+	char *tok = claim_token("admin", "\"is_superuser\":true");
+	mja_principal *p = NULL;
+	mja_err why;
+
+	fx_add(&o, "secret_file %s", secret_path);
+	fx_add(&o, "superuser_claim is_superuser");
+	c = fx_parse(&o);
+	assert_true(mja_config_topic_decisions(c));
+	assert_int_equal(connect_(c, "alice", tok, "cid", &p, &why), MJA_ALLOW);
+	assert_true(p->superuser);
+	assert_int_equal(ACL(c, p, "$SYS/#", MJA_ACCESS_SUBSCRIBE), MJA_ALLOW);
+	assert_int_equal(ACL(c, p, "$SYS/broker/load", MJA_ACCESS_READ), MJA_ALLOW);
+	assert_int_equal(ACL(c, p, "#", MJA_ACCESS_SUBSCRIBE), MJA_ALLOW);
+	assert_int_equal(acl_q(c, p, "any/where", MJA_ACCESS_WRITE, 2, 1), MJA_ALLOW);
+	assert_int_equal(mja_auth_acl(c, p, "cid", "alice", "a", 1, MJA_ACCESS_WRITE, 0, 0,
+			FX_NOW + 100, 0, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_EXPIRED);
+	mja_principal_free(p);
+	free(tok);
+	for (size_t i = 0; i < sizeof(not_super) / sizeof(not_super[0]); i++) {
+		tok = claim_token("admin", not_super[i]);
+		assert_int_equal(connect_(c, "alice", tok, "cid", &p, &why), MJA_ALLOW);
+		assert_false(p->superuser);
+		assert_int_equal(ACL(c, p, "any/where", MJA_ACCESS_WRITE), MJA_DENY);
+		assert_int_equal(ACL(c, p, "$SYS/#", MJA_ACCESS_SUBSCRIBE), MJA_DENY);
+		mja_principal_free(p);
+		free(tok);
+	}
+	mja_config_free(c);
+}
+
+/* A malformed claim refuses the token, with a detail naming the claim and
+ * the rule; a well-formed one clears it. */
+static void test_bad_acl_claim_refused(void **state)
+{
+	mja_config *c = CONFIG("acl_claim acl");
+	char *bad = claim_token("dev1", "\"acl\":[{\"permission\":\"allow\",\"action\":\"all\","
+			"\"topic\":\"a\"},{\"permission\":\"allow\",\"action\":\"all\",\"topic\":\"b\","
+			"\"qos\":5}]");
+	char *v1bad = claim_token("dev1", "\"acl\":{\"pub\":\"x\"}");
+	char *good = claim_token("dev1", "\"acl\":[]");
+	mja_principal *p = (mja_principal *)0x1;
+	mja_err why;
+
+	assert_int_equal(connect_(c, "alice", bad, "cid", &p, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_BAD_ACL_CLAIM);
+	assert_null(p);
+	assert_string_equal(mja_strerror(why), "bad acl claim");
+	assert_string_equal(mja_auth_detail(), "claim \"acl\": rule 2: \"qos\" 5 is outside 0-2");
+	assert_int_equal(connect_(c, "alice", v1bad, "cid", &p, &why), MJA_DENY);
+	assert_int_equal(why, MJA_ERR_BAD_ACL_CLAIM);
+	assert_string_equal(mja_auth_detail(), "claim \"acl\": \"pub\" is not an array of topic filters");
+	/* on re-authentication too */
+	assert_int_equal(connect_(c, "alice", good, "cid", &p, &why), MJA_ALLOW);
+	assert_string_equal(mja_auth_detail(), "");
+	{
+		mja_principal *q = NULL;
+
+		assert_int_equal(mja_auth_reauth(c, p, bad, strlen(bad), "alice", "cid", FX_NOW, &q,
+				&why), MJA_DENY);
+		assert_int_equal(why, MJA_ERR_BAD_ACL_CLAIM);
+		assert_null(q);
+	}
+	mja_principal_free(p);
+	free(bad);
+	free(v1bad);
+	free(good);
+	mja_config_free(c);
+}
+
+/* Re-authentication compiles the new token's claim: its rules replace the
+ * old ones. */
+static void test_acl_claim_reauth(void **state)
+{
+	mja_config *c = CONFIG("acl_claim acl");
+	char *first = claim_token("dev1", "\"acl\":{\"pub\":[\"one\"]}");
+	char *second = claim_token("dev1", "\"acl\":{\"pub\":[\"two\"]}");
+	mja_principal *p = NULL, *q = NULL;
+	mja_err why;
+
+	assert_int_equal(mja_auth_token(c, first, strlen(first), NULL, "cid", FX_NOW, 1, &p, &why),
+			MJA_ALLOW);
+	assert_int_equal(ACL(c, p, "one", MJA_ACCESS_WRITE), MJA_ALLOW);
+	assert_int_equal(mja_auth_reauth(c, p, second, strlen(second), NULL, "cid", FX_NOW, &q, &why),
+			MJA_ALLOW);
+	assert_int_equal(ACL(c, q, "one", MJA_ACCESS_WRITE), MJA_DENY);
+	assert_int_equal(ACL(c, q, "two", MJA_ACCESS_WRITE), MJA_ALLOW);
+	mja_principal_free(p);
+	mja_principal_free(q);
+	free(first);
+	free(second);
+	mja_config_free(c);
+}
+
+static void test_claim_match(void **state)
+{
+	mja_config *c = CONFIG("claim_match tenant=t-${clientid}", "claim_match owner=${username}",
+			"claim_match dept=ops");
+	static const struct {
+		const char *claims;
+		const char *user, *id;
+		mja_err want;
+		const char *detail;
+	} rows[] = {
+		{ "\"tenant\":\"t-cid\",\"owner\":\"alice\",\"dept\":\"ops\"", "alice", "cid", MJA_OK, "" },
+		{ "\"tenant\":\"t-cid2\",\"owner\":\"alice\",\"dept\":\"ops\"", "alice", "cid",
+			MJA_ERR_CLAIM_MISMATCH, "claim \"tenant\" is not the string its template gives" },
+		{ "\"tenant\":\"t-ci\",\"owner\":\"alice\",\"dept\":\"ops\"", "alice", "cid",
+			MJA_ERR_CLAIM_MISMATCH, "claim \"tenant\" is not the string its template gives" },
+		{ "\"tenant\":\"t-cid\",\"owner\":\"bob\",\"dept\":\"ops\"", "alice", "cid",
+			MJA_ERR_CLAIM_MISMATCH, "claim \"owner\" is not the string its template gives" },
+		{ "\"tenant\":\"t-cid\",\"owner\":\"alice\",\"dept\":\"dev\"", "alice", "cid",
+			MJA_ERR_CLAIM_MISMATCH, "claim \"dept\" is not the string its template gives" },
+		{ "\"tenant\":\"t-cid\",\"owner\":\"alice\"", "alice", "cid",
+			MJA_ERR_CLAIM_MISMATCH, "claim \"dept\" is absent" },
+		{ "\"tenant\":[\"t-cid\"],\"owner\":\"alice\",\"dept\":\"ops\"", "alice", "cid",
+			MJA_ERR_CLAIM_MISMATCH, "claim \"tenant\" is not a string" },
+		/* an absent value never matches, not even an empty claim */
+		{ "\"tenant\":\"t-cid\",\"owner\":\"\",\"dept\":\"ops\"", NULL, "cid",
+			MJA_ERR_CLAIM_MISMATCH,
+			"claim \"owner\": the template needs ${username}, which the client did not send" },
+		{ "\"tenant\":\"t-\",\"owner\":\"alice\",\"dept\":\"ops\"", "alice", NULL,
+			MJA_ERR_CLAIM_MISMATCH,
+			"claim \"tenant\": the template needs ${clientid}, which the client did not send" },
+	};
+	mja_principal *p;
+	mja_err why;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char *tok = claim_token("dev1", rows[i].claims);
+
+		p = NULL;
+		assert_int_equal(connect_(c, rows[i].user, tok, rows[i].id, &p, &why),
+				rows[i].want == MJA_OK ? MJA_ALLOW : MJA_DENY);
+		assert_int_equal(why, rows[i].want);
+		if (strcmp(mja_auth_detail(), rows[i].detail))
+			fail_msg("row %zu: detail \"%s\", want \"%s\"", i, mja_auth_detail(),
+					rows[i].detail);
+		assert_string_equal(mja_strerror(why), rows[i].want == MJA_OK ? "ok" : "claim mismatch");
+		mja_principal_free(p);
+		free(tok);
+	}
+	mja_config_free(c);
+
+	/* token_field username: the username is the token, ${username} never matches */
+	c = CONFIG("token_field username", "claim_match owner=${username}");
+	{
+		char *tok = claim_token("dev1", "\"owner\":\"dev1\"");
+
+		assert_int_equal(connect_(c, tok, NULL, "cid", &p, &why), MJA_DENY);
+		assert_int_equal(why, MJA_ERR_CLAIM_MISMATCH);
+		free(tok);
+	}
+	mja_config_free(c);
+}
+
 /* An HS256 token whose header names kid, over the JSON payload text. */
 static char *kid_token(const char *secret, const char *kid, const char *payload_json)
 {
@@ -697,6 +1022,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expired_boundaries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reauth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recheck_after_reload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acl_claim_array_falls_back_to_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acl_claim_object_does_not_fall_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acl_claim_without_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_superuser_claim, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_acl_claim_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acl_claim_reauth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_match, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revoked_refused, setup, teardown),
 	};
 

@@ -47,6 +47,10 @@ static void test_defaults(void **state)
 	assert_int_equal(c->non_jwt, MJA_NON_JWT_DEFER);
 	assert_true(c->disconnect_on_expiry);
 	assert_int_equal(c->max_token_bytes, 8192);
+	assert_null(c->acl_claim);
+	assert_null(c->superuser_claim);
+	assert_int_equal(c->n_claim_match, 0);
+	assert_false(mja_config_topic_decisions(c));
 	assert_non_null(c->cache);
 	assert_int_equal(c->token_cache_size, MJA_CONFIG_CACHE_ENTRIES);
 	assert_null(c->revocation_file);
@@ -201,6 +205,36 @@ static void test_repeatable(void **state)
 	mja_config_free(c);
 }
 
+/* Permissions in the token: the three options, claim_match repeatable
+ * (one template per claim). */
+static void test_claim_options(void **state)
+{
+	fx_opts o = { 0 };
+	mja_config *c;
+
+	fx_add(&o, "secret_file %s", secret_path);
+	fx_add(&o, "acl_claim https://example.com/acl");
+	fx_add(&o, "superuser_claim is_superuser");
+	fx_add(&o, "claim_match tenant = t-${clientid}");
+	fx_add(&o, "claim_match owner=${username}@${clientid} x");
+	c = fx_parse(&o);
+	assert_string_equal(c->acl_claim, "https://example.com/acl");
+	assert_string_equal(c->superuser_claim, "is_superuser");
+	assert_int_equal(c->n_claim_match, 2);
+	assert_string_equal(c->claim_match[0].name, "tenant");
+	assert_string_equal(c->claim_match[0].tmpl, "t-${clientid}");
+	assert_string_equal(c->claim_match[1].name, "owner");
+	assert_string_equal(c->claim_match[1].tmpl, "${username}@${clientid} x");
+	assert_true(mja_config_topic_decisions(c));
+	mja_config_free(c);
+
+	o.n = 0;
+	fx_add(&o, "secret_file %s", secret_path);
+	fx_add(&o, "claim_match tenant=a");
+	fx_add(&o, "claim_match tenant=b");
+	fx_parse_fails(&o, MJA_ERR_CONFIG, "claim_match", "claim \"tenant\" given twice");
+}
+
 static void test_single_options_not_repeatable(void **state)
 {
 	static const char *const once[][2] = {
@@ -211,6 +245,7 @@ static void test_single_options_not_repeatable(void **state)
 		{ "disconnect_on_expiry", "true" }, { "max_token_bytes", "100" },
 		{ "token_cache_size", "10" },
 		{ "acl_file", "/nonexistent-but-refused-earlier" },
+		{ "acl_claim", "acl" }, { "superuser_claim", "su" },
 	};
 
 	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
@@ -303,6 +338,15 @@ static void test_bad_values(void **state)
 		{ "roles_claim roles.", "dotted claim path" },
 		{ "acl_file  ", "empty path" },
 		{ "key_file ", "empty path" },
+		{ "acl_claim ", "empty claim name" },
+		{ "acl_claim a b", "is not one claim name" },
+		{ "superuser_claim ", "empty claim name" },
+		{ "claim_match tenant", "is not NAME=TEMPLATE" },
+		{ "claim_match =x", "empty claim name" },
+		{ "claim_match a b=x", "is not one claim name" },
+		{ "claim_match tenant=", "empty template" },
+		{ "claim_match tenant=${sub}", "unknown placeholder (${clientid} and ${username} only)" },
+		{ "claim_match tenant=${clientid", "unknown placeholder" },
 		{ "revocation_file ", "empty path" },
 		{ "stats_interval -1", "not a whole number" },
 		{ "stats_interval 10s", "not a whole number" },
@@ -633,6 +677,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_option_good, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trim_and_lists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repeatable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_single_options_not_repeatable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revocation_stats_methods, setup, teardown),

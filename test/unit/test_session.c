@@ -8,8 +8,10 @@
  * expiry kick (on TICK and on an ACL check), session takeover, enhanced
  * authentication and re-authentication, reload that keeps the old set and
  * the re-check after it, offline durable sessions, token_field username,
- * wills of expired or refused clients, the missing-TICK warning, and two
- * independent instances. */
+ * wills of expired or refused clients, the missing-TICK warning, two
+ * independent instances, and permissions in the token (acl_claim with the
+ * broker's QoS and retain, superuser_claim, the refusal detail of a
+ * malformed claim or a failed claim_match in the log line). */
 #include "plugin_fixture.h"
 
 #include "mja/acl.h"
@@ -51,16 +53,23 @@ static mja_session_client facts(struct fake *c)
 
 static void run(mja_session *s, struct fake *c, mja_actions *acts, mja_decision *r);
 
-static mja_decision acl(mja_session *s, struct fake *c, const char *topic, int access)
+/* An ACL check with the message's (or the requested) QoS and retain flag. */
+static mja_decision acl_qr(mja_session *s, struct fake *c, const char *topic, int access,
+		int qos, int retain)
 {
 	mja_session_client f = { .client = c };
 	mja_actions acts;
 	mja_decision r;
 
 	mja_actions_init(&acts);
-	r = mja_session_acl(s, &f, topic, access, fake_now, fake_ms, &acts);
+	r = mja_session_acl(s, &f, topic, access, qos, retain, fake_now, fake_ms, &acts);
 	run(s, NULL, &acts, NULL);
 	return r;
+}
+
+static mja_decision acl(mja_session *s, struct fake *c, const char *topic, int access)
+{
+	return acl_qr(s, c, topic, access, 0, 0);
 }
 
 static void disconnect(mja_session *s, struct fake *c)
@@ -1205,6 +1214,160 @@ static void test_reload_window(void **state)
 	free(bob);
 }
 
+/* ---- permissions in the token (docs/design.md, "Permissions in the token") ---- */
+
+static char *tok_claims(const char *sub, int64_t ttl, const char *claims)
+{
+	char json[1024];
+
+	snprintf(json, sizeof(json), "{\"sub\":\"%s\",\"exp\":%lld,%s}", sub,
+			(long long)(fake_now + ttl), claims);
+	return fx_token(FX_SECRET, json);
+}
+
+/* acl_claim without acl_file: the ACL check is registered and the token's
+ * rules decide, with the QoS and retain flag the broker passes; no match
+ * (and no ACL file) denies; a will is judged by them too; an expired token
+ * is denied everything and disconnected. */
+static void test_acl_claim_decides(void **state)
+{
+	mja_session *s = open_session(1, "acl_claim acl");
+	struct fake c = { .id = "dev1", .address = "a" }, bare = { .id = "dev2", .address = "a" },
+		w = { .id = "dev3", .address = "a" };
+	char *tok = tok_claims("dev1", 10, "\"acl\":["
+			"{\"permission\":\"deny\",\"action\":\"publish\",\"topic\":\"t/${clientid}/secret\"},"
+			"{\"permission\":\"allow\",\"action\":\"publish\",\"topic\":\"t/${clientid}/#\","
+			"\"qos\":[0,1],\"retain\":false},"
+			"{\"permission\":\"allow\",\"action\":\"subscribe\",\"topic\":\"cmd/${clientid}/#\","
+			"\"qos\":0}]");
+	char *none = tok_claims("dev2", 100, "\"x\":1");
+	char *will = tok_claims("dev3", 100, "\"acl\":[{\"permission\":\"allow\","
+			"\"action\":\"publish\",\"topic\":\"will/${clientid}\",\"retain\":false}]");
+
+	assert_true(mja_session_wants_acl(s));
+	assert_null(strstr(logbuf, "no acl_file"));
+	assert_non_null(strstr(logbuf, "jwt-auth: ready: 1 key(s)\n"));
+	known[0] = &c;
+	assert_int_equal(basic(s, &c, "u", tok), MJA_ALLOW);
+	assert_int_equal(acl_qr(s, &c, "t/dev1/x", MJA_ACCESS_WRITE, 1, 0), MJA_ALLOW);
+	assert_int_equal(acl_qr(s, &c, "t/dev1/x", MJA_ACCESS_WRITE, 2, 0), MJA_DENY);
+	assert_int_equal(acl_qr(s, &c, "t/dev1/x", MJA_ACCESS_WRITE, 0, 1), MJA_DENY);
+	assert_int_equal(acl_qr(s, &c, "t/dev1/secret", MJA_ACCESS_WRITE, 0, 0), MJA_DENY);
+	assert_int_equal(acl_qr(s, &c, "t/dev2/x", MJA_ACCESS_WRITE, 0, 0), MJA_DENY);
+	assert_int_equal(acl_qr(s, &c, "cmd/dev1/#", MJA_ACCESS_SUBSCRIBE, 0, 0), MJA_ALLOW);
+	assert_int_equal(acl_qr(s, &c, "cmd/dev1/#", MJA_ACCESS_SUBSCRIBE, 1, 0), MJA_DENY);
+	assert_int_equal(acl_qr(s, &c, "cmd/dev1/x", MJA_ACCESS_READ, 0, 0), MJA_ALLOW);
+	assert_int_equal(acl_qr(s, &c, "cmd/dev2/x", MJA_ACCESS_READ, 0, 0), MJA_DENY);
+	/* a client that is not the plugin's is still left to others */
+	assert_int_equal(acl(s, &bare, "t/dev2/x", MJA_ACCESS_WRITE), MJA_DEFER);
+	/* a token without the claim may do nothing */
+	assert_int_equal(basic(s, &bare, "u", none), MJA_ALLOW);
+	assert_int_equal(acl(s, &bare, "t/dev2/x", MJA_ACCESS_WRITE), MJA_DENY);
+	assert_int_equal(acl(s, &bare, "t/dev2/x", MJA_ACCESS_READ), MJA_DENY);
+	/* a will: its retain flag counts */
+	assert_int_equal(basic(s, &w, "u", will), MJA_ALLOW);
+	disconnect(s, &w);
+	assert_int_equal(acl_qr(s, &w, "will/dev3", MJA_ACCESS_WRITE, 1, 1), MJA_DENY);
+	assert_int_equal(acl_qr(s, &w, "will/dev3", MJA_ACCESS_WRITE, 1, 0), MJA_ALLOW);
+	/* the token's denials are counted by kind like the ACL file's */
+	assert_int_equal(mja_session_stats(s)->acl_denied[MJA_STATS_ACL_PUBLISH], 6);
+	assert_int_equal(mja_session_stats(s)->acl_denied[MJA_STATS_ACL_SUBSCRIBE], 1);
+	assert_int_equal(mja_session_stats(s)->acl_denied[MJA_STATS_ACL_RECEIVE], 2);
+	/* expired: denied whatever the claim says, and disconnected */
+	assert_int_equal(kicks, 0);
+	fake_now += 10;
+	assert_int_equal(acl_qr(s, &c, "t/dev1/x", MJA_ACCESS_WRITE, 0, 0), MJA_DENY);
+	assert_int_equal(kicks, 1);
+	assert_int_equal(acl_qr(s, &c, "cmd/dev1/x", MJA_ACCESS_READ, 0, 0), MJA_DENY);
+	assert_log_clean(tok);
+	mja_session_free(s);
+	free(tok);
+	free(none);
+	free(will);
+}
+
+/* superuser_claim alone: JSON true allows every topic, $SYS included; the
+ * string "true" is not true. */
+static void test_superuser_claim(void **state)
+{
+	mja_session *s = open_session(1, "superuser_claim su");
+	struct fake a = { .id = "dev1", .address = "a" }, b = { .id = "dev2", .address = "a" };
+	char *su = tok_claims("dev1", 100, "\"su\":true");
+	char *str = tok_claims("dev2", 100, "\"su\":\"true\"");
+
+	assert_true(mja_session_wants_acl(s));
+	assert_null(strstr(logbuf, "no acl_file"));
+	assert_int_equal(basic(s, &a, "u", su), MJA_ALLOW);
+	assert_int_equal(acl(s, &a, "$SYS/broker/uptime", MJA_ACCESS_READ), MJA_ALLOW);
+	assert_int_equal(acl(s, &a, "#", MJA_ACCESS_SUBSCRIBE), MJA_ALLOW);
+	assert_int_equal(acl_qr(s, &a, "any/x", MJA_ACCESS_WRITE, 2, 1), MJA_ALLOW);
+	assert_int_equal(basic(s, &b, "u", str), MJA_ALLOW);
+	assert_int_equal(acl(s, &b, "$SYS/broker/uptime", MJA_ACCESS_READ), MJA_DENY);
+	assert_int_equal(acl(s, &b, "any/x", MJA_ACCESS_WRITE), MJA_DENY);
+	mja_session_free(s);
+	free(su);
+	free(str);
+}
+
+/* A malformed acl claim and a failed claim_match are refused, and the log
+ * line says which rule or claim after the reason (never the token), at
+ * CONNECT and at re-authentication; a plain refusal carries no detail. */
+static void test_claim_refusal_detail(void **state)
+{
+	mja_session *s = open_session(0, "acl_claim acl");
+	struct fake c = { .id = "dev1", .address = "192.0.2.9" };
+	char *bad = tok_claims("dev1", 100, "\"acl\":["
+			"{\"permission\":\"allow\",\"action\":\"all\",\"topic\":\"a\"},"
+			"{\"permission\":\"allow\",\"action\":\"all\",\"topic\":\"b\",\"qos\":5}]");
+	char *good = tok_claims("dev1", 100, "\"acl\":{\"pub\":[\"a\"]}");
+	char *forged, *mismatch, *match, *absent;
+
+	assert_int_equal(basic(s, &c, "u", bad), MJA_DENY);
+	assert_non_null(strstr(logbuf, "jwt-auth: refused client dev1 from 192.0.2.9: bad acl "
+			"claim (claim \"acl\": rule 2: \"qos\" 5 is outside 0-2)\n"));
+	assert_null(mja_session_get(s, &c));
+	assert_int_equal(ext(s, &c, "jwt", good), MJA_ALLOW);
+	assert_int_equal(acl(s, &c, "a", MJA_ACCESS_WRITE), MJA_ALLOW);
+	logbuf[0] = '\0';
+	assert_int_equal(ext(s, &c, "jwt", bad), MJA_DENY);
+	assert_non_null(strstr(logbuf, "jwt-auth: re-authentication refused client dev1 from "
+			"192.0.2.9: bad acl claim (claim \"acl\": rule 2: \"qos\" 5 is outside 0-2)\n"));
+	assert_int_equal(acl(s, &c, "a", MJA_ACCESS_WRITE), MJA_DENY);
+	assert_log_clean(bad);
+	assert_log_clean(good);
+	mja_session_free(s);
+	free(c.username);
+	c.username = NULL;
+
+	reset_fake();
+	s = open_session(0, "claim_match tenant=acme-${clientid}");
+	mismatch = tok_claims("dev1", 100, "\"tenant\":\"acme-dev2\"");
+	match = tok_claims("dev1", 100, "\"tenant\":\"acme-dev1\"");
+	forged = fx_token(FX_SECRET2, "{\"sub\":\"dev1\",\"tenant\":\"acme-dev1\"}");
+	assert_int_equal(basic(s, &c, "u", mismatch), MJA_DENY);
+	assert_non_null(strstr(logbuf, "jwt-auth: refused client dev1 from 192.0.2.9: claim "
+			"mismatch (claim \"tenant\" is not the string its template gives)\n"));
+	assert_log_clean(mismatch);
+	assert_int_equal(basic(s, &c, "u", match), MJA_ALLOW);
+	logbuf[0] = '\0';
+	assert_int_equal(basic(s, &c, "u", forged), MJA_DENY);
+	assert_non_null(strstr(logbuf, "jwt-auth: refused client dev1 from 192.0.2.9: "
+			"bad signature\n"));
+	mja_session_free(s);
+	free(mismatch);
+	free(match);
+	free(forged);
+
+	/* a claim name from the configuration is escaped in the line */
+	reset_fake();
+	s = open_session(0, "claim_match a\"b\x01=x");
+	absent = tok_claims("dev1", 100, "\"x\":1");
+	assert_int_equal(basic(s, &c, "u", absent), MJA_DENY);
+	assert_non_null(strstr(logbuf, ": claim mismatch (claim \"a\\x22b\\x01\" is absent)\n"));
+	mja_session_free(s);
+	free(absent);
+}
+
 /* Collects the emitted counters as "suffix=value\n". */
 static char statbuf[4096];
 
@@ -1377,6 +1540,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect_event_drops_stale_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recheck_of_expired_offline_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acl_claim_decides, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_superuser_claim, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_refusal_detail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revocation_and_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auth_methods, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_counted, setup, teardown),

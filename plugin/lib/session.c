@@ -98,17 +98,23 @@ lost:
 
 static char *vformat(const char *fmt, va_list ap)
 {
+	char small[512];
 	va_list ap2;
 	char *s;
 	int n;
 
+	/* one formatting pass for a line that fits the stack buffer */
 	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
+	n = vsnprintf(small, sizeof(small), fmt, ap2);
 	va_end(ap2);
 	if (n < 0)
 		return NULL;
 	s = malloc((size_t)n + 1);
-	if (s)
+	if (!s)
+		return NULL;
+	if ((size_t)n < sizeof(small))
+		memcpy(s, small, (size_t)n + 1);
+	else
 		vsnprintf(s, (size_t)n + 1, fmt, ap);
 	return s;
 }

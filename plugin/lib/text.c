@@ -128,6 +128,14 @@ void mja_text_printable(const char *s, size_t len, char *buf, size_t size)
 		p = (const unsigned char *)none;
 		len = sizeof(none) - 1;
 	}
+	/* the common case: printable ASCII that fits, copied as it is */
+	for (i = 0; i < len && p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\'; i++)
+		;
+	if (i == len && len < size) {
+		memcpy(buf, p, len);
+		buf[len] = '\0';
+		return;
+	}
 	for (i = 0; i < len; i += n)
 		total += printable_char(p, len, i, &n, &esc);
 	/* when it does not all fit, keep room for "..." */

@@ -49,16 +49,16 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
-#include "mja/acl.h"
-#include "mja/aclclaim.h"
-#include "mja/auth.h"
-#include "mja/config.h"
-#include "mja/stats.h"
-#include "mja/b64url.h"
-#include "mja/cache.h"
-#include "mja/key.h"
-#include "mja/revoke.h"
-#include "mja/token.h"
+#include "mja/topic/acl.h"
+#include "mja/topic/aclclaim.h"
+#include "mja/session/auth.h"
+#include "mja/session/config.h"
+#include "mja/session/stats.h"
+#include "mja/token/b64url.h"
+#include "mja/token/cache.h"
+#include "mja/token/key.h"
+#include "mja/revoke/revoke.h"
+#include "mja/token/token.h"
 
 #define MAX_ROUNDS 61
 #define MAX_BODIES 4

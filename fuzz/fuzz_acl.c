@@ -6,7 +6,7 @@
  * fixed set of identities (including wildcard-bearing ones) and topics is
  * used.
  *
- * Invariants (include/mja/acl.h; docs/design.md, "ACL semantics"): loading is all-or-nothing with a
+ * Invariants (include/mja/topic/acl.h; docs/design.md, "ACL semantics"): loading is all-or-nothing with a
  * diagnostic on failure; decisions are 0 or 1; UNSUBSCRIBE is allowed; a
  * topic that is not a valid topic name is never readable or writable; for
  * a plain topic (no wildcards, not $share) SUBSCRIBE and READ agree.
@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "mja/acl.h"
-#include "mja/topic.h"
+#include "mja/topic/acl.h"
+#include "mja/topic/topic.h"
 #include "fuzz_common.h"
 
 #define MAX_FIELDS 12

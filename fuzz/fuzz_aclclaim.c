@@ -7,7 +7,7 @@
  * Without them a fixed set of identities (including ones whose values are
  * unusable in a topic) and topics is used.
  *
- * Invariants (include/mja/aclclaim.h): compiling is all-or-nothing, a
+ * Invariants (include/mja/topic/aclclaim.h): compiling is all-or-nothing, a
  * refusal is "bad acl claim" with a diagnostic; decisions are allow, deny
  * or (array format only) no match; UNSUBSCRIBE is allowed; a QoS outside
  * 0-2 is denied; an invalid topic is never published or delivered, an
@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
-#include "mja/aclclaim.h"
-#include "mja/topic.h"
+#include "mja/topic/aclclaim.h"
+#include "mja/topic/topic.h"
 #include "fuzz_common.h"
 
 #define MAX_FIELDS 12

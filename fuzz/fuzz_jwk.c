@@ -3,16 +3,16 @@
  * used: mja_key_fits() for each algorithm, mja_keyset_find() by kid and
  * without, and mja_sig_verify() of a wrong signature.
  *
- * Invariants (include/mja/key.h, sig.h): loading is all-or-nothing; a key
+ * Invariants (include/mja/token/key.h, sig.h): loading is all-or-nothing; a key
  * fits only the algorithms of its family; a garbage signature never
  * verifies.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "mja/alg.h"
-#include "mja/key.h"
-#include "mja/sig.h"
+#include "mja/token/alg.h"
+#include "mja/token/key.h"
+#include "mja/token/sig.h"
 #include "fuzz_common.h"
 
 static int family_ok(mja_kty kty, mja_alg a)

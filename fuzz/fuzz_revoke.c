@@ -1,7 +1,7 @@
 /* fuzz_revoke.c - the revocation file parser and lookups: mja_revoke_parse()
  * on the input, then mja_revoke_check() for values taken from the input.
  *
- * Invariants (include/mja/revoke.h): parsing is all or nothing, with a
+ * Invariants (include/mja/revoke/revoke.h): parsing is all or nothing, with a
  * diagnostic naming the file and line on failure; a parsed list holds at
  * most one entry a line; every `jti` / `kid` value of a line that parsed is
  * found again (revoked); checks answer MJA_OK or MJA_ERR_REVOKED only.
@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "mja/revoke.h"
+#include "mja/revoke/revoke.h"
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -16,12 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
-#include "mja/alg.h"
-#include "mja/b64url.h"
-#include "mja/claims.h"
-#include "mja/key.h"
-#include "mja/sig.h"
-#include "mja/token.h"
+#include "mja/token/alg.h"
+#include "mja/token/b64url.h"
+#include "mja/token/claims.h"
+#include "mja/token/key.h"
+#include "mja/token/sig.h"
+#include "mja/token/token.h"
 #include "fuzz_common.h"
 
 static mja_keyset *keyset;

@@ -1,7 +1,7 @@
 /* fuzz_topic.c - topic and filter matching on split input: "A\0B\0C" gives
  * a filter A, a filter-or-topic B and a topic C (C may contain NUL).
  *
- * Invariants (include/mja/topic.h): overlaps is symmetric; a valid filter
+ * Invariants (include/mja/topic/topic.h): overlaps is symmetric; a valid filter
  * covers itself; against a plain topic, covers equals matches; covers
  * implies overlaps; covers is consistent with matching (A covers B and B
  * matches C imply A matches C); a valid topic is a valid filter; matching
@@ -9,7 +9,7 @@
  */
 #include <stdint.h>
 #include <string.h>
-#include "mja/topic.h"
+#include "mja/topic/topic.h"
 #include "fuzz_common.h"
 
 static void split(const char *s, size_t size, const char **p, size_t *n, size_t *rest)

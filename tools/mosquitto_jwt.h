@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <jansson.h>
 
-#include "mja/error.h"
+#include "mja/util/error.h"
 
 /* Exit codes, documented in --help, the man page and the README. */
 enum {

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "mja/token.h"
+#include "mja/token/token.h"
 #include "mosquitto_jwt.h"
 
 #define CMD "inspect"

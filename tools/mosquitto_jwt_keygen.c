@@ -24,9 +24,9 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "mja/alg.h"
-#include "mja/b64url.h"
-#include "mja/key.h"
+#include "mja/token/alg.h"
+#include "mja/token/b64url.h"
+#include "mja/token/key.h"
 #include "mosquitto_jwt.h"
 
 #define CMD "keygen"

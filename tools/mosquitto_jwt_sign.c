@@ -12,12 +12,12 @@
 
 #include <openssl/crypto.h>
 
-#include "mja/b64url.h"
-#include "mja/claims.h"
-#include "mja/file.h"
-#include "mja/key.h"
-#include "mja/text.h"
-#include "mja/token.h"
+#include "mja/token/b64url.h"
+#include "mja/token/claims.h"
+#include "mja/util/file.h"
+#include "mja/token/key.h"
+#include "mja/util/text.h"
+#include "mja/token/token.h"
 #include "mosquitto_jwt.h"
 
 #define CMD "sign"

@@ -12,11 +12,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "mja/acl.h"
-#include "mja/auth.h"
-#include "mja/config.h"
-#include "mja/mosqconf.h"
-#include "mja/topic.h"
+#include "mja/topic/acl.h"
+#include "mja/session/auth.h"
+#include "mja/session/config.h"
+#include "mja/tool/mosqconf.h"
+#include "mja/topic/topic.h"
 #include "mosquitto_jwt.h"
 
 #define CMD "verify"

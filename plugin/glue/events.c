@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "glue.h"
-#include "mja/acl.h"
+#include "mja/topic/acl.h"
 
 /* The session speaks MJA_ACCESS_*; the broker's MOSQ_ACL_* are passed
  * through unchanged. */

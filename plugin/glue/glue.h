@@ -1,6 +1,6 @@
 /* glue.h - the Mosquitto glue (the files in plugin/glue): a translation
  * layer. Each broker event becomes one call of the session module
- * (include/mja/session.h, where every rule lives); the glue carries out the
+ * (include/mja/session/session.h, where every rule lives); the glue carries out the
  * actions it returns (log, set username, kick) and maps its decision to
  * MOSQ_ERR_*:
  *   MJA_ALLOW -> MOSQ_ERR_SUCCESS; MJA_DEFER -> MOSQ_ERR_PLUGIN_DEFER;
@@ -21,7 +21,7 @@
 
 #include "broker_api.h"
 
-#include "mja/session.h"
+#include "mja/session/session.h"
 
 #define MJA_GLUE_EXPORT __attribute__((visibility("default")))
 #define MJA_GLUE_LOG_PREFIX "jwt-auth: "

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mja/key.h"
-#include "mja/token.h"
+#include "mja/token/key.h"
+#include "mja/token/token.h"
 #include "readfile.h"
 
 #define ISSUER "https://issuer.example"

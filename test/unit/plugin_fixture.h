@@ -15,9 +15,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "mja/config.h"
-#include "mja/key.h"
-#include "mja/token.h"
+#include "mja/session/config.h"
+#include "mja/token/key.h"
+#include "mja/token/token.h"
 
 #define FX_NOW INT64_C(1700000000)
 /* 40 bytes: enough for HS256 only (RFC 7518 3.2: at least the hash size) */

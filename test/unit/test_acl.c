@@ -17,9 +17,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "mja/acl.h"
-#include "mja/acl_internal.h"
-#include "mja/topic.h"
+#include "mja/topic/acl.h"
+#include "mja/topic/acl_internal.h"
+#include "mja/topic/topic.h"
 #include "tsv.h"
 
 #define VEC MJA_TEST_VECTORS "/acl/"

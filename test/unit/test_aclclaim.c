@@ -1,4 +1,4 @@
-/* test_aclclaim.c - topic rules carried in the token (include/mja/aclclaim.h):
+/* test_aclclaim.c - topic rules carried in the token (include/mja/topic/aclclaim.h):
  * the compiler (every malformed case, word for word), both formats row by
  * row, placeholders and unusable values, "eq", first match and deny first,
  * qos and retain, subscribe cover with deny overlaps enforced per delivery,
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mja/aclclaim.h"
+#include "mja/topic/aclclaim.h"
 
 #define R MJA_ACCESS_READ
 #define W MJA_ACCESS_WRITE

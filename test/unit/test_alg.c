@@ -8,7 +8,7 @@
 
 #include <openssl/evp.h>
 
-#include "mja/alg.h"
+#include "mja/token/alg.h"
 
 static const char *const names[MJA_ALG__COUNT] = {
 	"HS256", "HS384", "HS512", "RS256", "RS384", "RS512",

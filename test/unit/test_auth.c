@@ -3,8 +3,8 @@
  * re-check after reload; all with a fixed clock and HS256 tokens. */
 #include <openssl/evp.h>
 
-#include "mja/auth.h"
-#include "mja/b64url.h"
+#include "mja/session/auth.h"
+#include "mja/token/b64url.h"
 #include "plugin_fixture.h"
 
 static const char *secret_path;

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mja/b64url.h"
+#include "mja/token/b64url.h"
 
 /* Decode a NUL-terminated string; returns the result code, copies the
  * decoded bytes into out (room for 64). */

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mja/cache.h"
-#include "mja/key.h"
-#include "mja/token.h"
+#include "mja/token/cache.h"
+#include "mja/token/key.h"
+#include "mja/token/token.h"
 
 #define T0 ((int64_t)1700000000)
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mja/claims.h"
+#include "mja/token/claims.h"
 
 #define NOW INT64_C(1700000000)
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mja/clients.h"
+#include "mja/session/clients.h"
 
 /* Fake client pointers: addresses inside this array, never dereferenced. */
 static char clients_mem[20000];

@@ -16,7 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "mja/file.h"
+#include "mja/util/file.h"
 
 static char dir[64];
 static char path[128];

@@ -16,12 +16,12 @@
 
 #include <jansson.h>
 
-#include "mja/auth.h"
-#include "mja/config.h"
-#include "mja/jwks.h"
-#include "mja/key.h"
-#include "mja/session.h"
-#include "mja/token.h"
+#include "mja/session/auth.h"
+#include "mja/session/config.h"
+#include "mja/token/jwks.h"
+#include "mja/token/key.h"
+#include "mja/session/session.h"
+#include "mja/token/token.h"
 
 #define T0 ((int64_t)1700000000)
 

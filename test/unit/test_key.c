@@ -18,11 +18,11 @@
 
 #include <jansson.h>
 
-#include "mja/alg.h"
-#include "mja/key.h"
-#include "mja/key_internal.h"
-#include "mja/text.h"
-#include "mja/sig.h"
+#include "mja/token/alg.h"
+#include "mja/token/key.h"
+#include "mja/token/key_internal.h"
+#include "mja/util/text.h"
+#include "mja/token/sig.h"
 #include "tsv.h"
 
 #define KEYS MJA_TEST_VECTORS "/keys/"

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
-#include "mja/mosqconf.h"
+#include "mja/tool/mosqconf.h"
 
 static mja_mosqconf *load_ok(const char *text)
 {

@@ -22,8 +22,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mja/b64url.h"
-#include "mja/key.h"
+#include "mja/token/b64url.h"
+#include "mja/token/key.h"
 
 /* The small-order encodings (sign bit clear), and y = p .. as non-canonical. */
 static const unsigned char small_order[][32] = {

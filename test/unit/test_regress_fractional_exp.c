@@ -21,7 +21,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mja/claims.h"
+#include "mja/token/claims.h"
 
 static void fractional_exp_rounds_up(void **state)
 {

@@ -22,7 +22,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "mja/key.h"
+#include "mja/token/key.h"
 
 static char *write_temp(const char *content)
 {

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "mja/revoke.h"
+#include "mja/revoke/revoke.h"
 
 static mja_revoke *parse_ok(const char *text)
 {

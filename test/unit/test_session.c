@@ -14,8 +14,8 @@
  * malformed claim or a failed claim_match in the log line). */
 #include "plugin_fixture.h"
 
-#include "mja/acl.h"
-#include "mja/session.h"
+#include "mja/topic/acl.h"
+#include "mja/session/session.h"
 
 /* ---- the fake broker ---- */
 

@@ -25,10 +25,10 @@
 #include <openssl/hmac.h>
 #include <openssl/obj_mac.h>
 
-#include "mja/alg.h"
-#include "mja/b64url.h"
-#include "mja/key.h"
-#include "mja/sig.h"
+#include "mja/token/alg.h"
+#include "mja/token/b64url.h"
+#include "mja/token/key.h"
+#include "mja/token/sig.h"
 #include "tsv.h"
 
 #define KEYS MJA_TEST_VECTORS "/keys/"

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mja/stats.h"
+#include "mja/session/stats.h"
 
 typedef struct seen {
 	char text[4096];

@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "mja/text.h"
+#include "mja/util/text.h"
 
 #define S(lit) (lit), (sizeof(lit) - 1)
 

@@ -19,9 +19,9 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
-#include "mja/b64url.h"
-#include "mja/key.h"
-#include "mja/token.h"
+#include "mja/token/b64url.h"
+#include "mja/token/key.h"
+#include "mja/token/token.h"
 #include "readfile.h"
 
 #define NOW INT64_C(1700000000)

@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "mja/topic.h"
+#include "mja/topic/topic.h"
 #include "tsv.h"
 
 #define VEC MJA_TEST_VECTORS "/acl/"

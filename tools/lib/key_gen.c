@@ -14,8 +14,8 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
-#include "mja/b64url.h"
-#include "mja/key_internal.h"
+#include "mja/token/b64url.h"
+#include "mja/token/key_internal.h"
 
 mja_err mja_key_generate(mja_kty kty, int bits, const char *kid, mja_key **out, mja_diag *d)
 {

@@ -12,9 +12,9 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "mja/file.h"
-#include "mja/key.h"
-#include "mja/key_internal.h"
+#include "mja/util/file.h"
+#include "mja/token/key.h"
+#include "mja/token/key_internal.h"
 
 static int contains(const char *buf, size_t len, const char *s)
 {

@@ -12,9 +12,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "mja/file.h"
-#include "mja/mosqconf.h"
-#include "mja/text.h"
+#include "mja/util/file.h"
+#include "mja/tool/mosqconf.h"
+#include "mja/util/text.h"
 
 #define NO_PLUGIN SIZE_MAX
 

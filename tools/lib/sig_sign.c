@@ -12,9 +12,9 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
-#include "mja/key_internal.h"
-#include "mja/sig.h"
-#include "mja/sig_internal.h"
+#include "mja/token/key_internal.h"
+#include "mja/token/sig.h"
+#include "mja/token/sig_internal.h"
 
 static mja_err der_to_raw(const unsigned char *der, size_t derlen, size_t clen,
 		unsigned char *out)

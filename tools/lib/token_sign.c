@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mja/b64url.h"
-#include "mja/sig.h"
-#include "mja/token.h"
+#include "mja/token/b64url.h"
+#include "mja/token/sig.h"
+#include "mja/token/token.h"
 
 /* Base64url of a JSON value's compact serialisation, malloc'd. */
 static char *encode_json(const json_t *v)

@@ -96,6 +96,7 @@ lost:
 	return 0;
 }
 
+__attribute__((format(printf, 1, 0)))
 static char *vformat(const char *fmt, va_list ap)
 {
 	char small[512];

@@ -115,20 +115,22 @@ int64_t mja_jwks_cache_max_age(const char *v, size_t len)
 	while (i < len) {
 		size_t start, nlen;
 
-		while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+		/* RFC 9110 5.6.3: OWS is SP / HTAB, the project's one blank */
+		while (i < len && (mja_text_is_blank((unsigned char)v[i]) || v[i] == ','))
 			i++;
 		start = i;
-		while (i < len && v[i] != ',' && v[i] != '=' && v[i] != ' ' && v[i] != '\t')
+		while (i < len && v[i] != ',' && v[i] != '=' &&
+				!mja_text_is_blank((unsigned char)v[i]))
 			i++;
 		nlen = i - start;
-		while (i < len && (v[i] == ' ' || v[i] == '\t'))
+		while (i < len && mja_text_is_blank((unsigned char)v[i]))
 			i++;
 		if (nlen == 7 && strncasecmp(v + start, "max-age", 7) == 0 && i < len && v[i] == '=') {
 			int64_t x = 0;
 			int digits = 0, quoted;
 
 			i++;
-			while (i < len && (v[i] == ' ' || v[i] == '\t'))
+			while (i < len && mja_text_is_blank((unsigned char)v[i]))
 				i++;
 			quoted = i < len && v[i] == '"';
 			if (quoted)

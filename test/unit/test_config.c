@@ -576,6 +576,62 @@ static void test_reload_keeps_set_on_fifo_or_writable(void **state)
 	mja_config_free(c);
 }
 
+/* jwks_ca_file is a file the plugin trusts like a key: whoever can write it
+ * chooses which server may hand out keys. It was opened with fopen() at
+ * start and handed to libcurl as a path at every fetch, so a FIFO there
+ * hung the broker at start (and the fetcher thread, then the broker's
+ * shutdown, after SIGHUP). It now goes through the one file reader at start
+ * and at SIGHUP, like every other file option. Under alarm(): a blocking
+ * open() fails the test. */
+static void test_jwks_ca_file_trusted(void **state)
+{
+	const char *ca = fx_write_str("ca.pem", "-----BEGIN CERTIFICATE-----\n"
+			"not parsed here\n-----END CERTIFICATE-----\n");
+	const char *fifo;
+	fx_opts o = { 0 };
+	mja_config *c;
+	mja_config_files *before;
+	mja_diag d = { 0 };
+
+	alarm(10);
+	fx_write_str("ca.fifo", "");  /* registered for clean-up */
+	fifo = fx_fifo("ca.fifo");
+	fx_add(&o, "jwks_url https://idp.example/jwks");
+	fx_add(&o, "jwks_ca_file %s", fifo);
+	fx_parse_fails(&o, MJA_ERR_FILE, fifo, "not a regular file");
+	alarm(0);
+
+	memset(&o, 0, sizeof(o));
+	fx_add(&o, "jwks_url https://idp.example/jwks");
+	fx_add(&o, "jwks_ca_file %s", ca);
+	assert_int_equal(chmod(ca, 0666), 0);
+	fx_parse_fails(&o, MJA_ERR_FILE, ca, "0666");
+	/* the positive pair: a CA file is public, readable by all is fine */
+	assert_int_equal(chmod(ca, 0644), 0);
+	c = fx_parse(&o);
+	before = c->files;
+
+	/* SIGHUP: refused at once naming the file, the previous set stays */
+	alarm(10);
+	fx_fifo("ca.pem");
+	assert_int_equal(mja_config_reload(c, &d), MJA_ERR_FILE);
+	assert_non_null(strstr(d.text, ca));
+	assert_non_null(strstr(d.text, "not a regular file"));
+	assert_ptr_equal(c->files, before);
+	alarm(0);
+	unlink(ca);
+	fx_write_str("ca.pem", "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n");
+	assert_int_equal(chmod(ca, 0646), 0);
+	mja_diag_clear(&d);
+	assert_int_equal(mja_config_reload(c, &d), MJA_ERR_FILE);
+	assert_non_null(strstr(d.text, "0646"));
+	assert_ptr_equal(c->files, before);
+	assert_int_equal(chmod(ca, 0644), 0);
+	mja_diag_clear(&d);
+	assert_int_equal(mja_config_reload(c, &d), MJA_OK);
+	mja_config_free(c);
+}
+
 static void test_combinations(void **state)
 {
 	fx_opts o = { 0 };
@@ -697,6 +753,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_world_writable_files_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_world_readable_secret_warns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_keeps_set_on_fifo_or_writable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_jwks_ca_file_trusted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_combinations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_files_fresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),

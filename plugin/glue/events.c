@@ -1,4 +1,5 @@
 /* events.c (glue) - broker event -> session call -> actions carried out. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,9 +271,37 @@ int mja_glue__tick(int event, void *event_data, void *userdata)
 	}
 	/* 2.1 sleeps until its next timer: ask for the next scan (at most a
 	 * second, so stats_interval is kept as well) */
-	if (g->line_2_1)
-		((struct mja_glue_evt_tick *)event_data)->next_ms = (long)next;
+	if (g->line_2_1 && ev)
+		mja_glue__tick_wakeup(ev, next);
 	return MOSQ_ERR_SUCCESS;
+}
+
+/* Mosquitto 2.1.2 (src/plugin_tick.c) calls a TICK callback only when its
+ * due time has passed; after the call it asks the main loop to wake in
+ * next_s * 1000 + next_ms ms and makes the callback due at now + next_s s +
+ * next_ms ms (nanoseconds carried into seconds once at most). A pass of the
+ * loop woken earlier by anything else (a packet) resets the loop's sleep
+ * and calls no TICK that is not due, so the wake-up asked for is lost and
+ * the loop sleeps until its next own timer ($SYS, keepalive: seconds).
+ * next_s = -2, next_ms = 2000 + wait: the wake-up is still wait ms, but the
+ * due time's seconds are in the past, so TICK is called (and asks again) on
+ * every pass; the session's own clock limits its scan to one per
+ * MJA_SESSION_TICK_MS (2.0 calls TICK on every pass anyway). The broker
+ * adds next_ms * 1000000 to a long: with a 32-bit long that overflows, so
+ * there the plain wake-up is asked for (and can be lost). */
+void mja_glue__tick_wakeup(struct mja_glue_evt_tick *ev, int64_t wait_ms)
+{
+	if (wait_ms < 1)
+		wait_ms = 1;
+	if (wait_ms > MJA_SESSION_TICK_MS)
+		wait_ms = MJA_SESSION_TICK_MS;
+#if LONG_MAX > 0x7fffffffL
+	ev->next_s = -2;
+	ev->next_ms = 2000 + (long)wait_ms;
+#else
+	ev->next_s = 0;
+	ev->next_ms = (long)wait_ms;
+#endif
 }
 
 int mja_glue__disconnect(int event, void *event_data, void *userdata)

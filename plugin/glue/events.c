@@ -24,6 +24,11 @@ int mja_glue__has_client_lookup(void)
 	return mosquitto_client != NULL;
 }
 
+int mja_glue__has_client_port(void)
+{
+	return mosquitto_client_port != NULL;
+}
+
 int mja_glue__client_held(const void *client, const char *clientid, void *ctx)
 {
 	return mosquitto_client && clientid && mosquitto_client(clientid) == client;
@@ -153,6 +158,33 @@ static int auth_rc(mja_decision r)
 		r == MJA_HOLD ? MJA_GLUE_ERR_AUTH_DELAYED : MOSQ_ERR_AUTH;
 }
 
+/* stats_per_listener: learn the port of this instance's listener from
+ * its clients (only where the broker tells it; README "Numbers to
+ * watch"). Every counted event follows an authentication of a client of
+ * the same listener, so the port is known before anything is counted. */
+static void note_port(struct mja_glue *g, const struct mosquitto *client)
+{
+	int port;
+
+	if (g->stats_port == MJA_GLUE_PORTS_SEVERAL || !client ||
+			!mja_session_config(g->session)->stats_per_listener ||
+			!mja_glue__has_client_port())
+		return;
+	port = mosquitto_client_port(client);
+	if (port <= 0 || port == g->stats_port)
+		return;
+	if (g->stats_port == 0) {
+		g->stats_port = port;
+		return;
+	}
+	mosquitto_log_printf(MOSQ_LOG_WARNING, MJA_GLUE_LOG_PREFIX "stats_per_listener: clients "
+			"of ports %d and %d reach this instance (not a listener's own: "
+			"per_listener_settings false, or plugin_use on several listeners); its "
+			"counters are published without the listener level from now on",
+			g->stats_port, port);
+	g->stats_port = MJA_GLUE_PORTS_SEVERAL;
+}
+
 int mja_glue__basic_auth(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_basic_auth *ev = event_data;
@@ -162,6 +194,7 @@ int mja_glue__basic_auth(int event, void *event_data, void *userdata)
 	mja_decision r;
 	mja_err why;
 
+	note_port(g, ev->client);
 	mja_actions_init(&acts);
 	r = mja_session_basic_auth(g->session, &c, ev->username, ev->password,
 			mja_glue__now(), mja_glue__mono_ms(), &acts, &why);
@@ -184,6 +217,7 @@ int mja_glue__ext_auth_start(int event, void *event_data, void *userdata)
 	mja_decision r;
 	mja_err why;
 
+	note_port(g, ev->client);
 	mja_actions_init(&acts);
 	r = mja_session_ext_auth_start(g->session, &c, ev->auth_method, ev->data_in,
 			ev->data_in_len, mja_glue__now(), mja_glue__mono_ms(), &acts, &why);
@@ -223,15 +257,19 @@ int mja_glue__acl_check(int event, void *event_data, void *userdata)
 		r == MJA_DEFER ? MOSQ_ERR_PLUGIN_DEFER : MOSQ_ERR_ACL_DENIED;
 }
 
-/* One counter as a retained $SYS message (stats.h). */
+/* One counter as a retained $SYS message (stats.h); arg: the struct
+ * mja_glue. With a known listener port: PREFIX PORT/suffix. */
 static void publish_one(const char *suffix, const char *value, void *arg)
 {
+	const struct mja_glue *g = arg;
 	char topic[192];
 	size_t len = strlen(value);
 	char *payload;
 
-	(void)arg;
-	snprintf(topic, sizeof(topic), "%s%s", MJA_STATS_PREFIX, suffix);
+	if (g->stats_port > 0)
+		snprintf(topic, sizeof(topic), "%s%d/%s", MJA_STATS_PREFIX, g->stats_port, suffix);
+	else
+		snprintf(topic, sizeof(topic), "%s%s", MJA_STATS_PREFIX, suffix);
 	/* mosquitto_broker.h: the payload must be on the heap; the broker
 	 * frees it only if the call succeeds */
 	payload = malloc(len);
@@ -245,6 +283,11 @@ static void publish_one(const char *suffix, const char *value, void *arg)
 
 static void publish_stats(struct mja_glue *g)
 {
+	/* stats_per_listener with the port still unknown: no client counted
+	 * yet; nothing under another listener's (or no) listener level */
+	if (g->stats_port == 0 && mja_session_config(g->session)->stats_per_listener &&
+			mja_glue__has_client_port())
+		return;
 	mja_session_stats_emit(g->session, publish_one, g);
 }
 

@@ -57,7 +57,12 @@ struct mja_glue {
 	int acl_registered;
 	int line_2_1;              /* CLIENT_OFFLINE and CONNECT registered */
 	int64_t last_stats_ms;     /* monotonic, of the last $SYS counters publish */
+	/* stats_per_listener where the broker tells a client's port (2.1):
+	 * the port of this instance's clients, 0 until the first one,
+	 * MJA_GLUE_PORTS_SEVERAL once clients of two ports came */
+	int stats_port;
 };
+#define MJA_GLUE_PORTS_SEVERAL (-1)
 
 /* Callbacks (events.c; userdata is the struct mja_glue). */
 int mja_glue__basic_auth(int event, void *event_data, void *userdata);
@@ -78,6 +83,8 @@ int mja_glue__connect(int event, void *event_data, void *userdata);          /* 
  * session's probe, session.h); needs mosquitto_client. */
 int mja_glue__client_held(const void *client, const char *clientid, void *ctx);
 int mja_glue__has_client_lookup(void);
+/* Whether the broker tells a client's listener port (2.1). */
+int mja_glue__has_client_port(void);
 
 /* Clocks (events.c): wall clock in seconds, monotonic in milliseconds. */
 int64_t mja_glue__now(void);

@@ -223,6 +223,40 @@ class PerListener(StatsCase):
         self.assertEqual(seen, want, self.tail(60))
 
 
+@h.skip_unless_broker((2, 1, 0), None, "plugin_load / plugin_use exist from Mosquitto 2.1")
+@h.skip_if_external("needs its own broker and options")
+class PerListenerOneInstanceSeveralListeners(StatsCase):
+    """stats_per_listener true on an instance that is not a listener's own
+    (plugin_use on two listeners): under the first client's port until a
+    client of the second port comes; then a warning, and the topics
+    without the listener level."""
+
+    start_broker = False
+
+    def test_second_port_drops_the_listener_level(self):
+        b = self.make_broker(listeners=[
+            {"plugin": False, "conf": "plugin_use jwt",
+             "extra": {"stats_interval": "1", "stats_per_listener": "true"}},
+            {"plugin": False, "conf": "plugin_use jwt"}], files={"acl.conf": ACL})
+        opts = "\n".join("plugin_opt_%s %s" % kv for kv in b.plugin_options(b.listeners[0]))
+        b.global_conf = "plugin_load jwt %s\n%s" % (b.plugin, opts)
+        b.write_conf()
+        b.start()
+        self.broker = b
+        p1, p2 = b.ports
+        m = self.monitor()                                      # accepted 1, miss 1
+        keys = int(b.wait_log("jwt-auth: ready:").split("ready: ")[1].split()[0])
+        want = {"%d/connects/accepted" % p1: 1, "%d/cache/misses" % p1: 1,
+                "%d/keys/count" % p1: keys}
+        self.maxDiff = None
+        self.assertEqual(self.latest(m, want, timeout=4), want, self.tail(60))
+        self.assertConnected(self.paho(V311, password=h.mint("a"), port=p2))  # accepted 2
+        self.assertIsNotNone(b.wait_log("stats_per_listener: clients of ports %d and %d"
+                                        % (p1, p2)), self.tail(60))
+        want = {"connects/accepted": 2, "cache/misses": 2, "keys/count": keys}
+        self.assertEqual(self.latest(m, want, timeout=4), want, self.tail(60))
+
+
 @h.skip_if_external("needs its own options")
 class StatsOff(StatsCase):
     broker_kwargs = dict(extra={"stats_interval": "0"})

@@ -56,6 +56,7 @@ static void test_defaults(void **state)
 	assert_null(c->revocation_file);
 	assert_null(c->revoked);
 	assert_int_equal(c->stats_interval, 10);
+	assert_false(c->stats_per_listener);
 	assert_int_equal(c->n_auth_methods, 1);
 	assert_string_equal(c->auth_methods[0], "jwt");
 	assert_true(mja_config_auth_method(c, "jwt"));
@@ -254,6 +255,7 @@ static void test_single_options_not_repeatable(void **state)
 		{ "token_cache_size", "10" },
 		{ "acl_file", "/nonexistent-but-refused-earlier" },
 		{ "acl_claim", "acl" }, { "superuser_claim", "su" },
+		{ "stats_per_listener", "true" },
 	};
 
 	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
@@ -266,7 +268,7 @@ static void test_single_options_not_repeatable(void **state)
 	}
 }
 
-/* revocation_file, stats_interval, auth_methods */
+/* revocation_file, stats_interval, stats_per_listener, auth_methods */
 static void test_revocation_stats_methods(void **state)
 {
 	fx_opts o = { 0 };
@@ -276,11 +278,13 @@ static void test_revocation_stats_methods(void **state)
 	fx_add(&o, "secret_file %s", secret_path);
 	fx_add(&o, "revocation_file %s ", rev);
 	fx_add(&o, "stats_interval 0");
+	fx_add(&o, "stats_per_listener true");
 	fx_add(&o, "auth_methods CUSTOM-JWT, OAUTH2-JWT jwt");
 	c = fx_parse(&o);
 	assert_string_equal(c->revocation_file, rev);
 	assert_int_equal(mja_revoke_count(c->revoked), 2);
 	assert_int_equal(c->stats_interval, 0);
+	assert_true(c->stats_per_listener);
 	assert_int_equal(c->n_auth_methods, 3);
 	assert_true(mja_config_auth_method(c, "CUSTOM-JWT"));
 	assert_true(mja_config_auth_method(c, "OAUTH2-JWT"));
@@ -333,6 +337,7 @@ static void test_bad_values(void **state)
 		{ "non_jwt allow", "defer or deny" },
 		{ "disconnect_on_expiry yes", "false or true" },
 		{ "disconnect_on_expiry 1", "false or true" },
+		{ "stats_per_listener yes", "false or true" },
 		{ "algorithms none", "none" },
 		{ "algorithms HS256,NONE", "none" },
 		{ "algorithms hs256", "unknown algorithm" },

@@ -127,6 +127,9 @@ typedef struct mja_config {
 	mja_claim_match *claim_match; size_t n_claim_match;
 	char *revocation_file;   /* NULL: nothing is revoked */
 	int64_t stats_interval;  /* seconds; default MJA_CONFIG_STATS_INTERVAL, 0 off */
+	int stats_per_listener;  /* default 0: the instance is a listener's own (the glue
+	                          * adds the listener's port to the topics where the
+	                          * broker tells it) */
 	char **auth_methods;     size_t n_auth_methods;   /* default "jwt" */
 
 	/* keys from the identity provider (jwks.h) */

@@ -185,7 +185,7 @@ enum opt_id {
 	OPT_NON_JWT, OPT_DISCONNECT_ON_EXPIRY, OPT_MAX_TOKEN_BYTES, OPT_TOKEN_CACHE_SIZE,
 	OPT_ACL_CLAIM, OPT_SUPERUSER_CLAIM, OPT_CLAIM_MATCH,
 	OPT_JWKS_URL, OPT_OIDC_ISSUER, OPT_JWKS_CA_FILE, OPT_JWKS_REFRESH, OPT_JWKS_MAX_STALE,
-	OPT_REVOCATION_FILE, OPT_STATS_INTERVAL, OPT_AUTH_METHODS,
+	OPT_REVOCATION_FILE, OPT_STATS_INTERVAL, OPT_STATS_PER_LISTENER, OPT_AUTH_METHODS,
 	OPT__COUNT
 };
 
@@ -220,6 +220,7 @@ static const struct {
 	[OPT_JWKS_MAX_STALE] = { "jwks_max_stale", 0 },
 	[OPT_REVOCATION_FILE] = { "revocation_file", 0 },
 	[OPT_STATS_INTERVAL] = { "stats_interval", 0 },
+	[OPT_STATS_PER_LISTENER] = { "stats_per_listener", 0 },
 	[OPT_AUTH_METHODS] = { "auth_methods", 0 },
 };
 
@@ -360,6 +361,11 @@ static mja_err apply_option(mja_config *c, enum opt_id id, view v, mja_diag *d)
 		e = parse_uint(name, v, 0, MJA_CONFIG_STATS_INTERVAL_LIMIT, &num, d);
 		if (e == MJA_OK)
 			c->stats_interval = num;
+		return e;
+	case OPT_STATS_PER_LISTENER:
+		e = parse_choice(name, v, "false", "true", &choice, d);
+		if (e == MJA_OK)
+			c->stats_per_listener = choice;
 		return e;
 	case OPT_AUTH_METHODS:
 		/* replaces the default list */

@@ -65,7 +65,6 @@ static void test_connect_password_token(void **state)
 {
 	mja_config *c = CONFIG("leeway 0");
 	char *tok = token(FX_SECRET, "dev1", 60, NULL);
-	unsigned char hash[32];
 	mja_principal *p = NULL;
 	mja_err why = MJA_ERR_INTERNAL;
 
@@ -77,8 +76,6 @@ static void test_connect_password_token(void **state)
 	assert_int_equal(p->exp, FX_NOW + 60);
 	assert_int_equal(p->n_roles, 0);
 	assert_null(p->token);   /* basic auth: the password comes again on re-check */
-	assert_true(EVP_Digest(tok, strlen(tok), hash, NULL, EVP_sha256(), NULL));
-	assert_memory_equal(p->token_hash, hash, 32);
 	mja_principal_free(p);
 
 	/* MQTT 5: a password without a username */
@@ -441,7 +438,6 @@ static void test_reauth(void **state)
 	assert_string_equal(q->sub, "dev1");
 	assert_int_equal(q->exp, FX_NOW + 3600);
 	assert_memory_equal(q->token, fresh, q->token_len);
-	assert_memory_not_equal(q->token_hash, p->token_hash, 32);
 	mja_principal_free(q);
 
 	/* another subject cannot take over the session */

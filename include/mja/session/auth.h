@@ -10,7 +10,7 @@
  *
  * A principal is what an accepted token leaves behind for the session: its
  * sub, roles, exp, what the revocation list may name later (jti, kid, iat),
- * a SHA-256 of the whole token, and, for MQTT 5 enhanced
+ * and, for MQTT 5 enhanced
  * authentication and token_field username only, a copy of the token itself.
  *
  * Why the token copy (docs/design.md, "Re-check after SIGHUP"): after a
@@ -32,8 +32,6 @@
 #include "mja/topic/aclclaim.h"
 #include "mja/session/config.h"
 #include "mja/util/error.h"
-
-#define MJA_TOKEN_HASH_LEN 32   /* SHA-256 */
 
 typedef enum mja_decision {
 	MJA_DEFER = 0,   /* not ours: leave it to other plugins / password_file */
@@ -58,7 +56,6 @@ typedef struct mja_principal {
 	char *kid;                  /* the header's kid, else NULL */
 	int has_iat;
 	int64_t iat;                /* whole seconds (rounded down), valid if has_iat */
-	unsigned char token_hash[MJA_TOKEN_HASH_LEN];
 	char *token;                /* enhanced auth only, else NULL; scrubbed on free */
 	size_t token_len;
 	int superuser;              /* superuser_claim is JSON true: every topic */

@@ -81,6 +81,12 @@ typedef struct mja_token_memo {
 void mja_token_memo_init(mja_token_memo *m);
 void mja_token_memo_clear(mja_token_memo *m);  /* drops every slot; NULL is fine */
 
+/* 1 with *alg set iff the header segment of tok[0..len) (up to its first
+ * dot) is byte-identical to a memoized one whose alg names an algorithm; 0
+ * otherwise (m NULL, no dot, not memoized). Says which path a token takes,
+ * never whether it is accepted: the verifier checks the header again. */
+int mja_token_memo_alg(const mja_token_memo *m, const char *tok, size_t len, mja_alg *alg);
+
 /* mja_token_verify with a header memo; memo may be NULL (then exactly
  * mja_token_verify). Same checks, same results. */
 mja_err mja_token_verify_ex(const mja_keyset *ks, const mja_verify_opts *o,

@@ -59,7 +59,6 @@ void mja_principal_free(mja_principal *p)
 	mja_claims_roles_free(p->roles, p->n_roles);
 	mja_aclclaim_free(p->acl_claim);
 	mja_principal_drop_token(p);
-	OPENSSL_cleanse(p->token_hash, sizeof(p->token_hash));
 	free(p);
 }
 
@@ -109,7 +108,7 @@ static mja_revoke_query query_of(const mja_token *t)
 
 /* The principal of a verified token. */
 static mja_err principal_new(const mja_config *cfg, const mja_token *t,
-		const char *tok, size_t len, const unsigned char *hash, int keep_token,
+		const char *tok, size_t len, int keep_token,
 		const char *login_username, mja_principal **out)
 {
 	mja_principal *p = calloc(1, sizeof(*p));
@@ -156,7 +155,6 @@ static mja_err principal_new(const mja_config *cfg, const mja_token *t,
 		p->has_iat = q.has_iat;
 		p->iat = q.iat;
 	}
-	memcpy(p->token_hash, hash, sizeof(p->token_hash));
 	if (keep_token) {
 		e = MJA_ERR_NOMEM;
 		p->token = malloc(len ? len : 1);
@@ -269,7 +267,6 @@ mja_decision mja_auth_token(const mja_config *cfg, const char *tok, size_t len,
 		const char *username, const char *clientid, int64_t now, int keep_token,
 		mja_principal **out, mja_err *why)
 {
-	unsigned char hash[MJA_TOKEN_HASH_LEN];
 	mja_token *t = NULL;
 	mja_err e;
 
@@ -283,9 +280,9 @@ mja_decision mja_auth_token(const mja_config *cfg, const char *tok, size_t len,
 	if (!tok || len == 0)
 		return deny(why, MJA_ERR_NO_TOKEN);
 	/* docs/design.md, "Token rules" 1-7: shape, header, key, signature,
-	 * payload, claims; the cache hands back the token's SHA-256 it keys on */
-	e = mja_cache_verify_hashed(cfg->cache, cfg->files->keys, &cfg->files->verify,
-			tok, len, now, &t, hash);
+	 * payload, claims */
+	e = mja_cache_verify(cfg->cache, cfg->files->keys, &cfg->files->verify,
+			tok, len, now, &t);
 	if (cfg->jwks && (e == MJA_ERR_UNKNOWN_KID || e == MJA_ERR_NO_KEY ||
 			e == MJA_ERR_ALG_NOT_ALLOWED))
 		e = jwks_miss(cfg, tok, len, now, e);
@@ -327,7 +324,7 @@ mja_decision mja_auth_token(const mja_config *cfg, const char *tok, size_t len,
 			goto out;
 		}
 	}
-	e = principal_new(cfg, t, tok, len, hash, keep_token,
+	e = principal_new(cfg, t, tok, len, keep_token,
 			token_field_is_username(cfg) ? NULL : username, out);
 out:
 	mja_token_free(t);

@@ -234,6 +234,21 @@ static json_t *memo_find(const mja_token_memo *m, const char *seg, size_t n)
 	return NULL;
 }
 
+int mja_token_memo_alg(const mja_token_memo *m, const char *tok, size_t len, mja_alg *alg)
+{
+	const char *dot;
+	const json_t *h, *a;
+
+	if (!m || !tok || !alg)
+		return 0;
+	dot = memchr(tok, '.', len < MJA_TOKEN_MEMO_MAX_SEGMENT + 1 ? len : MJA_TOKEN_MEMO_MAX_SEGMENT + 1);
+	if (!dot || !(h = memo_find(m, tok, (size_t)(dot - tok))))
+		return 0;
+	a = json_object_get(h, "alg");
+	return json_is_string(a) &&
+		mja_alg_from_name(json_string_value(a), json_string_length(a), alg) == MJA_OK;
+}
+
 static void memo_add(mja_token_memo *m, const char *seg, size_t n, json_t *header)
 {
 	size_t i;

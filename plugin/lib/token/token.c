@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "mja/token/b64url.h"
+#include "mja/token/json.h"
 #include "mja/token/sig.h"
 #include "mja/token/token.h"
 
@@ -54,50 +55,13 @@ static mja_err split(const char *tok, size_t len, struct seg s[3])
 	return MJA_OK;
 }
 
-/* 1 iff the JSON text's array/object nesting never exceeds max. Strings
- * are skipped (with their escapes); the text is validated by jansson
- * afterwards, this only bounds the work and recursion of the parser. */
-static int depth_ok(const unsigned char *p, size_t n, int max)
-{
-	int depth = 0, in_str = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = p[i];
-
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = 0;
-		} else if (c == '"') {
-			in_str = 1;
-		} else if (c == '{' || c == '[') {
-			if (++depth > max)
-				return 0;
-		} else if (c == '}' || c == ']') {
-			depth--;
-		}
-	}
-	return 1;
-}
-
 /* Parse a JSON object: RFC 7515 4 / RFC 7519 4 (and RFC 8725 3.6 on
  * parser differentials): duplicate member names are refused, the top
- * level must be an object, embedded NUL in strings is refused (jansson's
- * default without JSON_ALLOW_NUL). */
+ * level must be an object, embedded NUL in strings is refused; the rules
+ * are jansson's, with a fast path for the usual claims (json.h). */
 static json_t *load_object(const unsigned char *p, size_t n, int max_depth)
 {
-	json_error_t err;
-	json_t *v;
-
-	if (!depth_ok(p, n, max_depth))
-		return NULL;
-	v = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &err);
-	if (v && !json_is_object(v)) {
-		json_decref(v);
-		v = NULL;
-	}
-	return v;
+	return mja_json_load_object(p, n, max_depth);
 }
 
 /* typ, RFC 7515 4.1.9 and RFC 8725 3.11 / RFC 9068 2.1: compared

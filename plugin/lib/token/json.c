@@ -170,8 +170,15 @@ static json_t *literal(struct rd *r, const char *word, size_t n, json_t *v)
 	return v;
 }
 
+/* Members whose names are remembered for the duplicate check; an object
+ * with more asks jansson's table. */
+#define SEEN_MAX 16
+
 static json_t *object(struct rd *r)
 {
+	struct { const char *k; size_t n; } seen[SEEN_MAX];
+	size_t n_seen = 0;
+	int table = 0;
 	json_t *o;
 
 	if (++r->depth > r->max)
@@ -203,9 +210,21 @@ static json_t *object(struct rd *r)
 		r->p++;
 		skip_ws(r);
 		/* RFC 7515 4 / RFC 7519 4: a duplicate name is jansson's
-		 * refusal (JSON_REJECT_DUPLICATES) */
-		if (json_object_getn(o, k, kn))
-			goto punt;
+		 * refusal (JSON_REJECT_DUPLICATES). While every name so far
+		 * is a view of the input and there are few, they are compared
+		 * here; after that jansson's table (which holds them all) is
+		 * asked. */
+		if (!table && k != buf && n_seen < SEEN_MAX) {
+			for (size_t i = 0; i < n_seen; i++)
+				if (seen[i].n == kn && memcmp(seen[i].k, k, kn) == 0)
+					goto punt;
+			seen[n_seen].k = k;
+			seen[n_seen++].n = kn;
+		} else {
+			table = 1;
+			if (json_object_getn(o, k, kn))
+				goto punt;
+		}
 		/* k may point into buf, which value() does not touch */
 		v = value(r);
 		if (!v || json_object_setn_new_nocheck(o, k, kn, v) != 0)

@@ -376,24 +376,39 @@ static const unsigned char jwt_char[256] = {
 	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
 };
 
+/* 1 iff p[0..n) is all base64url: the table's values ANDed, eight bytes a
+ * round (a '.' gives 2, anything else outside the alphabet 0). */
+static int all_b64url(const unsigned char *p, size_t n)
+{
+	unsigned acc = 1;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		acc &= jwt_char[p[i]] & jwt_char[p[i + 1]] & jwt_char[p[i + 2]] &
+			jwt_char[p[i + 3]] & jwt_char[p[i + 4]] & jwt_char[p[i + 5]] &
+			jwt_char[p[i + 6]] & jwt_char[p[i + 7]];
+	for (; i < n; i++)
+		acc &= jwt_char[p[i]];
+	return acc == 1;
+}
+
 int mja_token_looks_like_jwt(const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t i;
+	const char *d1, *d2;
 
-	if (!s)
+	if (!s || len == 0)
 		return 0;
-	for (i = 0; i < len && jwt_char[u[i]] == 1; i++)
-		;
-	if (i == 0 || i == len || u[i] != '.')
+	d1 = memchr(s, '.', len);
+	if (!d1 || d1 == s)
 		return 0;
-	for (i++; i < len && jwt_char[u[i]] == 1; i++)
-		;
-	if (i == len || u[i] != '.')
+	d2 = memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - s));
+	if (!d2)
 		return 0;
-	for (i++; i < len && jwt_char[u[i]] == 1; i++)
-		;
-	return i == len;
+	/* a third dot fails the last segment's alphabet check */
+	return all_b64url(u, (size_t)(d1 - s)) &&
+		all_b64url(u + (d1 + 1 - s), (size_t)(d2 - d1 - 1)) &&
+		all_b64url(u + (d2 + 1 - s), len - (size_t)(d2 + 1 - s));
 }
 
 mja_err mja_token_decode_unverified(const char *tok, size_t len,

@@ -564,8 +564,10 @@ static mja_decision accept_client(mja_session *s, const mja_session_client *c,
 			return MJA_DENY;
 		}
 	}
+	/* the sub passed mja_sub_valid (auth.h): printable as it is; only a
+	 * long one is shortened as show() does */
 	log_client_more(a, MJA_LOG_DEBUG, "accepted", c->clientid, c->address, "sub ",
-			show(p->sub, sub));
+			strlen(p->sub) < SHOW_MAX ? p->sub : show(p->sub, sub));
 	check_tick(s, ms, a);
 	return MJA_ALLOW;
 }

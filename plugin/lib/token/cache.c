@@ -105,12 +105,12 @@ void mja_cache_get_stats(const mja_cache *c, mja_cache_stats *st)
 static mja_err token_from_entry(const struct entry *e, const mja_verify_opts *o,
 		int64_t now, mja_token **out)
 {
+	mja_claims_found found;
 	mja_token *t;
-	json_t *sub;
 	mja_err rc;
 
 	/* Claims are time-dependent: check them on every use. */
-	rc = mja_claims_check(e->payload, &o->claims, now);
+	rc = mja_claims_check_found(e->payload, &o->claims, now, &found);
 	if (rc != MJA_OK)
 		return rc;
 	t = calloc(1, sizeof(*t));
@@ -119,9 +119,8 @@ static mja_err token_from_entry(const struct entry *e, const mja_verify_opts *o,
 	t->alg = e->alg;
 	t->header = json_incref(e->header);
 	t->payload = json_incref(e->payload);
-	sub = json_object_get(t->payload, "sub");
-	t->sub = json_is_string(sub) ? json_string_value(sub) : NULL;
-	t->has_exp = mja_claims_exp(t->payload, &t->exp);
+	t->sub = json_is_string(found.sub) ? json_string_value(found.sub) : NULL;
+	t->has_exp = mja_claims_exp_value(found.exp, &t->exp);
 	*out = t;
 	return MJA_OK;
 }

@@ -136,6 +136,21 @@ static const char *const registered[C__N] = { "exp", "nbf", "iat", "iss", "aud",
 
 mja_err mja_claims_check(const json_t *payload, const mja_claim_rules *r, int64_t now)
 {
+	return mja_claims_check_found(payload, r, now, NULL);
+}
+
+/* A required claim: the registered ones are already picked. */
+static int present(const json_t *payload, const json_t *const c[C__N], const char *name)
+{
+	for (size_t i = 0; i < C__N; i++)
+		if (strcmp(name, registered[i]) == 0)
+			return c[i] != NULL;
+	return json_object_get(payload, name) != NULL;
+}
+
+mja_err mja_claims_check_found(const json_t *payload, const mja_claim_rules *r, int64_t now,
+		mja_claims_found *found)
+{
 	const json_t *c[C__N], *exp, *nbf, *iat, *sub;
 	int64_t leeway;
 
@@ -152,7 +167,7 @@ mja_err mja_claims_check(const json_t *payload, const mja_claim_rules *r, int64_
 		return MJA_ERR_BAD_PAYLOAD;
 
 	for (size_t i = 0; i < r->n_required; i++)
-		if (!r->required[i] || !json_object_get(payload, r->required[i]))
+		if (!r->required[i] || !present(payload, c, r->required[i]))
 			return MJA_ERR_MISSING_CLAIM;
 
 	/* RFC 7519 4.1.4: refuse on or after exp (plus leeway): exp + leeway > now. */
@@ -188,12 +203,20 @@ mja_err mja_claims_check(const json_t *payload, const mja_claim_rules *r, int64_
 	if (sub && (!json_is_string(sub) ||
 			!mja_sub_valid(json_string_value(sub), json_string_length(sub))))
 		return MJA_ERR_BAD_SUB;
+	if (found) {
+		found->exp = exp;
+		found->sub = sub;
+	}
 	return MJA_OK;
 }
 
 int mja_claims_exp(const json_t *payload, int64_t *exp)
 {
-	const json_t *v = json_object_get(payload, "exp");
+	return mja_claims_exp_value(json_object_get(payload, "exp"), exp);
+}
+
+int mja_claims_exp_value(const json_t *v, int64_t *exp)
+{
 	double d;
 
 	if (!exp || !v)

@@ -240,6 +240,7 @@ mja_err mja_token_verify_ex(const mja_keyset *ks, const mja_verify_opts *o,
 	size_t maxlen, need, hn = 0, pn, sn;
 	struct seg s[3];
 	json_t *header = NULL, *payload = NULL, *known;
+	mja_claims_found found;
 	mja_token *t;
 	mja_alg alg;
 	const char *kid;
@@ -316,7 +317,7 @@ mja_err mja_token_verify_ex(const mja_keyset *ks, const mja_verify_opts *o,
 		goto out;
 	}
 	/* Steps 6-7 */
-	e = mja_claims_check(payload, &o->claims, now);
+	e = mja_claims_check_found(payload, &o->claims, now, &found);
 	if (e != MJA_OK)
 		goto out;
 
@@ -331,12 +332,8 @@ mja_err mja_token_verify_ex(const mja_keyset *ks, const mja_verify_opts *o,
 	t->alg = alg;
 	t->header = header;
 	t->payload = payload;
-	{
-		const json_t *sub = json_object_get(payload, "sub");
-
-		t->sub = json_is_string(sub) ? json_string_value(sub) : NULL;
-	}
-	t->has_exp = mja_claims_exp(payload, &t->exp);
+	t->sub = json_is_string(found.sub) ? json_string_value(found.sub) : NULL;
+	t->has_exp = mja_claims_exp_value(found.exp, &t->exp);
 	header = payload = NULL;
 	*out = t;
 	e = MJA_OK;

@@ -44,7 +44,7 @@ mja_err mja_claims_check(const json_t *payload, const mja_claim_rules *r, int64_
  * payload; NULL where absent), so that its caller need not look them up
  * again. */
 typedef struct mja_claims_found {
-	const json_t *exp, *sub;
+	const json_t *exp, *sub, *iat, *jti;
 } mja_claims_found;
 
 /* mja_claims_check, and on MJA_OK *found filled (found may be NULL). */

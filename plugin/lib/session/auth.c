@@ -62,19 +62,10 @@ void mja_principal_free(mja_principal *p)
 	free(p);
 }
 
-/* A string member of obj, or NULL. */
-static const char *string_member(const json_t *obj, const char *name)
-{
-	const json_t *v = json_object_get(obj, name);
-
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
 /* iat as whole seconds rounded down (a token issued at 99.5 was issued
  * before 100), clamped to the int64 range. 0 if absent or not a number. */
-static int iat_of(const json_t *payload, int64_t *iat)
+static int iat_of(const json_t *v, int64_t *iat)
 {
-	const json_t *v = json_object_get(payload, "iat");
 	double d;
 
 	if (json_is_integer(v)) {
@@ -99,10 +90,10 @@ static mja_revoke_query query_of(const mja_token *t)
 	mja_revoke_query q = { 0 };
 
 	/* RFC 7519 4.1.7: jti is a string; another type matches no line */
-	q.jti = string_member(t->payload, "jti");
-	q.kid = string_member(t->header, "kid");
+	q.jti = json_is_string(t->jti) ? json_string_value(t->jti) : NULL;
+	q.kid = t->kid;
 	q.sub = t->sub;
-	q.has_iat = iat_of(t->payload, &q.iat);
+	q.has_iat = iat_of(t->iat, &q.iat);
 	return q;
 }
 

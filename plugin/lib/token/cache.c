@@ -121,6 +121,13 @@ static mja_err token_from_entry(const struct entry *e, const mja_verify_opts *o,
 	t->payload = json_incref(e->payload);
 	t->sub = json_is_string(found.sub) ? json_string_value(found.sub) : NULL;
 	t->has_exp = mja_claims_exp_value(found.exp, &t->exp);
+	{
+		const json_t *kid = json_object_get(t->header, "kid");
+
+		t->kid = json_is_string(kid) ? json_string_value(kid) : NULL;
+	}
+	t->jti = found.jti;
+	t->iat = found.iat;
 	*out = t;
 	return MJA_OK;
 }

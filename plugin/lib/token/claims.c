@@ -131,8 +131,8 @@ void mja_json_pick(const json_t *obj, const char *const *names, size_t n,
 	}
 }
 
-enum { C_EXP, C_NBF, C_IAT, C_ISS, C_AUD, C_SUB, C__N };
-static const char *const registered[C__N] = { "exp", "nbf", "iat", "iss", "aud", "sub" };
+enum { C_EXP, C_NBF, C_IAT, C_ISS, C_AUD, C_SUB, C_JTI, C__N };
+static const char *const registered[C__N] = { "exp", "nbf", "iat", "iss", "aud", "sub", "jti" };
 
 mja_err mja_claims_check(const json_t *payload, const mja_claim_rules *r, int64_t now)
 {
@@ -206,6 +206,8 @@ mja_err mja_claims_check_found(const json_t *payload, const mja_claim_rules *r, 
 	if (found) {
 		found->exp = exp;
 		found->sub = sub;
+		found->iat = iat;
+		found->jti = c[C_JTI];
 	}
 	return MJA_OK;
 }

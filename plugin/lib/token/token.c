@@ -84,14 +84,15 @@ static int typ_ok(const json_t *typ)
 
 /* Step 2: everything the header decides. On MJA_OK *alg, *kid and *kidlen
  * are set (kid NULL if absent; borrowed from header). */
-static mja_err check_header(const json_t *header, const mja_keyset *ks,
+static const char *const header_names[4] = { "alg", "crit", "typ", "kid" };
+
+/* m: the header's members named header_names (mja_json_pick). */
+static mja_err check_header(const json_t *const m[4], const mja_keyset *ks,
 		mja_alg_set allowed, mja_alg *alg, const char **kid, size_t *kidlen)
 {
-	static const char *const names[4] = { "alg", "crit", "typ", "kid" };
-	const json_t *m[4], *v;
+	const json_t *v;
 	mja_err e;
 
-	mja_json_pick(header, names, 4, m);
 	/* RFC 7515 4.1.1: alg is required and is a string. */
 	v = m[0];
 	if (!json_is_string(v))
@@ -186,16 +187,24 @@ void mja_token_memo_clear(mja_token_memo *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* The parsed header of a byte-identical header segment seen before in a
- * token that passed every check, or NULL. Borrowed from the memo. */
-static json_t *memo_find(const mja_token_memo *m, const char *seg, size_t n)
+/* The slot of a byte-identical header segment seen before in a token that
+ * passed every check, or -1. */
+static int memo_slot(const mja_token_memo *m, const char *seg, size_t n)
 {
 	if (!m || n == 0 || n > MJA_TOKEN_MEMO_MAX_SEGMENT)
-		return NULL;
-	for (size_t i = 0; i < MJA_TOKEN_MEMO_SLOTS; i++)
+		return -1;
+	for (int i = 0; i < MJA_TOKEN_MEMO_SLOTS; i++)
 		if (m->slot[i].len == n && memcmp(m->slot[i].seg, seg, n) == 0)
-			return m->slot[i].header;
-	return NULL;
+			return i;
+	return -1;
+}
+
+/* Its parsed header, or NULL. Borrowed from the memo. */
+static json_t *memo_find(const mja_token_memo *m, const char *seg, size_t n)
+{
+	int i = memo_slot(m, seg, n);
+
+	return i < 0 ? NULL : m->slot[i].header;
 }
 
 int mja_token_memo_alg(const mja_token_memo *m, const char *tok, size_t len, mja_alg *alg)
@@ -224,6 +233,7 @@ static void memo_add(mja_token_memo *m, const char *seg, size_t n, json_t *heade
 	memcpy(m->slot[i].seg, seg, n);
 	m->slot[i].len = n;
 	m->slot[i].header = json_incref(header);
+	mja_json_pick(header, header_names, 4, m->slot[i].pick);
 }
 
 mja_err mja_token_verify(const mja_keyset *ks, const mja_verify_opts *o,
@@ -240,7 +250,9 @@ mja_err mja_token_verify_ex(const mja_keyset *ks, const mja_verify_opts *o,
 	size_t maxlen, need, hn = 0, pn, sn;
 	struct seg s[3];
 	json_t *header = NULL, *payload = NULL, *known;
+	const json_t *hm[4];
 	mja_claims_found found;
+	int slot;
 	mja_token *t;
 	mja_alg alg;
 	const char *kid;
@@ -267,8 +279,10 @@ mja_err mja_token_verify_ex(const mja_keyset *ks, const mja_verify_opts *o,
 
 	/* A header segment byte-identical to one that already passed strict
 	 * base64url and JSON parsing gives the same object: only the
-	 * decoding and parsing are skipped, the checks below all run. */
-	known = memo_find(memo, s[0].p, s[0].n);
+	 * decoding, parsing and member lookups are skipped, the checks below
+	 * all run. */
+	slot = memo_slot(memo, s[0].p, s[0].n);
+	known = slot < 0 ? NULL : memo->slot[slot].header;
 
 	/* RFC 7515 2 / docs/design.md "Token rules" 1: strict base64url for every segment. */
 	need = (known ? 0 : mja_b64url_decoded_max(s[0].n)) + mja_b64url_decoded_max(s[1].n) +
@@ -299,7 +313,11 @@ mja_err mja_token_verify_ex(const mja_keyset *ks, const mja_verify_opts *o,
 		if (!header)
 			goto out;
 	}
-	e = check_header(header, ks, o->algorithms ? o->algorithms : MJA_ALG_SET_ALL,
+	if (known)
+		memcpy(hm, memo->slot[slot].pick, sizeof(hm));
+	else
+		mja_json_pick(header, header_names, 4, hm);
+	e = check_header(hm, ks, o->algorithms ? o->algorithms : MJA_ALG_SET_ALL,
 			&alg, &kid, &kidlen);
 	if (e != MJA_OK)
 		goto out;
@@ -334,6 +352,9 @@ mja_err mja_token_verify_ex(const mja_keyset *ks, const mja_verify_opts *o,
 	t->payload = payload;
 	t->sub = json_is_string(found.sub) ? json_string_value(found.sub) : NULL;
 	t->has_exp = mja_claims_exp_value(found.exp, &t->exp);
+	t->kid = kid;
+	t->jti = found.jti;
+	t->iat = found.iat;
 	header = payload = NULL;
 	*out = t;
 	e = MJA_OK;

@@ -54,6 +54,9 @@ typedef struct mja_principal {
 	 * revoked later is found by these */
 	char *jti;                  /* the jti claim if a string, else NULL */
 	char *kid;                  /* the header's kid, else NULL */
+	/* 1: jti and kid live in sub's allocation (made so by auth.c, one
+	 * allocation per CONNECT instead of three); freed with sub */
+	int joined;
 	int has_iat;
 	int64_t iat;                /* whole seconds (rounded down), valid if has_iat */
 	char *token;                /* enhanced auth only, else NULL; scrubbed on free */

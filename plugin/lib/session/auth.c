@@ -53,8 +53,10 @@ void mja_principal_free(mja_principal *p)
 	if (!p)
 		return;
 	free(p->sub);
-	free(p->jti);
-	free(p->kid);
+	if (!p->joined) {
+		free(p->jti);
+		free(p->kid);
+	}
 	free(p->login_username);
 	mja_claims_roles_free(p->roles, p->n_roles);
 	mja_aclclaim_free(p->acl_claim);
@@ -103,13 +105,25 @@ static mja_err principal_new(const mja_config *cfg, const mja_token *t,
 		const char *login_username, mja_principal **out)
 {
 	mja_principal *p = calloc(1, sizeof(*p));
+	mja_revoke_query q = query_of(t);
+	size_t sl = strlen(t->sub) + 1, jl = q.jti ? strlen(q.jti) + 1 : 0,
+	       kl = q.kid ? strlen(q.kid) + 1 : 0;
 	mja_err e = MJA_ERR_NOMEM;
 
 	if (!p)
 		return MJA_ERR_NOMEM;
-	p->sub = strdup(t->sub);
+	/* sub, jti and kid in one allocation (auth.h: joined) */
+	p->sub = malloc(sl + jl + kl);
 	if (!p->sub)
 		goto out;
+	p->joined = 1;
+	memcpy(p->sub, t->sub, sl);
+	if (q.jti)
+		p->jti = memcpy(p->sub + sl, q.jti, jl);
+	if (q.kid)
+		p->kid = memcpy(p->sub + sl + jl, q.kid, kl);
+	p->has_iat = q.has_iat;
+	p->iat = q.iat;
 	if (cfg->n_claim_match && login_username && login_username[0] &&
 	    !(p->login_username = strdup(login_username)))
 		goto out;
@@ -137,15 +151,6 @@ static mja_err principal_new(const mja_config *cfg, const mja_token *t,
 	}
 	p->has_exp = t->has_exp;
 	p->exp = t->exp;
-	{
-		mja_revoke_query q = query_of(t);
-
-		e = MJA_ERR_NOMEM;   /* the copies below fail only for memory */
-		if ((q.jti && !(p->jti = strdup(q.jti))) || (q.kid && !(p->kid = strdup(q.kid))))
-			goto out;
-		p->has_iat = q.has_iat;
-		p->iat = q.iat;
-	}
 	if (keep_token) {
 		e = MJA_ERR_NOMEM;
 		p->token = malloc(len ? len : 1);

@@ -111,21 +111,25 @@ static int lifetime_ok(const json_t *exp, const json_t *iat, int64_t max)
 void mja_json_pick(const json_t *obj, const char *const *names, size_t n,
 		const json_t **out)
 {
-	const char *key;
-	size_t keylen;
-	json_t *v;
-
 	for (size_t i = 0; i < n; i++)
 		out[i] = NULL;
 	if (!json_is_object(obj))
 		return;
-	json_object_keylen_foreach((json_t *)obj, key, keylen, v) {
+	/* the iterator itself: json_object_keylen_foreach converts between
+	 * keys and iterators three times a member */
+	for (void *it = json_object_iter((json_t *)obj); it;
+	     it = json_object_iter_next((json_t *)obj, it)) {
+		const char *key = json_object_iter_key(it);
+
 		for (size_t i = 0; i < n; i++) {
 			/* first byte first: keys are NUL-terminated, names non-empty */
-			if (names[i][0] == key[0] && strlen(names[i]) == keylen &&
-			    memcmp(names[i], key, keylen) == 0) {
-				out[i] = v;
-				break;
+			if (names[i][0] == key[0]) {
+				size_t keylen = json_object_iter_key_len(it);
+
+				if (strlen(names[i]) == keylen && memcmp(names[i], key, keylen) == 0) {
+					out[i] = json_object_iter_value(it);
+					break;
+				}
 			}
 		}
 	}

@@ -150,22 +150,31 @@ static const char *show(const char *s, char buf[SHOW_MAX])
 static void log_client_more(mja_actions *a, mja_log_level level, const char *what,
 		const char *clientid, const char *address, const char *reason, const char *more)
 {
-	char id[SHOW_MAX], addr[SHOW_MAX];
-	const char *part[] = { what, " client ", show(clientid, id), " from ",
-		show(address, addr), ": ", reason, more ? more : "" };
-	size_t len[sizeof(part) / sizeof(part[0])], total = 1, o = 0;
+	/* room for every part at its largest: what and more are short words
+	 * or a value of at most SHOW_MAX, reason at most REASON_MAX (640);
+	 * PUT cuts rather than overflows */
+	char line[1280];
 	mja_action act = { .kind = MJA_ACTION_LOG, .level = level };
+	size_t o = 0;
 
-	for (size_t i = 0; i < sizeof(part) / sizeof(part[0]); i++)
-		total += len[i] = strlen(part[i]);
-	act.text = malloc(total);
-	if (act.text) {
-		for (size_t i = 0; i < sizeof(part) / sizeof(part[0]); i++) {
-			memcpy(act.text + o, part[i], len[i]);
-			o += len[i];
-		}
-		act.text[o] = '\0';
-	}
+#define PUT(s, n) do { size_t n_ = (n); if (n_ > sizeof(line) - 1 - o) n_ = sizeof(line) - 1 - o; \
+		memcpy(line + o, s, n_); o += n_; } while (0)
+	PUT(what, strlen(what));
+	PUT(" client ", 8);
+	mja_text_printable(clientid, clientid ? strlen(clientid) : 0, line + o, SHOW_MAX);
+	o += strlen(line + o);
+	PUT(" from ", 6);
+	mja_text_printable(address, address ? strlen(address) : 0, line + o, SHOW_MAX);
+	o += strlen(line + o);
+	PUT(": ", 2);
+	PUT(reason, strlen(reason));
+	if (more)
+		PUT(more, strlen(more));
+#undef PUT
+	line[o] = '\0';
+	act.text = malloc(o + 1);
+	if (act.text)
+		memcpy(act.text, line, o + 1);
 	push(a, act);
 }
 

@@ -141,6 +141,39 @@ static void test_non_jwt(void **state)
 		assert_int_equal(why, MJA_ERR_NOT_JWT);
 		assert_null(p);
 	}
+	/* three segments but not base64url (the verifier sees them first and
+	 * refuses; still not ours): a valid token's header with a payload that
+	 * has a space, and one longer than max_token_bytes */
+	{
+		char *good = token(FX_SECRET, "dev1", 60, NULL), *spaced, *longer;
+		size_t n = strlen(good);
+
+		spaced = malloc(n + 2);
+		assert_non_null(spaced);
+		memcpy(spaced, good, n + 1);
+		spaced[strchr(good, '.') - good + 2] = ' ';
+		longer = malloc(10000);
+		assert_non_null(longer);
+		memset(longer, 'A', 9999);
+		longer[9999] = '\0';
+		longer[3] = '.';
+		longer[7] = '.';
+		longer[20] = '!';
+		for (int i = 0; i < 2; i++) {
+			const char *v = i ? longer : spaced;
+
+			why = MJA_ERR_INTERNAL;
+			assert_int_equal(connect_(defer, "u", v, "c", &p, &why), MJA_DEFER);
+			assert_int_equal(why, MJA_OK);
+			assert_null(p);
+			assert_int_equal(connect_(deny, "u", v, "c", &p, &why), MJA_DENY);
+			assert_int_equal(why, MJA_ERR_NOT_JWT);
+			assert_null(p);
+		}
+		free(good);
+		free(spaced);
+		free(longer);
+	}
 	/* no password at all (anonymous, or a username only) */
 	assert_int_equal(connect_(defer, "u", NULL, "c", &p, &why), MJA_DEFER);
 	assert_int_equal(connect_(defer, NULL, NULL, "c", &p, &why), MJA_DEFER);

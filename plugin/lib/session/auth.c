@@ -337,11 +337,32 @@ static const char *token_of(const mja_config *cfg, const char *username, const c
 	return tok && tok[0] ? tok : NULL;
 }
 
+/* Three dot-separated segments, the first non-empty: the part of the JWT
+ * shape (mja_token_looks_like_jwt) found without a pass over every byte. */
+static int three_segments(const char *tok, size_t len)
+{
+	const char *d1 = memchr(tok, '.', len), *d2;
+
+	if (!d1 || d1 == tok)
+		return 0;
+	d2 = memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - tok));
+	return d2 && !memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - tok));
+}
+
+/* README.md, option non_jwt: a token that is not shaped like a JWT. */
+static mja_decision not_jwt(const mja_config *cfg, mja_err *why)
+{
+	if (cfg->non_jwt == MJA_NON_JWT_DENY)
+		return deny(why, MJA_ERR_NOT_JWT);
+	return MJA_DEFER;
+}
+
 mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
 		const char *password, const char *clientid, int64_t now,
 		mja_principal **out, mja_err *why)
 {
 	const char *tok;
+	mja_decision r;
 	size_t len;
 
 	if (out)
@@ -362,15 +383,22 @@ mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
 	 * ours, or refused.
 	 * A JWT-shaped value longer than max_token_bytes is ours and is refused
 	 * by the verifier before any parsing (docs/design.md, "Token rules" 1). */
-	if (!mja_token_looks_like_jwt(tok, len)) {
-		if (cfg->non_jwt == MJA_NON_JWT_DENY)
-			return deny(why, MJA_ERR_NOT_JWT);
-		return MJA_DEFER;
-	}
+	if (!three_segments(tok, len))
+		return not_jwt(cfg, why);
 	/* token_field username: keep the token for the SIGHUP re-check, the
 	 * glue replaces the username field that held it (auth.h) */
-	return mja_auth_token(cfg, tok, len, username, clientid, now,
+	r = mja_auth_token(cfg, tok, len, username, clientid, now,
 			cfg->token_field == MJA_TOKEN_FIELD_USERNAME, out, why);
+	/* The rest of the shape, the base64url alphabet, is asked only of a
+	 * refused token: one the verifier accepted has the whole shape by
+	 * construction (three segments of strict base64url, the first
+	 * non-empty; token.h), and a refused one that lacks it was never ours. */
+	if (r == MJA_DENY && !mja_token_looks_like_jwt(tok, len)) {
+		if (why)
+			*why = MJA_OK;
+		return not_jwt(cfg, why);
+	}
+	return r;
 }
 
 /* docs/design.md, "Re-authentication": a re-authentication or re-check

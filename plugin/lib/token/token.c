@@ -82,11 +82,12 @@ static int typ_ok(const json_t *typ)
 	return 0;
 }
 
-/* Step 2: everything the header decides. On MJA_OK *alg, *kid and *kidlen
- * are set (kid NULL if absent; borrowed from header). */
+/* The header members check_header reads. */
 static const char *const header_names[4] = { "alg", "crit", "typ", "kid" };
 
-/* m: the header's members named header_names (mja_json_pick). */
+/* Step 2: everything the header decides, from m, the header's members
+ * named header_names (mja_json_pick). On MJA_OK *alg, *kid and *kidlen are
+ * set (kid NULL if absent; borrowed from the header). */
 static mja_err check_header(const json_t *const m[4], const mja_keyset *ks,
 		mja_alg_set allowed, mja_alg *alg, const char **kid, size_t *kidlen)
 {
@@ -199,25 +200,18 @@ static int memo_slot(const mja_token_memo *m, const char *seg, size_t n)
 	return -1;
 }
 
-/* Its parsed header, or NULL. Borrowed from the memo. */
-static json_t *memo_find(const mja_token_memo *m, const char *seg, size_t n)
-{
-	int i = memo_slot(m, seg, n);
-
-	return i < 0 ? NULL : m->slot[i].header;
-}
-
 int mja_token_memo_alg(const mja_token_memo *m, const char *tok, size_t len, mja_alg *alg)
 {
 	const char *dot;
-	const json_t *h, *a;
+	const json_t *a;
+	int i;
 
 	if (!m || !tok || !alg)
 		return 0;
 	dot = memchr(tok, '.', len < MJA_TOKEN_MEMO_MAX_SEGMENT + 1 ? len : MJA_TOKEN_MEMO_MAX_SEGMENT + 1);
-	if (!dot || !(h = memo_find(m, tok, (size_t)(dot - tok))))
+	if (!dot || (i = memo_slot(m, tok, (size_t)(dot - tok))) < 0)
 		return 0;
-	a = json_object_get(h, "alg");
+	a = m->slot[i].pick[0];
 	return json_is_string(a) &&
 		mja_alg_from_name(json_string_value(a), json_string_length(a), alg) == MJA_OK;
 }

@@ -1,8 +1,8 @@
 /* cache.h - a bounded cache of verified tokens (docs/design.md,
  * "Verified-token cache").
  *
- * Reconnect storms with RS/ES tokens would otherwise re-verify the same
- * signature again and again. The cache is keyed by SHA-256 of the whole
+ * Reconnect storms with RS/ES/EdDSA tokens would otherwise re-verify the
+ * same signature again and again. The cache is keyed by SHA-256 of the whole
  * token: the token itself is never stored. An entry holds the verified
  * header and payload (shared jansson references, read-only) and the
  * algorithm. On a hit the signature is not checked again, but the claims
@@ -44,16 +44,17 @@ void mja_cache_clear(mja_cache *c);
 
 /* Like mja_token_verify(), through the cache. c may be NULL (no caching).
  * Only tokens that mja_token_verify() accepted are stored; refused tokens
- * are never cached (a refusal is always recomputed). */
+ * are never cached (a refusal is always recomputed).
+ *
+ * HMAC tokens (HS256/384/512) are verified without the cache, neither hashed
+ * nor stored nor counted as hits or misses: checking an HMAC costs about what
+ * hashing the token costs, so the cache pays only for the asymmetric
+ * algorithms. A token is taken for an HMAC token when every algorithm the
+ * key set and options allow is an HMAC, or when its header segment is
+ * byte-identical to that of a verified token whose alg is one (the memo);
+ * either way the verifier runs every check. */
 mja_err mja_cache_verify(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
 		const char *tok, size_t len, int64_t now, mja_token **out);
-
-/* The same, and on MJA_OK also the SHA-256 of the token in hash[32] (the
- * cache's own key, so a caller that needs the hash does not compute it a
- * second time). hash may be NULL. */
-mja_err mja_cache_verify_hashed(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
-		const char *tok, size_t len, int64_t now, mja_token **out,
-		unsigned char hash[32]);
 
 void mja_cache_get_stats(const mja_cache *c, mja_cache_stats *st);
 

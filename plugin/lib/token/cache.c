@@ -1,4 +1,5 @@
-/* cache.c - bounded cache of verified tokens, keyed by SHA-256 of the token. */
+/* cache.c - bounded cache of verified tokens, keyed by SHA-256 of the token
+ * (asymmetric algorithms only: see cache.h). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,12 +105,12 @@ void mja_cache_get_stats(const mja_cache *c, mja_cache_stats *st)
 static mja_err token_from_entry(const struct entry *e, const mja_verify_opts *o,
 		int64_t now, mja_token **out)
 {
+	mja_claims_found found;
 	mja_token *t;
-	json_t *sub;
 	mja_err rc;
 
 	/* Claims are time-dependent: check them on every use. */
-	rc = mja_claims_check(e->payload, &o->claims, now);
+	rc = mja_claims_check_found(e->payload, &o->claims, now, &found);
 	if (rc != MJA_OK)
 		return rc;
 	t = calloc(1, sizeof(*t));
@@ -118,37 +119,41 @@ static mja_err token_from_entry(const struct entry *e, const mja_verify_opts *o,
 	t->alg = e->alg;
 	t->header = json_incref(e->header);
 	t->payload = json_incref(e->payload);
-	sub = json_object_get(t->payload, "sub");
-	t->sub = json_is_string(sub) ? json_string_value(sub) : NULL;
-	t->has_exp = mja_claims_exp(t->payload, &t->exp);
+	t->sub = json_is_string(found.sub) ? json_string_value(found.sub) : NULL;
+	t->has_exp = mja_claims_exp_value(found.exp, &t->exp);
+	{
+		const json_t *kid = json_object_get(t->header, "kid");
+
+		t->kid = json_is_string(kid) ? json_string_value(kid) : NULL;
+	}
+	t->jti = found.jti;
+	t->iat = found.iat;
 	*out = t;
 	return MJA_OK;
 }
 
-/* Without a store: verify, then hash only if the caller wants the hash. */
-static mja_err verify_uncached(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
-		const char *tok, size_t len, int64_t now, mja_token **out, unsigned char *hash)
-{
-	mja_err rc = c ? mja_token_verify_ex(ks, o, tok, len, now, &c->memo, out)
-		       : mja_token_verify(ks, o, tok, len, now, out);
+/* HMAC algorithms (RFC 7518 3.2): verifying one costs about what hashing
+ * the token for the cache costs, so the cache would only add work. */
+#define HMAC_ALGS (MJA_ALG_BIT(MJA_ALG_HS256) | MJA_ALG_BIT(MJA_ALG_HS384) | \
+		MJA_ALG_BIT(MJA_ALG_HS512))
 
-	if (rc == MJA_OK && hash && !EVP_Digest(tok, len, hash, NULL, EVP_sha256(), NULL)) {
-		mja_token_free(*out);
-		*out = NULL;
-		return MJA_ERR_INTERNAL;
-	}
-	return rc;
+/* 1 iff tok is known to be an HMAC token or cannot be anything else: every
+ * algorithm the keys and options allow is an HMAC, or its header segment is
+ * byte-identical to that of a verified token whose alg is one (the memo).
+ * The verifier still decides everything; this only picks the path. */
+static int hmac_token(const mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len)
+{
+	mja_alg_set usable = mja_keyset_algs(ks) & (o->algorithms ? o->algorithms : MJA_ALG_SET_ALL);
+	mja_alg alg;
+
+	if (!(usable & ~HMAC_ALGS))
+		return 1;
+	return mja_token_memo_alg(&c->memo, tok, len, &alg) && (MJA_ALG_BIT(alg) & HMAC_ALGS);
 }
 
 mja_err mja_cache_verify(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
 		const char *tok, size_t len, int64_t now, mja_token **out)
-{
-	return mja_cache_verify_hashed(c, ks, o, tok, len, now, out, NULL);
-}
-
-mja_err mja_cache_verify_hashed(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
-		const char *tok, size_t len, int64_t now, mja_token **out,
-		unsigned char hash[32])
 {
 	unsigned char h[32];
 	unsigned int hlen = 0;
@@ -159,11 +164,10 @@ mja_err mja_cache_verify_hashed(mja_cache *c, const mja_keyset *ks, const mja_ve
 	if (!out)
 		return MJA_ERR_INVAL;
 	*out = NULL;
-	if (!c || c->nsets == 0)
-		return verify_uncached(c, ks, o, tok, len, now, out, hash);
+	if (!c)
+		return mja_token_verify(ks, o, tok, len, now, out);
 	if (!ks || !o || (!tok && len))
 		return MJA_ERR_INVAL;
-
 	/* The size cap comes before anything, hashing included (docs/design.md,
 	 * "Token rules" 1). */
 	max = o->max_token_bytes ? o->max_token_bytes : MJA_DEFAULT_MAX_TOKEN_BYTES;
@@ -175,6 +179,9 @@ mja_err mja_cache_verify_hashed(mja_cache *c, const mja_keyset *ks, const mja_ve
 		c->ks = ks;
 		c->opts = o;
 	}
+	/* not stored, not counted: no store, or an HMAC token */
+	if (c->nsets == 0 || hmac_token(c, ks, o, tok, len))
+		return mja_token_verify_ex(ks, o, tok, len, now, &c->memo, out);
 	if (EVP_DigestInit_ex(c->mdctx, c->sha256, NULL) != 1 ||
 	    EVP_DigestUpdate(c->mdctx, tok, len) != 1 ||
 	    EVP_DigestFinal_ex(c->mdctx, h, &hlen) != 1 || hlen != sizeof(h))
@@ -188,10 +195,7 @@ mja_err mja_cache_verify_hashed(mja_cache *c, const mja_keyset *ks, const mja_ve
 		if (set[i].used && CRYPTO_memcmp(set[i].hash, h, sizeof(h)) == 0) {
 			c->st.hits++;
 			set[i].last_use = ++c->clock;
-			rc = token_from_entry(&set[i], o, now, out);
-			if (rc == MJA_OK && hash)
-				memcpy(hash, h, sizeof(h));
-			return rc;
+			return token_from_entry(&set[i], o, now, out);
 		}
 	}
 	c->st.misses++;
@@ -222,7 +226,5 @@ mja_err mja_cache_verify_hashed(mja_cache *c, const mja_keyset *ks, const mja_ve
 	victim->payload = json_incref((*out)->payload);
 	c->st.inserts++;
 	c->st.used++;
-	if (hash)
-		memcpy(hash, h, sizeof(h));
 	return MJA_OK;
 }

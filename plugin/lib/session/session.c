@@ -863,6 +863,15 @@ size_t mja_session_held(const mja_session *s)
 	return s ? s->n_holds : 0;
 }
 
+/* Every event but a DISCONNECT and a RELOAD: the last event is then neither
+ * (just_went: a will is the very next check; reload_last: RELOADs in a row
+ * are one reload). */
+static void event_begins(mja_session *s)
+{
+	s->just_went = NULL;
+	s->reload_last = 0;
+}
+
 mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 		const char *username, const char *password, int64_t now, int64_t ms,
 		mja_actions *a, mja_err *why)
@@ -878,8 +887,7 @@ mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 	*why = MJA_OK;
 	if (!s || !c || !c->client)
 		return MJA_DENY;
-	s->just_went = NULL;
-	s->reload_last = 0;
+	event_begins(s);
 	jwks_update(s, now, a);   /* a key set fetched since the last TICK */
 	window = in_window(s, ms);
 	e = mja_clients_find(s->clients, c->client);
@@ -953,8 +961,7 @@ mja_decision mja_session_ext_auth_start(mja_session *s, const mja_session_client
 	*why = MJA_OK;
 	if (!s || !c || !c->client)
 		return MJA_DENY;
-	s->just_went = NULL;
-	s->reload_last = 0;
+	event_begins(s);
 	close_window(s);   /* no part of a reload's re-check pass */
 	jwks_update(s, now, a);   /* a key set fetched since the last TICK */
 	e = same_connection(s, c);
@@ -1005,8 +1012,7 @@ mja_decision mja_session_ext_auth_continue(mja_session *s, const mja_session_cli
 		*why = MJA_OK;
 	if (!s || !c || !c->client)
 		return MJA_DENY;
-	s->just_went = NULL;
-	s->reload_last = 0;
+	event_begins(s);
 	close_window(s);
 	e = same_connection(s, c);
 	/* the method is one step: the plugin never asks to continue, so a
@@ -1027,8 +1033,7 @@ void mja_session_connected(mja_session *s, const mja_session_client *c,
 
 	if (!s || !c)
 		return;
-	s->just_went = NULL;
-	s->reload_last = 0;
+	event_begins(s);
 	close_window(s);
 	e = mja_clients_find(s->clients, c->client);
 	if (!e)
@@ -1099,8 +1104,7 @@ static mja_decision acl_decide(mja_session *s, const mja_session_client *c,
 	mja_decision r;
 
 	just_went = s->just_went;
-	s->just_went = NULL;
-	s->reload_last = 0;
+	event_begins(s);
 	/* a reload's re-check pass asks for wills and deliveries only */
 	if (access == MJA_ACCESS_SUBSCRIBE || access == MJA_ACCESS_UNSUBSCRIBE)
 		close_window(s);
@@ -1225,8 +1229,7 @@ int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *a
 
 	if (!s)
 		return MJA_SESSION_TICK_MS;
-	s->just_went = NULL;
-	s->reload_last = 0;
+	event_begins(s);
 	s->tick_seen = 1;
 	close_window(s);   /* the broker's re-check pass is over */
 	/* the fetcher's new key set is swapped in here, on the broker's thread */

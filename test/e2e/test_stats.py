@@ -355,6 +355,22 @@ class PerListenerOneInstanceSeveralListeners(StatsCase):
         self.assertEqual(self.latest(m, want, timeout=4), want, self.tail(60))
 
 
+@h.skip_if_external("starts a broker with a broken configuration")
+class BadListenerName(StatsCase):
+    """stats_listener must be one topic level: a name with '/' or a wildcard
+    stops the broker at start with a line naming the option."""
+
+    start_broker = False
+
+    def test_refused_at_start(self):
+        for name in ("plant/a", "north#"):
+            b = self.broker = self.make_broker(extra={"stats_listener": name})
+            rc = b.start(expect_exit=True)
+            log = b.log()
+            self.assertNotEqual(rc, 0, "broker exited 0:\n" + log)
+            self.assertIn('option stats_listener: "%s" is not a listener name' % name, log)
+
+
 @h.skip_if_external("needs its own options")
 class StatsOff(StatsCase):
     broker_kwargs = dict(extra={"stats_interval": "0"})

@@ -151,6 +151,8 @@ out:
 	mja_actions_free(acts);
 }
 
+static void stats_on_event(struct mja_glue *g, int64_t ms);
+
 static int auth_rc(mja_decision r)
 {
 	return r == MJA_ALLOW ? MOSQ_ERR_SUCCESS :
@@ -158,17 +160,20 @@ static int auth_rc(mja_decision r)
 		r == MJA_HOLD ? MJA_GLUE_ERR_AUTH_DELAYED : MOSQ_ERR_AUTH;
 }
 
-/* stats_per_listener: learn the port of this instance's listener from
- * its clients (only where the broker tells it; README "Numbers to
- * watch"). Every counted event follows an authentication of a client of
- * the same listener, so the port is known before anything is counted. */
+/* stats_per_listener without stats_listener: learn the port of this
+ * instance's listener from its clients (only where the broker tells it;
+ * README "Numbers to watch"). Every counted event follows an
+ * authentication of a client of the same listener, so the port is known
+ * before anything is counted. */
 static void note_port(struct mja_glue *g, const struct mosquitto *client)
 {
+	const mja_config *cfg;
 	int port;
 
-	if (g->stats_port == MJA_GLUE_PORTS_SEVERAL || !client ||
-			!mja_session_config(g->session)->stats_per_listener ||
-			!mja_glue__has_client_port())
+	if (g->stats_port == MJA_GLUE_PORTS_SEVERAL || !client)
+		return;
+	cfg = mja_session_config(g->session);
+	if (!cfg->stats_per_listener || cfg->stats_listener || !mja_glue__has_client_port())
 		return;
 	port = mosquitto_client_port(client);
 	if (port <= 0 || port == g->stats_port)
@@ -191,14 +196,16 @@ int mja_glue__basic_auth(int event, void *event_data, void *userdata)
 	struct mja_glue *g = userdata;
 	mja_session_client c = facts(ev->client);
 	mja_actions acts;
+	int64_t ms = mja_glue__mono_ms();
 	mja_decision r;
 	mja_err why;
 
 	note_port(g, ev->client);
 	mja_actions_init(&acts);
 	r = mja_session_basic_auth(g->session, &c, ev->username, ev->password,
-			mja_glue__now(), mja_glue__mono_ms(), &acts, &why);
+			mja_glue__now(), ms, &acts, &why);
 	run(g, &c, &acts, &r);
+	stats_on_event(g, ms);
 	if (r == MJA_IGNORE)
 		return MJA_GLUE_ERR_PLUGIN_IGNORE;   /* only ever on 2.1 */
 	/* 2.1 passes a reason code to the client's CONNACK; 2.0 knows only
@@ -214,14 +221,16 @@ int mja_glue__ext_auth_start(int event, void *event_data, void *userdata)
 	struct mja_glue *g = userdata;
 	mja_session_client c = facts(ev->client);
 	mja_actions acts;
+	int64_t ms = mja_glue__mono_ms();
 	mja_decision r;
 	mja_err why;
 
 	note_port(g, ev->client);
 	mja_actions_init(&acts);
 	r = mja_session_ext_auth_start(g->session, &c, ev->auth_method, ev->data_in,
-			ev->data_in_len, mja_glue__now(), mja_glue__mono_ms(), &acts, &why);
+			ev->data_in_len, mja_glue__now(), ms, &acts, &why);
 	run(g, &c, &acts, &r);
+	stats_on_event(g, ms);
 	return auth_rc(r);
 }
 
@@ -231,13 +240,14 @@ int mja_glue__ext_auth_continue(int event, void *event_data, void *userdata)
 	struct mja_glue *g = userdata;
 	mja_session_client c = facts(ev->client);
 	mja_actions acts;
+	int64_t ms = mja_glue__mono_ms();
 	mja_decision r;
 	mja_err why;
 
 	mja_actions_init(&acts);
-	r = mja_session_ext_auth_continue(g->session, &c, mja_glue__now(),
-			mja_glue__mono_ms(), &acts, &why);
+	r = mja_session_ext_auth_continue(g->session, &c, mja_glue__now(), ms, &acts, &why);
 	run(g, &c, &acts, &r);
+	stats_on_event(g, ms);
 	return auth_rc(r);
 }
 
@@ -247,29 +257,29 @@ int mja_glue__acl_check(int event, void *event_data, void *userdata)
 	struct mja_glue *g = userdata;
 	mja_session_client c = { .client = ev->client };
 	mja_actions acts;
+	int64_t ms = mja_glue__mono_ms();
 	mja_decision r;
 
 	mja_actions_init(&acts);
 	r = mja_session_acl(g->session, &c, ev->topic, ev->access, ev->qos, ev->retain,
-			mja_glue__now(), mja_glue__mono_ms(), &acts);
+			mja_glue__now(), ms, &acts);
 	run(g, NULL, &acts, NULL);
+	stats_on_event(g, ms);
 	return r == MJA_ALLOW ? MOSQ_ERR_SUCCESS :
 		r == MJA_DEFER ? MOSQ_ERR_PLUGIN_DEFER : MOSQ_ERR_ACL_DENIED;
 }
 
-/* One counter as a retained $SYS message (stats.h); arg: the struct
- * mja_glue. With a known listener port: PREFIX PORT/suffix. */
+/* One counter as a retained $SYS message (stats.h); arg: the listener
+ * level (const char *), or NULL for none. */
 static void publish_one(const char *suffix, const char *value, void *arg)
 {
-	const struct mja_glue *g = arg;
-	char topic[192];
+	const char *level = arg;
+	char topic[256];
 	size_t len = strlen(value);
 	char *payload;
 
-	if (g->stats_port > 0)
-		snprintf(topic, sizeof(topic), "%s%d/%s", MJA_STATS_PREFIX, g->stats_port, suffix);
-	else
-		snprintf(topic, sizeof(topic), "%s%s", MJA_STATS_PREFIX, suffix);
+	if (!mja_stats_topic(topic, sizeof(topic), level, suffix))
+		return;   /* cannot happen with a valid level; never a cut topic */
 	/* mosquitto_broker.h: the payload must be on the heap; the broker
 	 * frees it only if the call succeeds */
 	payload = malloc(len);
@@ -281,14 +291,41 @@ static void publish_one(const char *suffix, const char *value, void *arg)
 		free(payload);
 }
 
+/* The counters, under the listener level: the stats_listener name, else
+ * (stats_per_listener) the port the broker told. mosquitto_broker_publish
+ * only queues the message, which the broker's main loop sends on its next
+ * pass (2.0 and 2.1: src/plugin_public.c, src/loop.c): safe from any event
+ * on the broker's thread. */
 static void publish_stats(struct mja_glue *g)
 {
-	/* stats_per_listener with the port still unknown: no client counted
-	 * yet; nothing under another listener's (or no) listener level */
-	if (g->stats_port == 0 && mja_session_config(g->session)->stats_per_listener &&
-			mja_glue__has_client_port())
+	const mja_config *cfg = mja_session_config(g->session);
+	const char *level = NULL;
+	char port[16];
+
+	if (cfg->stats_listener) {
+		level = cfg->stats_listener;
+	} else if (g->stats_port > 0) {
+		snprintf(port, sizeof(port), "%d", g->stats_port);
+		level = port;
+	} else if (g->stats_port == 0 && cfg->stats_per_listener &&
+			mja_glue__has_client_port()) {
+		/* the port still unknown: no client counted yet; nothing under
+		 * another listener's (or no) listener level */
 		return;
-	mja_session_stats_emit(g->session, publish_one, g);
+	}
+	mja_session_stats_emit(g->session, publish_one, (void *)level);
+}
+
+/* Every event but TICK: where no TICK has come (Mosquitto 2.0.11 to 2.0.14
+ * with per_listener_settings true) the counters go out from here once due.
+ * Elsewhere a flag test: TICK publishes. */
+static void stats_on_event(struct mja_glue *g, int64_t ms)
+{
+	if (g->stats_clock.tick_seen)
+		return;
+	if (mja_stats_due_event(&g->stats_clock, mja_session_config(g->session)->stats_interval,
+			ms))
+		publish_stats(g);
 }
 
 int mja_glue__tick(int event, void *event_data, void *userdata)
@@ -308,10 +345,8 @@ int mja_glue__tick(int event, void *event_data, void *userdata)
 	if (g->line_2_1 && ev && mja_session_held(g->session))
 		ev->next_ms = (long)next;
 	/* stats_interval: the counters, from the broker's thread */
-	if (cfg->stats_interval > 0 && ms - g->last_stats_ms >= cfg->stats_interval * 1000) {
-		g->last_stats_ms = ms;
+	if (mja_stats_due_tick(&g->stats_clock, cfg->stats_interval, ms))
 		publish_stats(g);
-	}
 	/* 2.1 sleeps until its next timer: ask for the next scan (at most a
 	 * second, so stats_interval is kept as well) */
 	if (g->line_2_1 && ev)
@@ -351,23 +386,26 @@ int mja_glue__disconnect(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_disconnect *ev = event_data;
 	struct mja_glue *g = userdata;
+	int64_t ms = mja_glue__mono_ms();
 	mja_actions acts;
 
 	mja_actions_init(&acts);
-	mja_session_disconnect(g->session, ev->client, mja_glue__now(), mja_glue__mono_ms(),
-			&acts);
+	mja_session_disconnect(g->session, ev->client, mja_glue__now(), ms, &acts);
 	run(g, NULL, &acts, NULL);
+	stats_on_event(g, ms);
 	return MOSQ_ERR_SUCCESS;   /* the broker ignores it */
 }
 
 int mja_glue__reload(int event, void *event_data, void *userdata)
 {
 	struct mja_glue *g = userdata;
+	int64_t ms = mja_glue__mono_ms();
 	mja_actions acts;
 
 	mja_actions_init(&acts);
-	mja_session_reload(g->session, mja_glue__now(), mja_glue__mono_ms(), &acts);
+	mja_session_reload(g->session, mja_glue__now(), ms, &acts);
 	run(g, NULL, &acts, NULL);
+	stats_on_event(g, ms);
 	return MOSQ_ERR_SUCCESS;
 }
 

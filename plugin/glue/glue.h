@@ -56,10 +56,12 @@ struct mja_glue {
 	mja_session *session;
 	int acl_registered;
 	int line_2_1;              /* CLIENT_OFFLINE and CONNECT registered */
-	int64_t last_stats_ms;     /* monotonic, of the last $SYS counters publish */
-	/* stats_per_listener where the broker tells a client's port (2.1):
-	 * the port of this instance's clients, 0 until the first one,
-	 * MJA_GLUE_PORTS_SEVERAL once clients of two ports came */
+	/* when the $SYS counters are due: asked on TICK, and on every other
+	 * event until a TICK comes (stats.h) */
+	mja_stats_clock stats_clock;
+	/* stats_per_listener without stats_listener, where the broker tells a
+	 * client's port (2.1): the port of this instance's clients, 0 until
+	 * the first one, MJA_GLUE_PORTS_SEVERAL once clients of two ports came */
 	int stats_port;
 };
 #define MJA_GLUE_PORTS_SEVERAL (-1)

@@ -129,7 +129,7 @@ MJA_GLUE_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *id, void **user
 		return MOSQ_ERR_NOMEM;
 	}
 	g->id = id;
-	g->last_stats_ms = mja_glue__mono_ms();
+	mja_stats_clock_start(&g->stats_clock, mja_glue__mono_ms());
 	mja_actions_init(&acts);
 	e = open_session(g, opts, n, &acts);
 	if (e != MJA_OK) {
@@ -167,11 +167,15 @@ MJA_GLUE_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *id, void **user
 	}
 	mja_glue__log_actions(&acts);
 	mja_actions_free(&acts);
-	if (mja_session_config(g->session)->stats_per_listener && !mja_glue__has_client_port())
+	/* stats_listener wins over stats_per_listener: then nothing to say */
+	if (mja_session_config(g->session)->stats_per_listener &&
+			!mja_session_config(g->session)->stats_listener &&
+			!mja_glue__has_client_port())
 		mosquitto_log_printf(MOSQ_LOG_WARNING, MJA_GLUE_LOG_PREFIX "stats_per_listener: "
-				"this broker tells a plugin no listener port (Mosquitto 2.0): the counters "
-				"are published without the listener level, to the same topics from every "
-				"listener's instance");
+				"this broker tells a plugin no listener port (Mosquitto 2.0): set "
+				"stats_listener NAME in each listener's plugin options; until then the "
+				"counters are published without the listener level, to the same topics "
+				"from every listener's instance");
 	*userdata = g;
 	return MOSQ_ERR_SUCCESS;
 }

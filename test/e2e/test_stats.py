@@ -3,7 +3,10 @@ to $SYS/broker/plugin/jwt-auth/#, a scripted mix of accepted, deferred,
 refused (several reasons), denied, expired, revoked and re-authenticating
 clients runs, and every retained counter is checked exactly. Also: with
 stats_interval 0 nothing is published; re-authentication with CUSTOM-JWT;
-per listener (per_listener_settings true, stats_per_listener true)."""
+per listener (per_listener_settings true, stats_per_listener true, and
+stats_listener NAME on every version); published from the other events
+where the broker sends no TICK (2.0.11 to 2.0.14 with
+per_listener_settings true)."""
 
 import time
 import unittest
@@ -51,6 +54,21 @@ class StatsCase(h.BrokerTestCase):
                 self.assertTrue(topic.startswith(PREFIX), topic)
                 seen[topic[len(PREFIX):]] = int(payload)
                 msg = m.get(timeout=0.05)
+            if seen == want:
+                break
+        return seen
+
+    def latest_poked(self, m, want, pokers, timeout):
+        """latest(), while each client of pokers publishes to its own
+        devices/SUB/poke (an allowed PUBLISH: an ACL check that counts
+        nothing) every half second: where the broker sends no TICK that
+        event is what publishes the counters (README "Numbers to watch")."""
+        seen = {}
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for sub, c in pokers:
+                c.publish("devices/%s/poke" % sub, b"p", 0)
+            seen.update(self.latest(m, want, timeout=0.5))
             if seen == want:
                 break
         return seen
@@ -161,9 +179,10 @@ class PerListener(StatsCase):
     """per_listener_settings true: each listener loads its own instance,
     each with stats_per_listener true (README "Numbers to watch"). 2.1: each
     instance publishes under its listener's port, as the broker reports it
-    for the instance's clients. 2.0 tells a plugin no port: a start warning,
-    and the instance-level topics, which both instances publish (each its
-    own figures); 2.0.11 to 2.0.14 send no TICK there, so nothing."""
+    for the instance's clients. 2.0 tells a plugin no port: a start warning
+    that says to set stats_listener, and the instance-level topics, which
+    both instances publish (each its own figures; 2.0.11 to 2.0.14, which
+    send no TICK there, from the other events)."""
 
     opts = {"stats_interval": "1", "stats_per_listener": "true", "leeway": "0"}
     broker_kwargs = dict(per_listener=True, files={"acl.conf": ACL},
@@ -177,8 +196,10 @@ class PerListener(StatsCase):
         self.assertConnected(reader)
         self.assertRefused(self.paho(V311, password=h.tamper_signature(h.mint("r1"))),
                            V311)                                # 1: bad signature, miss 3
+        clients = {}
         for sub in ("a", "b", "c"):                             # 2: accepted 3, misses 3
-            self.assertConnected(self.paho(V311, password=h.mint(sub), port=p2))
+            clients[sub] = self.paho(V311, password=h.mint(sub), port=p2)
+            self.assertConnected(clients[sub])
         self.assertRefused(self.paho(V311, port=p2,             # 2: expired, miss 4
                                      password=h.mint("r3", now=int(time.time()) - 3600, ttl=60)),
                            V311)
@@ -201,7 +222,8 @@ class PerListener(StatsCase):
             return
         # 2.0: the start warning, once per instance
         warn = [l for l in self.broker.log().splitlines()
-                if "stats_per_listener" in l and "no listener port" in l]
+                if "stats_per_listener" in l and "no listener port" in l
+                and "set stats_listener" in l]
         self.assertEqual(len(warn), 2, self.tail(60))
         time.sleep(1.5)   # publishes from before the last client counted
         while m.get(timeout=0.05) is not None:
@@ -209,18 +231,94 @@ class PerListener(StatsCase):
         seen = {}
         deadline = time.monotonic() + 3.5
         while time.monotonic() < deadline:
+            # 2.0.11 to 2.0.14: no TICK; an allowed PUBLISH on each listener
+            # is the event that publishes
+            reader.publish("devices/reader/poke", b"p", 0)
+            clients["a"].publish("devices/a/poke", b"p", 0)
             msg = m.get(timeout=0.2)
-            if msg is not None:
+            while msg is not None:
                 self.assertTrue(msg[0].startswith(PREFIX), msg[0])
                 seen.setdefault(msg[0][len(PREFIX):], set()).add(int(msg[1]))
-        if v < (2, 0, 15):
-            self.assertEqual(seen, {}, "published without TICK?\n" + self.tail(60))
-            return
+                msg = m.get(timeout=0.05)
         want = {}
         for w in (want1, want2):
             for k, n in w.items():
                 want.setdefault(k, set()).add(n)
         self.assertEqual(seen, want, self.tail(60))
+
+
+@h.skip_if_external("needs two listeners")
+class PerListenerNamed(StatsCase):
+    """per_listener_settings true, each listener's instance named with
+    stats_listener (README "Numbers to watch"): every version publishes each
+    listener's own figures under its name. The first listener also sets
+    stats_per_listener true: the name wins (no port level on 2.1, no
+    warning on 2.0). On 2.0.11 to 2.0.14 the broker sends no TICK there:
+    the counters go out from the other events (the pokes)."""
+
+    base = {"stats_interval": "1", "leeway": "0"}
+    broker_kwargs = dict(per_listener=True, files={"acl.conf": ACL}, listeners=[
+        {"extra": dict(base, stats_listener="north", stats_per_listener="true")},
+        {"extra": dict(base, stats_listener="south-2.plant_B")}])
+
+    def test_counters_of_each_named_listener(self):
+        p1, p2 = self.broker.ports
+        m = self.monitor()                                      # N: accepted 1, miss 1
+        keys = int(self.broker.wait_log("jwt-auth: ready:").split("ready: ")[1].split()[0])
+        reader = self.paho(V311, password=h.mint("reader"))    # N: accepted 2, miss 2
+        self.assertConnected(reader)
+        for tok in (h.tamper_signature(h.mint("r1")), h.tamper_signature(h.mint("r2"))):
+            self.assertRefused(self.paho(V311, password=tok), V311)  # N: bad signature 2, misses 4
+        self.assertRefused(self.paho(V311, password="hunter2"), V311)  # N: deferred 1
+        south = {}
+        for sub in ("a", "b", "c"):                             # S: accepted 3, misses 3
+            south[sub] = self.paho(V311, password=h.mint(sub), port=p2)
+            self.assertConnected(south[sub])
+        self.assertRefused(self.paho(V311, port=p2,             # S: expired, miss 4
+                                     password=h.mint("r3", now=int(time.time()) - 3600, ttl=60)),
+                           V311)
+        self.assertRefused(self.paho(V311, password=h.mint("r4", aud="someone-else"),
+                                     port=p2), V311)            # S: wrong audience, miss 5
+        # S: publish denied 1 (not its own devices/ tree)
+        south["b"].publish("devices/a/x", b"no", 0)
+        want = {"north/connects/accepted": 2, "north/connects/deferred": 1,
+                "north/connects/refused/bad-signature": 2, "north/cache/misses": 4,
+                "north/keys/count": keys,
+                "south-2.plant_B/connects/accepted": 3,
+                "south-2.plant_B/connects/refused/expired": 1,
+                "south-2.plant_B/connects/refused/wrong-audience": 1,
+                "south-2.plant_B/acl/denied/publish": 1,
+                "south-2.plant_B/cache/misses": 5,
+                "south-2.plant_B/keys/count": keys}
+        self.maxDiff = None
+        got = self.latest_poked(m, want, [("reader", reader), ("a", south["a"])], timeout=8)
+        self.assertEqual(got, want, self.tail(60))
+        self.assertIsNone(self.broker.wait_log("stats_per_listener", timeout=0.1),
+                          self.tail(60))
+
+
+@h.skip_if_external("needs its own broker and options")
+class NoTick(StatsCase):
+    """per_listener_settings true on one listener, no stats_listener: on
+    2.0.11 to 2.0.14 the broker sends no TICK, and the counters go out from
+    the other events once due (README "Numbers to watch"); with TICK
+    (2.0.15 on, 2.1) from TICK as ever. The same figures either way."""
+
+    broker_kwargs = dict(per_listener=True, files={"acl.conf": ACL},
+                         listeners=[{"extra": {"stats_interval": "1"}}])
+
+    def test_published_with_traffic(self):
+        m = self.monitor()                                      # accepted 1, miss 1
+        keys = int(self.broker.wait_log("jwt-auth: ready:").split("ready: ")[1].split()[0])
+        c = self.paho(V311, password=h.mint("dev"))             # accepted 2, miss 2
+        self.assertConnected(c)
+        self.assertRefused(self.paho(V311, password=h.tamper_signature(h.mint("x"))),
+                           V311)                                # bad signature, miss 3
+        want = {"connects/accepted": 2, "connects/refused/bad-signature": 1,
+                "cache/misses": 3, "keys/count": keys}
+        self.maxDiff = None
+        self.assertEqual(self.latest_poked(m, want, [("dev", c)], timeout=6), want,
+                         self.tail(60))
 
 
 @h.skip_unless_broker((2, 1, 0), None, "plugin_load / plugin_use exist from Mosquitto 2.1")
@@ -255,6 +353,22 @@ class PerListenerOneInstanceSeveralListeners(StatsCase):
                                         % (p1, p2)), self.tail(60))
         want = {"connects/accepted": 2, "cache/misses": 2, "keys/count": keys}
         self.assertEqual(self.latest(m, want, timeout=4), want, self.tail(60))
+
+
+@h.skip_if_external("starts a broker with a broken configuration")
+class BadListenerName(StatsCase):
+    """stats_listener must be one topic level: a name with '/' or a wildcard
+    stops the broker at start with a line naming the option."""
+
+    start_broker = False
+
+    def test_refused_at_start(self):
+        for name in ("plant/a", "north#"):
+            b = self.broker = self.make_broker(extra={"stats_listener": name})
+            rc = b.start(expect_exit=True)
+            log = b.log()
+            self.assertNotEqual(rc, 0, "broker exited 0:\n" + log)
+            self.assertIn('option stats_listener: "%s" is not a listener name' % name, log)
 
 
 @h.skip_if_external("needs its own options")

@@ -57,6 +57,7 @@ static void test_defaults(void **state)
 	assert_null(c->revoked);
 	assert_int_equal(c->stats_interval, 10);
 	assert_false(c->stats_per_listener);
+	assert_null(c->stats_listener);
 	assert_int_equal(c->n_auth_methods, 1);
 	assert_string_equal(c->auth_methods[0], "jwt");
 	assert_true(mja_config_auth_method(c, "jwt"));
@@ -256,6 +257,7 @@ static void test_single_options_not_repeatable(void **state)
 		{ "acl_file", "/nonexistent-but-refused-earlier" },
 		{ "acl_claim", "acl" }, { "superuser_claim", "su" },
 		{ "stats_per_listener", "true" },
+		{ "stats_listener", "north" },
 	};
 
 	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
@@ -266,6 +268,27 @@ static void test_single_options_not_repeatable(void **state)
 		fx_add(&o, "%s %s", once[i][0], once[i][1]);
 		fx_parse_fails(&o, MJA_ERR_CONFIG, once[i][0], "more than once");
 	}
+}
+
+/* stats_listener: the name of the instance's listener in the $SYS topics;
+ * surrounding blanks are not part of it; 64 bytes at most */
+static void test_stats_listener(void **state)
+{
+	fx_opts o = { 0 };
+	mja_config *c;
+
+	fx_add(&o, "secret_file %s", secret_path);
+	fx_add(&o, "stats_listener  south-2.plant_B ");
+	c = fx_parse(&o);
+	assert_string_equal(c->stats_listener, "south-2.plant_B");
+	mja_config_free(c);
+	o.n = 0;
+	fx_add(&o, "secret_file %s", secret_path);
+	fx_add(&o, "stats_listener "
+			"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+	c = fx_parse(&o);
+	assert_int_equal(strlen(c->stats_listener), 64);
+	mja_config_free(c);
 }
 
 /* revocation_file, stats_interval, stats_per_listener, auth_methods */
@@ -365,6 +388,17 @@ static void test_bad_values(void **state)
 		{ "stats_interval 10s", "not a whole number" },
 		{ "stats_interval 86401", "out of range" },
 		{ "auth_methods  ,", "empty list" },
+		{ "stats_listener ", "is not a listener name" },
+		{ "stats_listener a/b", "\"a/b\" is not a listener name" },
+		{ "stats_listener a+", "is not a listener name" },
+		{ "stats_listener #", "is not a listener name" },
+		{ "stats_listener north east", "is not a listener name" },
+		{ "stats_listener a\x01" "b", "\"a\\x01b\" is not a listener name" },
+		{ "stats_listener a\x7f", "is not a listener name" },
+		{ "stats_listener caf\xc3\xa9", "is not a listener name" },
+		{ "stats_listener "
+		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+		  "1 to 64 printable ASCII characters" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -750,6 +784,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_repeatable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_single_options_not_repeatable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revocation_stats_methods, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stats_listener, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_option, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_keys, setup, teardown),

@@ -1,5 +1,8 @@
 /* test_stats.c - the counters' emit walk: topic names, reasons with blanks
- * as '-', only non-zero values, JWKS sources numbered from 1. */
+ * as '-', only non-zero values, JWKS sources numbered from 1; the full
+ * topic with a listener level, the listener names stats_listener accepts,
+ * and when the counters are due (from TICK, or from the other events where
+ * no TICK comes), on a fixed clock. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -107,12 +110,116 @@ static void test_reason_words(void **state)
 	}
 }
 
+static void test_topic_with_and_without_level(void **state)
+{
+	char buf[192];
+
+	assert_true(mja_stats_topic(buf, sizeof(buf), NULL, "connects/accepted"));
+	assert_string_equal(buf, "$SYS/broker/plugin/jwt-auth/connects/accepted");
+	assert_true(mja_stats_topic(buf, sizeof(buf), "north", "keys/count"));
+	assert_string_equal(buf, "$SYS/broker/plugin/jwt-auth/north/keys/count");
+	assert_true(mja_stats_topic(buf, sizeof(buf), "8883", "cache/hits"));
+	assert_string_equal(buf, "$SYS/broker/plugin/jwt-auth/8883/cache/hits");
+	/* does not fit: nothing published under a cut topic */
+	assert_false(mja_stats_topic(buf, 40, "north", "keys/count"));
+	assert_false(mja_stats_topic(buf, 0, NULL, "keys/count"));
+	assert_false(mja_stats_topic(buf, sizeof(buf), NULL, NULL));
+	/* the longest name and the longest suffix fit the glue's buffer */
+	{
+		char name[MJA_STATS_LEVEL_MAX + 1];
+
+		memset(name, 'n', MJA_STATS_LEVEL_MAX);
+		name[MJA_STATS_LEVEL_MAX] = '\0';
+		assert_true(mja_stats_topic(buf, sizeof(buf), name,
+				"connects/refused/client-id-does-not-match-sub-and-then-some"));
+	}
+}
+
+static void test_level_names(void **state)
+{
+	static const char *const good[] = {
+		"north", "a", "south-2.plant_B", "8883", "$edge", "(x)~@!",
+	};
+	static const char *const bad[] = {
+		"", "a/b", "a+", "#", "a b", "a\tb", "a\x01", "a\x7f", "caf\xc3\xa9",
+		"/", "x\n",
+	};
+	char longest[MJA_STATS_LEVEL_MAX + 2];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(mja_stats_level_valid(good[i], strlen(good[i])));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(mja_stats_level_valid(bad[i], strlen(bad[i])));
+	/* an embedded NUL (never from the broker: fail closed) */
+	assert_false(mja_stats_level_valid("a\0b", 3));
+	assert_false(mja_stats_level_valid(NULL, 0));
+	memset(longest, 'x', sizeof(longest));
+	assert_true(mja_stats_level_valid(longest, MJA_STATS_LEVEL_MAX));
+	assert_false(mja_stats_level_valid(longest, MJA_STATS_LEVEL_MAX + 1));
+}
+
+/* With TICK: every interval from the start, TICK only asks. */
+static void test_due_from_tick(void **state)
+{
+	mja_stats_clock c;
+
+	mja_stats_clock_start(&c, 1000);
+	assert_false(mja_stats_due_tick(&c, 10, 1000));
+	assert_false(mja_stats_due_tick(&c, 10, 10999));
+	assert_true(mja_stats_due_tick(&c, 10, 11000));
+	assert_false(mja_stats_due_tick(&c, 10, 11001));
+	assert_false(mja_stats_due_tick(&c, 10, 20999));
+	assert_true(mja_stats_due_tick(&c, 10, 25000));    /* late: once, not twice */
+	assert_false(mja_stats_due_tick(&c, 10, 25100));
+	/* once a TICK came, the other events leave it to TICK */
+	assert_false(mja_stats_due_event(&c, 10, 90000));
+	assert_true(mja_stats_due_tick(&c, 10, 90000));
+	/* stats_interval 0: never */
+	mja_stats_clock_start(&c, 0);
+	assert_false(mja_stats_due_tick(&c, 0, 0));
+	assert_false(mja_stats_due_tick(&c, 0, 1000000000));
+}
+
+/* Without TICK (2.0.11 to 2.0.14 with per_listener_settings true): the
+ * first event once due publishes; nothing comes without an event. */
+static void test_due_from_events_without_tick(void **state)
+{
+	mja_stats_clock c;
+
+	mja_stats_clock_start(&c, 5000);
+	assert_false(mja_stats_due_event(&c, 1, 5000));
+	assert_false(mja_stats_due_event(&c, 1, 5999));
+	assert_true(mja_stats_due_event(&c, 1, 6000));
+	assert_false(mja_stats_due_event(&c, 1, 6000));   /* a burst of events: one publish */
+	assert_false(mja_stats_due_event(&c, 1, 6999));
+	/* an idle minute, then one event: one publish */
+	assert_true(mja_stats_due_event(&c, 1, 66000));
+	assert_false(mja_stats_due_event(&c, 1, 66500));
+	assert_true(mja_stats_due_event(&c, 1, 67000));
+	/* stats_interval 0: never */
+	mja_stats_clock_start(&c, 0);
+	assert_false(mja_stats_due_event(&c, 0, 1000000000));
+	/* a clock that went back (never from CLOCK_MONOTONIC): not due */
+	mja_stats_clock_start(&c, 5000);
+	assert_false(mja_stats_due_event(&c, 1, 0));
+	/* the first TICK takes over: events no longer publish */
+	mja_stats_clock_start(&c, 0);
+	assert_true(mja_stats_due_event(&c, 1, 1000));
+	assert_false(mja_stats_due_tick(&c, 1, 1500));
+	assert_false(mja_stats_due_event(&c, 1, 3000));
+	assert_true(mja_stats_due_tick(&c, 1, 3000));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty_emits_nothing),
 		cmocka_unit_test(test_every_topic),
 		cmocka_unit_test(test_reason_words),
+		cmocka_unit_test(test_topic_with_and_without_level),
+		cmocka_unit_test(test_level_names),
+		cmocka_unit_test(test_due_from_tick),
+		cmocka_unit_test(test_due_from_events_without_tick),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

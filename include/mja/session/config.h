@@ -131,6 +131,9 @@ typedef struct mja_config {
 	                          * adds the listener's port to the topics where the
 	                          * broker tells it) */
 	char **auth_methods;     size_t n_auth_methods;   /* default "jwt" */
+	char *stats_listener;    /* NULL: none; else the listener level of the $SYS
+	                          * topics (stats.h), which wins over
+	                          * stats_per_listener's port */
 
 	/* keys from the identity provider (jwks.h) */
 	char **jwks_urls;        size_t n_jwks_urls;

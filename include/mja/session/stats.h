@@ -28,9 +28,13 @@
 #include <stdint.h>
 #include "mja/util/error.h"
 
-/* The topic prefix (with stats_per_listener true the glue adds the
- * listener's port and a '/' where the broker tells it: Mosquitto 2.1). */
+/* The topic prefix. A listener level may follow it (mja_stats_topic): the
+ * stats_listener name, else with stats_per_listener true the listener's
+ * port where the broker tells it (Mosquitto 2.1). */
 #define MJA_STATS_PREFIX "$SYS/broker/plugin/jwt-auth/"
+
+/* The longest listener level, in bytes (stats_listener). */
+#define MJA_STATS_LEVEL_MAX 64
 
 /* Per JWKS source, filled by mja_jwks_stats() (jwks.h; one per source, in
  * configuration order, oidc_issuer's source last). */
@@ -89,5 +93,55 @@ size_t mja_stats_emit(const mja_stats *s, const mja_stats_extra *extra,
 /* The topic word of a reason: mja_strerror(why) with blanks as '-'
  * (buf of size bytes, always terminated). */
 void mja_stats_reason_word(mja_err why, char *buf, size_t size);
+
+/* Whether p[0..len) may be a listener level: 1 to MJA_STATS_LEVEL_MAX
+ * bytes of printable ASCII (0x21..0x7E) other than '/', '+' and '#' (one
+ * topic level, no wildcard, nothing a shell or a log line mangles). */
+int mja_stats_level_valid(const char *p, size_t len);
+
+/* The full topic of suffix into buf: MJA_STATS_PREFIX, then level and '/'
+ * when level is not NULL, then suffix. 0 (buf then unusable) when it does
+ * not fit or suffix is NULL, else 1. */
+int mja_stats_topic(char *buf, size_t size, const char *level, const char *suffix);
+
+/* When the counters go out (README "Numbers to watch"): every stats_interval
+ * seconds of the plugin's monotonic clock, asked on TICK; where the broker
+ * sends no TICK (Mosquitto 2.0.11 to 2.0.14 with per_listener_settings
+ * true) asked by every other event instead, until a TICK comes. One per
+ * instance, on the broker's thread. Asking is a flag test and a compare
+ * (it is on the CONNECT path). */
+typedef struct mja_stats_clock {
+	int64_t last_ms;   /* monotonic ms of the last publish, or of the start */
+	int tick_seen;     /* a TICK came: from now on only TICK asks */
+} mja_stats_clock;
+
+static inline void mja_stats_clock_start(mja_stats_clock *c, int64_t now_ms)
+{
+	c->last_ms = now_ms;
+	c->tick_seen = 0;
+}
+
+/* Whether interval_s seconds (0: never) have passed since the last publish;
+ * if so the clock restarts at now_ms and the caller publishes. */
+static inline int mja_stats_due(mja_stats_clock *c, int64_t interval_s, int64_t now_ms)
+{
+	if (interval_s <= 0 || now_ms - c->last_ms < interval_s * 1000)
+		return 0;
+	c->last_ms = now_ms;
+	return 1;
+}
+
+/* Asked from TICK. */
+static inline int mja_stats_due_tick(mja_stats_clock *c, int64_t interval_s, int64_t now_ms)
+{
+	c->tick_seen = 1;
+	return mja_stats_due(c, interval_s, now_ms);
+}
+
+/* Asked from any other event: due only while no TICK has come. */
+static inline int mja_stats_due_event(mja_stats_clock *c, int64_t interval_s, int64_t now_ms)
+{
+	return !c->tick_seen && mja_stats_due(c, interval_s, now_ms);
+}
 
 #endif

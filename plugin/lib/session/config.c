@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "mja/session/config.h"
+#include "mja/session/stats.h"
 #include "mja/util/file.h"
 #include "mja/util/text.h"
 
@@ -186,6 +187,7 @@ enum opt_id {
 	OPT_ACL_CLAIM, OPT_SUPERUSER_CLAIM, OPT_CLAIM_MATCH,
 	OPT_JWKS_URL, OPT_OIDC_ISSUER, OPT_JWKS_CA_FILE, OPT_JWKS_REFRESH, OPT_JWKS_MAX_STALE,
 	OPT_REVOCATION_FILE, OPT_STATS_INTERVAL, OPT_STATS_PER_LISTENER, OPT_AUTH_METHODS,
+	OPT_STATS_LISTENER,
 	OPT__COUNT
 };
 
@@ -222,6 +224,7 @@ static const struct {
 	[OPT_STATS_INTERVAL] = { "stats_interval", 0 },
 	[OPT_STATS_PER_LISTENER] = { "stats_per_listener", 0 },
 	[OPT_AUTH_METHODS] = { "auth_methods", 0 },
+	[OPT_STATS_LISTENER] = { "stats_listener", 0 },
 };
 
 /* A claim name: one top-level member of the payload, used as written (a
@@ -315,6 +318,22 @@ static mja_err parse_claim_match(mja_config *c, const char *name, view v, mja_di
 	return MJA_OK;
 }
 
+/* stats_listener: one topic level under $SYS/broker/plugin/jwt-auth/
+ * (stats.h mja_stats_level_valid). */
+static mja_err parse_listener_name(const char *name, view v, char **out, mja_diag *d)
+{
+	char buf[SHOWN_MAX];
+
+	if (!mja_stats_level_valid(v.p, v.len)) {
+		mja_diag_set(d, "option %s: \"%s\" is not a listener name (1 to %d printable "
+				"ASCII characters, no blank, '/', '+' or '#')", name, shown(v, buf),
+				MJA_STATS_LEVEL_MAX);
+		return MJA_ERR_CONFIG;
+	}
+	*out = strndup(v.p, v.len);
+	return *out ? MJA_OK : MJA_ERR_NOMEM;
+}
+
 /* An URL option: one token, https:// (or http:// to loopback). */
 static mja_err parse_url(const char *name, view v, char **out, mja_diag *d)
 {
@@ -367,6 +386,8 @@ static mja_err apply_option(mja_config *c, enum opt_id id, view v, mja_diag *d)
 		if (e == MJA_OK)
 			c->stats_per_listener = choice;
 		return e;
+	case OPT_STATS_LISTENER:
+		return parse_listener_name(name, v, &c->stats_listener, d);
 	case OPT_AUTH_METHODS:
 		/* replaces the default list */
 		free_strv(c->auth_methods, c->n_auth_methods);
@@ -692,6 +713,7 @@ void mja_config_free(mja_config *c)
 	free(c->oidc_issuer);
 	free(c->jwks_ca_file);
 	free(c->revocation_file);
+	free(c->stats_listener);
 	free_strv(c->auth_methods, c->n_auth_methods);
 	mja_config_files_free(c->files);
 	mja_cache_free(c->cache);

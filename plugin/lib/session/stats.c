@@ -1,4 +1,5 @@
-/* stats.c - the emit walk over the plugin's counters (stats.h). */
+/* stats.c - the emit walk over the plugin's counters, their topics and the
+ * listener level (stats.h). */
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -77,4 +78,30 @@ size_t mja_stats_emit(const mja_stats *s, const mja_stats_extra *x,
 		put(&w, topic, src->keys);
 	}
 	return w.calls;
+}
+
+int mja_stats_level_valid(const char *p, size_t len)
+{
+	if (!p || len == 0 || len > MJA_STATS_LEVEL_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c < 0x21 || c > 0x7e || c == '/' || c == '+' || c == '#')
+			return 0;
+	}
+	return 1;
+}
+
+int mja_stats_topic(char *buf, size_t size, const char *level, const char *suffix)
+{
+	int n;
+
+	if (!buf || size == 0 || !suffix)
+		return 0;
+	if (level)
+		n = snprintf(buf, size, "%s%s/%s", MJA_STATS_PREFIX, level, suffix);
+	else
+		n = snprintf(buf, size, "%s%s", MJA_STATS_PREFIX, suffix);
+	return n >= 0 && (size_t)n < size;
 }

@@ -234,6 +234,70 @@ static void size_cap_first(void **state)
 	mja_keyset_free(ks);
 }
 
+/* A token checked elsewhere (a worker thread) and put: the next check is a
+ * hit, its claims still judged with the caller's time; holds() says so
+ * beforehand without counting. */
+static void put_then_hit(void **state)
+{
+	mja_keyset *ks = keyset(SECRET);
+	mja_verify_opts o = default_opts();
+	mja_cache *c = mja_cache_new(8);
+	char *tok = mint(SECRET, "dev-1", T0 + 60, NULL);
+	unsigned char h1[32], h2[32];
+	mja_token *t = NULL;
+	mja_cache_stats st;
+
+	(void)state;
+	assert_int_equal(mja_cache_holds(c, ks, &o, tok, strlen(tok)), 0);
+	assert_int_equal(mja_token_verify(ks, &o, tok, strlen(tok), T0, &t), MJA_OK);
+	assert_int_equal(mja_cache_put(c, ks, &o, tok, strlen(tok), t, h1), MJA_OK);
+	mja_token_free(t);
+	assert_int_equal(mja_cache_holds(c, ks, &o, tok, strlen(tok)), 1);
+	t = NULL;
+	assert_int_equal(mja_cache_verify_hashed(c, ks, &o, tok, strlen(tok), T0, &t, h2), MJA_OK);
+	mja_token_free(t);
+	assert_memory_equal(h1, h2, 32);
+	mja_cache_get_stats(c, &st);
+	assert_int_equal(st.hits, 1);
+	assert_int_equal(st.misses, 0);
+	/* expired by now: refused although stored */
+	assert_int_equal(verify(c, ks, &o, tok, T0 + 60 + 30, NULL, 0), MJA_ERR_EXPIRED);
+	/* another key set: not held any more */
+	{
+		mja_keyset *other = keyset(OTHER);
+
+		assert_int_equal(mja_cache_holds(c, other, &o, tok, strlen(tok)), 0);
+		mja_keyset_free(other);
+	}
+	free(tok);
+	mja_cache_free(c);
+	mja_keyset_free(ks);
+}
+
+/* Without a store put only hashes; holds() is always 0. */
+static void put_without_store_hashes(void **state)
+{
+	mja_keyset *ks = keyset(SECRET);
+	mja_verify_opts o = default_opts();
+	mja_cache *c = mja_cache_new(0);
+	char *tok = mint(SECRET, "dev-1", T0 + 60, NULL);
+	unsigned char h1[32], h2[32];
+	mja_token *t = NULL;
+
+	(void)state;
+	assert_int_equal(mja_token_verify(ks, &o, tok, strlen(tok), T0, &t), MJA_OK);
+	assert_int_equal(mja_cache_put(c, ks, &o, tok, strlen(tok), t, h1), MJA_OK);
+	assert_int_equal(mja_cache_holds(c, ks, &o, tok, strlen(tok)), 0);
+	mja_token_free(t);
+	t = NULL;
+	assert_int_equal(mja_cache_verify_hashed(c, ks, &o, tok, strlen(tok), T0, &t, h2), MJA_OK);
+	mja_token_free(t);
+	assert_memory_equal(h1, h2, 32);
+	free(tok);
+	mja_cache_free(c);
+	mja_keyset_free(ks);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +309,8 @@ int main(void)
 		cmocka_unit_test(bounded),
 		cmocka_unit_test(capacity_zero_never_stores),
 		cmocka_unit_test(size_cap_first),
+		cmocka_unit_test(put_then_hit),
+		cmocka_unit_test(put_without_store_hashes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,6 +55,20 @@ mja_err mja_cache_verify_hashed(mja_cache *c, const mja_keyset *ks, const mja_ve
 		const char *tok, size_t len, int64_t now, mja_token **out,
 		unsigned char hash[32]);
 
+/* For a check done elsewhere (a worker thread, workers.h). Counts no hit
+ * or miss.
+ * mja_cache_holds: 1 iff tok is stored for (ks, o): a check through
+ * mja_cache_verify would skip its signature. 0 without a store or for a
+ * token over max_token_bytes.
+ * mja_cache_put: remember t, which mja_token_verify (or _ex) accepted as
+ * tok with exactly ks and o (the caller's duty: a result checked with keys
+ * since replaced must not be stored), and give the token's SHA-256 in hash
+ * (may be NULL), also without a store. */
+int mja_cache_holds(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len);
+mja_err mja_cache_put(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len, const mja_token *t, unsigned char hash[32]);
+
 void mja_cache_get_stats(const mja_cache *c, mja_cache_stats *st);
 
 #endif

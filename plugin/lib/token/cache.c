@@ -226,3 +226,105 @@ mja_err mja_cache_verify_hashed(mja_cache *c, const mja_keyset *ks, const mja_ve
 		memcpy(hash, h, sizeof(h));
 	return MJA_OK;
 }
+
+/* ---- a check done elsewhere (cache.h, workers.h) ---- */
+
+/* The SHA-256 of tok into h, with the cache's digest context. */
+static int hash_token(mja_cache *c, const char *tok, size_t len, unsigned char h[32])
+{
+	unsigned int hlen = 0;
+
+	return EVP_DigestInit_ex(c->mdctx, c->sha256, NULL) == 1 &&
+		EVP_DigestUpdate(c->mdctx, tok, len) == 1 &&
+		EVP_DigestFinal_ex(c->mdctx, h, &hlen) == 1 && hlen == 32;
+}
+
+/* The set of hash h (as in mja_cache_verify_hashed). */
+static struct entry *set_of(mja_cache *c, const unsigned char h[32])
+{
+	size_t i;
+
+	memcpy(&i, h, sizeof(i));
+	return &c->e[(i % c->nsets) * WAYS];
+}
+
+static struct entry *find(struct entry *set, const unsigned char h[32])
+{
+	for (size_t i = 0; i < WAYS; i++)
+		if (set[i].used && CRYPTO_memcmp(set[i].hash, h, 32) == 0)
+			return &set[i];
+	return NULL;
+}
+
+/* Entries are for (ks, o) only: another pair empties the cache. */
+static void serve(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o)
+{
+	if (c->ks != ks || c->opts != o) {
+		mja_cache_clear(c);
+		c->ks = ks;
+		c->opts = o;
+	}
+}
+
+static size_t max_bytes(const mja_verify_opts *o)
+{
+	return o->max_token_bytes ? o->max_token_bytes : MJA_DEFAULT_MAX_TOKEN_BYTES;
+}
+
+int mja_cache_holds(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len)
+{
+	unsigned char h[32];
+
+	if (!c || c->nsets == 0 || !ks || !o || !tok || len > max_bytes(o))
+		return 0;
+	serve(c, ks, o);
+	return hash_token(c, tok, len, h) && find(set_of(c, h), h) != NULL;
+}
+
+mja_err mja_cache_put(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len, const mja_token *t, unsigned char hash[32])
+{
+	unsigned char h[32];
+	struct entry *set, *victim;
+
+	if (!ks || !o || !t || (!tok && len))
+		return MJA_ERR_INVAL;
+	if (!c || c->nsets == 0) {
+		if (hash && !EVP_Digest(tok, len, hash, NULL, EVP_sha256(), NULL))
+			return MJA_ERR_INTERNAL;
+		return MJA_OK;
+	}
+	serve(c, ks, o);
+	if (!hash_token(c, tok, len, h))
+		return MJA_ERR_INTERNAL;
+	set = set_of(c, h);
+	if (!find(set, h)) {
+		/* least recently used way, as in mja_cache_verify_hashed */
+		victim = &set[0];
+		for (size_t i = 0; i < WAYS; i++) {
+			if (!set[i].used) {
+				victim = &set[i];
+				break;
+			}
+			if (set[i].last_use < victim->last_use)
+				victim = &set[i];
+		}
+		if (victim->used) {
+			entry_drop(victim);
+			c->st.evictions++;
+			c->st.used--;
+		}
+		memcpy(victim->hash, h, sizeof(h));
+		victim->used = 1;
+		victim->last_use = ++c->clock;
+		victim->alg = t->alg;
+		victim->header = json_incref(t->header);
+		victim->payload = json_incref(t->payload);
+		c->st.inserts++;
+		c->st.used++;
+	}
+	if (hash)
+		memcpy(hash, h, sizeof(h));
+	return MJA_OK;
+}

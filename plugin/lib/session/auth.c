@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "mja/session/auth.h"
+#include "mja/token/b64url.h"
 #include "mja/token/cache.h"
 #include "mja/token/claims.h"
 #include "mja/util/text.h"
@@ -265,9 +266,40 @@ static int token_field_is_username(const mja_config *cfg)
 	return cfg->token_field == MJA_TOKEN_FIELD_USERNAME;
 }
 
-mja_decision mja_auth_token(const mja_config *cfg, const char *tok, size_t len,
+/* A check done on another thread (mja_auth_connect_verified): its answer
+ * and, on MJA_OK, the token (taken). */
+struct pre {
+	mja_err err;
+	mja_token *token;
+};
+
+/* Step 1-7 with a check done elsewhere: its claims judged again with now
+ * (time has passed since), then stored in the cache as a check here would
+ * have stored it; hash: the token's SHA-256. */
+static mja_err take_verified(const mja_config *cfg, const char *tok, size_t len, int64_t now,
+		struct pre *pre, mja_token **t, unsigned char hash[MJA_TOKEN_HASH_LEN])
+{
+	mja_err e = pre->err;
+
+	*t = pre->token;
+	pre->token = NULL;
+	if (e == MJA_OK && !*t)
+		e = MJA_ERR_INTERNAL;
+	if (e == MJA_OK)
+		e = mja_claims_check((*t)->payload, &cfg->files->verify.claims, now);
+	if (e == MJA_OK)
+		e = mja_cache_put(cfg->cache, cfg->files->keys, &cfg->files->verify, tok, len,
+				*t, hash);
+	if (e != MJA_OK) {
+		mja_token_free(*t);
+		*t = NULL;
+	}
+	return e;
+}
+
+static mja_decision token_decide(const mja_config *cfg, const char *tok, size_t len,
 		const char *username, const char *clientid, int64_t now, int keep_token,
-		mja_principal **out, mja_err *why)
+		struct pre *pre, mja_principal **out, mja_err *why)
 {
 	unsigned char hash[MJA_TOKEN_HASH_LEN];
 	mja_token *t = NULL;
@@ -284,8 +316,11 @@ mja_decision mja_auth_token(const mja_config *cfg, const char *tok, size_t len,
 		return deny(why, MJA_ERR_NO_TOKEN);
 	/* docs/design.md, "Token rules" 1-7: shape, header, key, signature,
 	 * payload, claims; the cache hands back the token's SHA-256 it keys on */
-	e = mja_cache_verify_hashed(cfg->cache, cfg->files->keys, &cfg->files->verify,
-			tok, len, now, &t, hash);
+	if (pre)
+		e = take_verified(cfg, tok, len, now, pre, &t, hash);
+	else
+		e = mja_cache_verify_hashed(cfg->cache, cfg->files->keys, &cfg->files->verify,
+				tok, len, now, &t, hash);
 	if (cfg->jwks && (e == MJA_ERR_UNKNOWN_KID || e == MJA_ERR_NO_KEY ||
 			e == MJA_ERR_ALG_NOT_ALLOWED))
 		e = jwks_miss(cfg, tok, len, now, e);
@@ -336,6 +371,13 @@ out:
 	return MJA_ALLOW;
 }
 
+mja_decision mja_auth_token(const mja_config *cfg, const char *tok, size_t len,
+		const char *username, const char *clientid, int64_t now, int keep_token,
+		mja_principal **out, mja_err *why)
+{
+	return token_decide(cfg, tok, len, username, clientid, now, keep_token, NULL, out, why);
+}
+
 /* The token field chosen by token_field; NULL when absent or empty (the
  * broker passes empty fields as NULL already). */
 static const char *token_of(const mja_config *cfg, const char *username, const char *password)
@@ -345,8 +387,8 @@ static const char *token_of(const mja_config *cfg, const char *username, const c
 	return tok && tok[0] ? tok : NULL;
 }
 
-mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
-		const char *password, const char *clientid, int64_t now,
+static mja_decision connect_with(const mja_config *cfg, const char *username,
+		const char *password, const char *clientid, int64_t now, struct pre *pre,
 		mja_principal **out, mja_err *why)
 {
 	const char *tok;
@@ -377,8 +419,83 @@ mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
 	}
 	/* token_field username: keep the token for the SIGHUP re-check, the
 	 * glue replaces the username field that held it (auth.h) */
-	return mja_auth_token(cfg, tok, len, username, clientid, now,
-			cfg->token_field == MJA_TOKEN_FIELD_USERNAME, out, why);
+	return token_decide(cfg, tok, len, username, clientid, now,
+			cfg->token_field == MJA_TOKEN_FIELD_USERNAME, pre, out, why);
+}
+
+mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
+		const char *password, const char *clientid, int64_t now,
+		mja_principal **out, mja_err *why)
+{
+	return connect_with(cfg, username, password, clientid, now, NULL, out, why);
+}
+
+mja_decision mja_auth_connect_verified(const mja_config *cfg, const char *username,
+		const char *password, const char *clientid, int64_t now, mja_err verify_err,
+		mja_token *verified, mja_principal **out, mja_err *why)
+{
+	struct pre pre = { .err = verify_err, .token = verified };
+	mja_decision r = connect_with(cfg, username, password, clientid, now, &pre, out, why);
+
+	mja_token_free(pre.token);   /* not taken: the token was not one to verify */
+	return r;
+}
+
+/* Whether an alg names an asymmetric algorithm: the first segment decoded
+ * and parsed (a routing decision only: the check itself judges the header
+ * again, whichever thread it runs on). */
+static int names_asymmetric(const char *tok, size_t len)
+{
+	unsigned char buf[MJA_TOKEN_MEMO_MAX_SEGMENT];
+	const char *dot = memchr(tok, '.', len);
+	size_t seg, n = 0;
+	json_t *h, *a;
+	mja_alg alg;
+	int yes = 0;
+
+	if (!dot)
+		return 0;
+	seg = (size_t)(dot - tok);
+	if (mja_b64url_decoded_max(seg) > sizeof(buf) ||
+	    mja_b64url_decode(tok, seg, buf, &n) != MJA_OK)
+		return 0;
+	h = json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, NULL);
+	a = json_object_get(h, "alg");
+	if (json_is_string(a) &&
+	    mja_alg_from_name(json_string_value(a), json_string_length(a), &alg) == MJA_OK)
+		yes = mja_alg_info_of(alg)->family != MJA_FAMILY_HMAC;
+	json_decref(h);
+	return yes;
+}
+
+/* Every algorithm but the HMAC ones. */
+#define ASYMMETRIC (MJA_ALG_SET_ALL & ~(MJA_ALG_BIT(MJA_ALG_HS256) | \
+		MJA_ALG_BIT(MJA_ALG_HS384) | MJA_ALG_BIT(MJA_ALG_HS512)))
+
+int mja_auth_offload(const mja_config *cfg, const char *username, const char *password,
+		const char **tok, size_t *len)
+{
+	const char *t;
+	size_t n;
+
+	if (!cfg || !cfg->files || !tok || !len)
+		return 0;
+	/* only where a key could check an asymmetric algorithm */
+	if (!(mja_keyset_algs(cfg->files->keys) & cfg->files->verify.algorithms & ASYMMETRIC) &&
+	    !(cfg->files->verify.algorithms == 0 &&
+	      (mja_keyset_algs(cfg->files->keys) & ASYMMETRIC)))
+		return 0;
+	t = token_of(cfg, username, password);
+	if (!t)
+		return 0;
+	n = strlen(t);
+	if (n > (cfg->max_token_bytes ? cfg->max_token_bytes : MJA_DEFAULT_MAX_TOKEN_BYTES) ||
+	    !mja_token_looks_like_jwt(t, n) || !names_asymmetric(t, n) ||
+	    mja_cache_holds(cfg->cache, cfg->files->keys, &cfg->files->verify, t, n))
+		return 0;
+	*tok = t;
+	*len = n;
+	return 1;
 }
 
 /* docs/design.md, "Re-authentication": a re-authentication or re-check

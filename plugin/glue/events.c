@@ -152,6 +152,28 @@ static int auth_rc(mja_decision r)
 		r == MJA_HOLD ? MJA_GLUE_ERR_AUTH_DELAYED : MOSQ_ERR_AUTH;
 }
 
+/* 2.1 calls a plugin's TICK no sooner than the next_ms it returned last
+ * (and forgets that wake-up when another event wakes its loop first), and
+ * a held CONNECT is completed from TICK only: when one is held and TICK is
+ * not due within a millisecond, register the callback afresh, which 2.1
+ * calls on its next pass (it logs the registration). */
+static void tick_soon(struct mja_glue *g)
+{
+	int64_t ms = mja_glue__mono_ms();
+
+	if (!g->line_2_1 || ms + 1 >= g->tick_due_ms)
+		return;
+	if (mosquitto_callback_unregister(g->id, MOSQ_EVT_TICK, mja_glue__tick, NULL) !=
+			MOSQ_ERR_SUCCESS)
+		return;
+	if (mosquitto_callback_register(g->id, MOSQ_EVT_TICK, mja_glue__tick, NULL, g) ==
+			MOSQ_ERR_SUCCESS)
+		g->tick_due_ms = ms;
+	else
+		mosquitto_log_printf(MOSQ_LOG_ERR, MJA_GLUE_LOG_PREFIX "cannot register the "
+				"TICK callback again: held CONNECTs and expiry wait for none");
+}
+
 int mja_glue__basic_auth(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_basic_auth *ev = event_data;
@@ -165,6 +187,8 @@ int mja_glue__basic_auth(int event, void *event_data, void *userdata)
 	r = mja_session_basic_auth(g->session, &c, ev->username, ev->password,
 			mja_glue__now(), mja_glue__mono_ms(), &acts, &why);
 	run(g, &c, &acts, &r);
+	if (r == MJA_HOLD)
+		tick_soon(g);
 	if (r == MJA_IGNORE)
 		return MJA_GLUE_ERR_PLUGIN_IGNORE;   /* only ever on 2.1 */
 	/* 2.1 passes a reason code to the client's CONNACK; 2.0 knows only
@@ -272,6 +296,7 @@ int mja_glue__tick(int event, void *event_data, void *userdata)
 	 * second, so stats_interval is kept as well) */
 	if (g->line_2_1)
 		((struct mja_glue_evt_tick *)event_data)->next_ms = (long)next;
+	g->tick_due_ms = ms + next;
 	return MOSQ_ERR_SUCCESS;
 }
 

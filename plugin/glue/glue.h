@@ -53,6 +53,7 @@ struct mja_glue {
 	int acl_registered;
 	int line_2_1;              /* CLIENT_OFFLINE and CONNECT registered */
 	int64_t last_stats_ms;     /* monotonic, of the last $SYS counters publish */
+	int64_t tick_due_ms;       /* monotonic: when 2.1 calls TICK next (as asked) */
 };
 
 /* Callbacks (events.c; userdata is the struct mja_glue). */

@@ -142,11 +142,6 @@
 /* While a worker's check is pending (workers.h), the most TICK may wait,
  * milliseconds. */
 #define MJA_SESSION_WORK_POLL_MS 1
-/* Once signature checks run on worker threads, the most TICK may wait
- * with none pending: Mosquitto 2.1 calls TICK no sooner than the next_ms
- * it returned last, so this bounds the wait of a CONNECT held after a
- * quiet spell, milliseconds. */
-#define MJA_SESSION_WORK_IDLE_MS 10
 /* At most this many CONNECTs held at once; more are refused at once. */
 #define MJA_SESSION_MAX_HOLDS 10000
 

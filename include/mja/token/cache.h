@@ -66,6 +66,10 @@ mja_err mja_cache_verify_hashed(mja_cache *c, const mja_keyset *ks, const mja_ve
  * (may be NULL), also without a store. */
 int mja_cache_holds(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
 		const char *tok, size_t len);
+/* Count a miss for a token that mja_cache_holds did not hold and that was
+ * checked elsewhere (whatever the check's answer), as mja_cache_verify
+ * counts one; nothing without a store. */
+void mja_cache_miss(mja_cache *c);
 mja_err mja_cache_put(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
 		const char *tok, size_t len, const mja_token *t, unsigned char hash[32]);
 

@@ -281,6 +281,7 @@ static mja_err take_verified(const mja_config *cfg, const char *tok, size_t len,
 {
 	mja_err e = pre->err;
 
+	mja_cache_miss(cfg->cache);   /* the check the cache could not spare */
 	*t = pre->token;
 	pre->token = NULL;
 	if (e == MJA_OK && !*t)

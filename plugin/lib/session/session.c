@@ -1393,10 +1393,6 @@ int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *a
 	next = tick_scan(s, now, ms, a);
 	if (s->workers && mja_workers_pending(s->workers) && next > MJA_SESSION_WORK_POLL_MS)
 		return MJA_SESSION_WORK_POLL_MS;   /* a worker's answer is due any moment */
-	/* 2.1 calls TICK no sooner than it asked last time, and a CONNECT held
-	 * now is only completed from TICK: keep the wait short (session.h) */
-	if (s->workers && next > MJA_SESSION_WORK_IDLE_MS)
-		return MJA_SESSION_WORK_IDLE_MS;
 	return s->n_holds && next > MJA_SESSION_HOLD_POLL_MS ? MJA_SESSION_HOLD_POLL_MS : next;
 }
 

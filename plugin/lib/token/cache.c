@@ -328,3 +328,9 @@ mja_err mja_cache_put(mja_cache *c, const mja_keyset *ks, const mja_verify_opts 
 		memcpy(hash, h, sizeof(h));
 	return MJA_OK;
 }
+
+void mja_cache_miss(mja_cache *c)
+{
+	if (c && c->nsets)
+		c->st.misses++;
+}

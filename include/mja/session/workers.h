@@ -14,12 +14,15 @@
  *    the cache, the JWKS state, the revocation list and mja_auth_detail are
  *    only ever touched there.
  *  - worker threads: mja_token_verify_ex on a copy of the token, with the
- *    key snapshot the job was given and a header memo of their own. Nothing
- *    else. That call reads the keys (shared OpenSSL objects: each check
- *    duplicates the key's prepared context, EVP_PKEY_CTX_dup, and works on
- *    the copy) and makes new jansson values (jansson 2.14 counts references
- *    atomically, so a token made on a worker may be freed on the broker's
- *    thread). mja_auth_detail is thread-local and not used by it.
+ *    key snapshot the job was given and no header memo. Nothing else. That
+ *    call reads the keys (shared OpenSSL objects: each check duplicates the
+ *    key's prepared context, EVP_PKEY_CTX_dup, and works on the copy) and
+ *    makes new jansson values that no other thread holds; the token is
+ *    handed over under the pool's lock and the worker keeps no reference
+ *    (jansson reads a value's reference count without atomics, so no value
+ *    is ever shared between two threads at once: hence no memo, whose
+ *    header objects the tokens would share). mja_auth_detail is
+ *    thread-local and not used by it.
  *
  * Ownership:
  *  - the pool owns its threads, its queue and every job in it; a job owns

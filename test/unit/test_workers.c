@@ -331,6 +331,27 @@ static void the_token_is_copied(void **state)
 	mja_workers_free(w);
 }
 
+/* wait_any: returns once a result is ready (1), at once with no work (0). */
+static void wait_any_returns_with_a_result(void **state)
+{
+	struct fx *f = *state;
+	mja_workers *w = pool(1);
+	mja_work_result r[2];
+	char *tok = mint(f->priv, "dev-1", T0 + 300);
+
+	assert_int_equal(mja_workers_wait_any(w, 1000), 0);   /* nothing queued */
+	assert_int_equal(mja_workers_set_keys(w, f->ks, &f->o), MJA_OK);
+	submit(w, tok, T0);
+	/* a generous bound: it returns when the check ends */
+	assert_int_equal(mja_workers_wait_any(w, 30 * 1000000L), 1);
+	assert_int_equal(mja_workers_collect(w, r, 2), 1);
+	assert_int_equal(r[0].err, MJA_OK);
+	mja_work_result_clear(&r[0]);
+	assert_int_equal(mja_workers_wait_any(w, 1000), 0);
+	free(tok);
+	mja_workers_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +364,7 @@ int main(void)
 		cmocka_unit_test(cancelled_jobs_never_come_back),
 		cmocka_unit_test(free_with_work_pending),
 		cmocka_unit_test(the_token_is_copied),
+		cmocka_unit_test(wait_any_returns_with_a_result),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -142,6 +142,9 @@
 /* While a worker's check is pending (workers.h), the most TICK may wait,
  * milliseconds. */
 #define MJA_SESSION_WORK_POLL_MS 1
+/* On TICK, with checks pending and none ended, the most it waits for the
+ * first to end, microseconds (workers.h mja_workers_wait_any). */
+#define MJA_SESSION_WORK_WAIT_US 2000
 /* At most this many CONNECTs held at once; more are refused at once. */
 #define MJA_SESSION_MAX_HOLDS 10000
 
@@ -332,7 +335,9 @@ void mja_session_disconnect(mja_session *s, const void *client, int64_t now,
  * revokes (their wills denied), and kicks expired clients (at most once
  * per MJA_SESSION_TICK_MS). Returns the milliseconds until its next scan,
  * from 1 to MJA_SESSION_TICK_MS: 2.1's next_ms (its main loop sleeps until
- * its next timer), so a deadline is acted on within about a second. */
+ * its next timer), so a deadline is acted on within about a second; 0 (TICK
+ * on the broker's next pass) while worker checks are pending and this TICK
+ * took answers in (see "Held CONNECTs"). */
 int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *acts);
 
 /* How many CONNECTs are held (then TICK returns at most

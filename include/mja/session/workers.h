@@ -42,8 +42,8 @@
  *  - a collected result (mja_work_result) is the caller's: its token is
  *    freed with mja_work_result_clear.
  *
- * No clock is read here: each job carries the caller's `now` for the
- * claims. Shutdown (mja_workers_free): queued jobs are dropped, running
+ * No clock is read for a decision: each job carries the caller's `now` for
+ * the claims (mja_workers_wait_any has a timeout, nothing more). Shutdown (mja_workers_free): queued jobs are dropped, running
  * ones finish, the threads are joined, every job, result and snapshot is
  * freed.
  */
@@ -111,6 +111,14 @@ size_t mja_workers_pending(const mja_workers *w);
 /* Block until every job submitted so far has finished (collectable or
  * thrown away). For tests and benchmarks; never on the broker's thread. */
 void mja_workers_wait(mja_workers *w);
+
+/* Block until a result is ready to collect, no job is queued or running,
+ * or max_us microseconds have passed; 1 if a result is ready. The broker's
+ * thread uses it on TICK when checks are pending and none has ended, so
+ * that it completes them on this pass (a broker built with websockets
+ * wakes at most every 100 ms otherwise, docs/design.md). Only this call
+ * reads a clock (the monotonic one, for its timeout). */
+int mja_workers_wait_any(mja_workers *w, long max_us);
 
 void mja_work_result_clear(mja_work_result *r);   /* frees the token */
 

@@ -50,6 +50,7 @@ struct mja_session {
 	mja_workers *workers;      /* owned; started at the first check for it */
 	int workers_off;           /* verify_threads 0, or they did not start */
 	int keys_changed;          /* since the workers' last key snapshot */
+	int work_done;             /* this TICK took a worker's answer in */
 	mja_stats stats;           /* counters published under $SYS (stats.h) */
 };
 
@@ -885,7 +886,13 @@ static void take_results(mja_session *s)
 
 	if (!s->workers)
 		return;
+	/* checks pending and none ended: wait a little for the first (its
+	 * client is waiting; the broker may not come back for 100 ms) */
+	if (mja_workers_pending(s->workers))
+		(void)mja_workers_wait_any(s->workers, MJA_SESSION_WORK_WAIT_US);
+	s->work_done = 0;
 	while ((n = mja_workers_collect(s->workers, r, 64)) > 0) {
+		s->work_done = 1;
 		for (size_t k = 0; k < n; k++) {
 			struct hold *h = NULL;
 
@@ -1391,8 +1398,12 @@ int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *a
 	jwks_update(s, now, a);
 	complete_holds(s, now, ms, a);
 	next = tick_scan(s, now, ms, a);
-	if (s->workers && mja_workers_pending(s->workers) && next > MJA_SESSION_WORK_POLL_MS)
-		return MJA_SESSION_WORK_POLL_MS;   /* a worker's answer is due any moment */
+	/* checks still pending (session.h "Held CONNECTs"): after answers were
+	 * taken in, TICK on the broker's next pass (their clients' packets
+	 * wake it); else within MJA_SESSION_WORK_POLL_MS */
+	if (s->workers && mja_workers_pending(s->workers))
+		return s->work_done ? 0 : next > MJA_SESSION_WORK_POLL_MS ?
+			MJA_SESSION_WORK_POLL_MS : next;
 	return s->n_holds && next > MJA_SESSION_HOLD_POLL_MS ? MJA_SESSION_HOLD_POLL_MS : next;
 }
 

@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -213,7 +214,14 @@ mja_err mja_workers_new(unsigned n, mja_workers **out, mja_diag *d)
 	w->running = calloc(n, sizeof(*w->running));
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
-	pthread_cond_init(&w->idle, NULL);
+	{
+		pthread_condattr_t ca;   /* mja_workers_wait_any's timeout */
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&w->idle, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	w->next_id = 1;
 	if (!w->threads || !w->running) {
 		pool_free(w);
@@ -426,6 +434,29 @@ void mja_workers_wait(mja_workers *w)
 	while (w->busy)
 		pthread_cond_wait(&w->idle, &w->mu);
 	pthread_mutex_unlock(&w->mu);
+}
+
+int mja_workers_wait_any(mja_workers *w, long max_us)
+{
+	struct timespec ts;
+	int ready;
+
+	if (!w)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += max_us / 1000000;
+	ts.tv_nsec += (max_us % 1000000) * 1000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&w->mu);
+	while (!w->dhead && w->busy)
+		if (pthread_cond_timedwait(&w->idle, &w->mu, &ts) != 0)
+			break;
+	ready = w->dhead != NULL;
+	pthread_mutex_unlock(&w->mu);
+	return ready;
 }
 
 void mja_work_result_clear(mja_work_result *r)

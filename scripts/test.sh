@@ -142,15 +142,16 @@ stage_tsan() {
 		echo "tsan: the Mosquitto 2.1 part SKIPPED, needs root (the sid chroot)"
 		return 0
 	fi
-	local build=build/tsan-sid
+	local build=build/tsan-sid runtime
 	scripts/broker-matrix.sh setup sid &&
+	runtime=$(scripts/broker-matrix.sh run sid gcc -print-file-name=libtsan.so) &&
 	scripts/broker-matrix.sh build sid "$build" -DMJA_SANITIZE=thread -DMJA_BUILD_BENCH=OFF &&
 	scripts/broker-matrix.sh run sid /bin/sh -c "cd '$MJA_ROOT/$build' &&
 		TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j 1 \
 		-R '^(unit_workers|unit_session_workers|unit_jwks)$'" &&
 	(cd "$build" && MJA_E2E_BROKER_WRAPPER="$MJA_ROOT/scripts/broker-matrix.sh run sid" \
 		MJA_E2E_BROKER_SLOW=0 \
-		MJA_E2E_TSAN_RUNTIME="$(scripts/broker-matrix.sh run sid gcc -print-file-name=libtsan.so)" \
+		MJA_E2E_TSAN_RUNTIME="$runtime" \
 		ctest --output-on-failure -j 1 -R '^(e2e_verify_threads|e2e_jwks_hold|e2e_connect)$')
 }
 

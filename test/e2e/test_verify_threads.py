@@ -242,5 +242,27 @@ class VerifyThreads(BrokerTestCase):
         self.assertEqual(self.broker.stop(), 0, self.tail())
         self.assertLess(time.monotonic() - t0, 5 * SLOW)
 
+@skip_if_external("needs its own broker and its log")
+@skip_unless_broker(hi=(2, 1, 0), reason="on 2.0 (no delayed authentication) the option "
+                    "changes nothing; test_verify_threads.VerifyThreads covers 2.1")
+class NothingChangesOn20(BrokerTestCase):
+    broker_kwargs = dict(extra={"verify_threads": "4"})
+
+    def test_checks_stay_on_the_brokers_thread(self):
+        cid = unique_id("es20")
+        c = RawClient("127.0.0.1", self.broker.port, timeout=10)
+        self.addCleanup(c.close)
+        ack = c.connect(cid, password=mint(sub=cid, alg="ES256").encode())
+        self.assertEqual((ack.type, ack.reason), (CONNACK, 0), self.tail())
+        # refused at once: 2.0 answers every refusal 0x87
+        cid = unique_id("bad20")
+        c = RawClient("127.0.0.1", self.broker.port, timeout=10)
+        self.addCleanup(c.close)
+        ack = c.connect(cid, password=tamper_signature(mint(sub=cid, alg="ES256")).encode())
+        self.assertEqual((ack.type, ack.reason), (CONNACK, 0x87), self.tail())
+        self.assertTrue(self.broker.wait_log("refused client %s" % cid, "bad signature"),
+                        self.tail())
+        self.assertFalse(self.broker.log_lines("worker thread"), self.tail())
+
 if __name__ == "__main__":
     unittest.main()

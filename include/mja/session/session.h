@@ -144,7 +144,7 @@
 #define MJA_SESSION_WORK_POLL_MS 1
 /* On TICK, with checks pending and none ended, the most it waits for the
  * first to end, microseconds (workers.h mja_workers_wait_any). */
-#define MJA_SESSION_WORK_WAIT_US 2000
+#define MJA_SESSION_WORK_WAIT_US 500
 /* At most this many CONNECTs held at once; more are refused at once. */
 #define MJA_SESSION_MAX_HOLDS 10000
 

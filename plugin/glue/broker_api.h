@@ -53,6 +53,13 @@ struct mosquitto *mosquitto_client(const char *clientid);
 #endif
 #pragma weak mosquitto_client
 
+/* mosquitto_client_port: 2.1's listener port of a client (2.0 has no
+ * such function; NULL there). */
+#if !MJA_MOSQ_HEADERS_2_1
+int mosquitto_client_port(const struct mosquitto *client);
+#endif
+#pragma weak mosquitto_client_port
+
 /* Delayed basic authentication (2.1 only; the plugin may be built with
  * 2.0's headers and loaded by 2.1, which init finds out at run time): a
  * BASIC_AUTH answer of MJA_GLUE_ERR_AUTH_DELAYED, answered later with

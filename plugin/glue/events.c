@@ -1,4 +1,5 @@
 /* events.c (glue) - broker event -> session call -> actions carried out. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,11 @@ _Static_assert(MJA_ACCESS_UNSUBSCRIBE == MOSQ_ACL_UNSUBSCRIBE,
 int mja_glue__has_client_lookup(void)
 {
 	return mosquitto_client != NULL;
+}
+
+int mja_glue__has_client_port(void)
+{
+	return mosquitto_client_port != NULL;
 }
 
 int mja_glue__client_held(const void *client, const char *clientid, void *ctx)
@@ -152,11 +158,11 @@ static int auth_rc(mja_decision r)
 		r == MJA_HOLD ? MJA_GLUE_ERR_AUTH_DELAYED : MOSQ_ERR_AUTH;
 }
 
-/* 2.1 calls a plugin's TICK no sooner than the next_ms it returned last
- * (and forgets that wake-up when another event wakes its loop first), and
- * a held CONNECT is completed from TICK only: when one is held and TICK is
- * not due within a millisecond, register the callback afresh, which 2.1
- * calls on its next pass (it logs the registration). */
+/* 2.1's loop sleeps until the wake-up TICK asked for last
+ * (mja_glue__tick_wakeup, g->tick_due_ms), and a held CONNECT is completed
+ * from TICK only: when one is held and that wake-up is more than a
+ * millisecond away, register the callback afresh, which 2.1 calls on its
+ * next pass (it logs the registration). */
 static void tick_soon(struct mja_glue *g)
 {
 	int64_t ms = mja_glue__mono_ms();
@@ -174,6 +180,33 @@ static void tick_soon(struct mja_glue *g)
 				"TICK callback again: held CONNECTs and expiry wait for none");
 }
 
+/* stats_per_listener: learn the port of this instance's listener from
+ * its clients (only where the broker tells it; README "Numbers to
+ * watch"). Every counted event follows an authentication of a client of
+ * the same listener, so the port is known before anything is counted. */
+static void note_port(struct mja_glue *g, const struct mosquitto *client)
+{
+	int port;
+
+	if (g->stats_port == MJA_GLUE_PORTS_SEVERAL || !client ||
+			!mja_session_config(g->session)->stats_per_listener ||
+			!mja_glue__has_client_port())
+		return;
+	port = mosquitto_client_port(client);
+	if (port <= 0 || port == g->stats_port)
+		return;
+	if (g->stats_port == 0) {
+		g->stats_port = port;
+		return;
+	}
+	mosquitto_log_printf(MOSQ_LOG_WARNING, MJA_GLUE_LOG_PREFIX "stats_per_listener: clients "
+			"of ports %d and %d reach this instance (not a listener's own: "
+			"per_listener_settings false, or plugin_use on several listeners); its "
+			"counters are published without the listener level from now on",
+			g->stats_port, port);
+	g->stats_port = MJA_GLUE_PORTS_SEVERAL;
+}
+
 int mja_glue__basic_auth(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_basic_auth *ev = event_data;
@@ -183,6 +216,7 @@ int mja_glue__basic_auth(int event, void *event_data, void *userdata)
 	mja_decision r;
 	mja_err why;
 
+	note_port(g, ev->client);
 	mja_actions_init(&acts);
 	r = mja_session_basic_auth(g->session, &c, ev->username, ev->password,
 			mja_glue__now(), mja_glue__mono_ms(), &acts, &why);
@@ -207,6 +241,7 @@ int mja_glue__ext_auth_start(int event, void *event_data, void *userdata)
 	mja_decision r;
 	mja_err why;
 
+	note_port(g, ev->client);
 	mja_actions_init(&acts);
 	r = mja_session_ext_auth_start(g->session, &c, ev->auth_method, ev->data_in,
 			ev->data_in_len, mja_glue__now(), mja_glue__mono_ms(), &acts, &why);
@@ -246,15 +281,19 @@ int mja_glue__acl_check(int event, void *event_data, void *userdata)
 		r == MJA_DEFER ? MOSQ_ERR_PLUGIN_DEFER : MOSQ_ERR_ACL_DENIED;
 }
 
-/* One counter as a retained $SYS message (stats.h). */
+/* One counter as a retained $SYS message (stats.h); arg: the struct
+ * mja_glue. With a known listener port: PREFIX PORT/suffix. */
 static void publish_one(const char *suffix, const char *value, void *arg)
 {
+	const struct mja_glue *g = arg;
 	char topic[192];
 	size_t len = strlen(value);
 	char *payload;
 
-	(void)arg;
-	snprintf(topic, sizeof(topic), "%s%s", MJA_STATS_PREFIX, suffix);
+	if (g->stats_port > 0)
+		snprintf(topic, sizeof(topic), "%s%d/%s", MJA_STATS_PREFIX, g->stats_port, suffix);
+	else
+		snprintf(topic, sizeof(topic), "%s%s", MJA_STATS_PREFIX, suffix);
 	/* mosquitto_broker.h: the payload must be on the heap; the broker
 	 * frees it only if the call succeeds */
 	payload = malloc(len);
@@ -268,6 +307,11 @@ static void publish_one(const char *suffix, const char *value, void *arg)
 
 static void publish_stats(struct mja_glue *g)
 {
+	/* stats_per_listener with the port still unknown: no client counted
+	 * yet; nothing under another listener's (or no) listener level */
+	if (g->stats_port == 0 && mja_session_config(g->session)->stats_per_listener &&
+			mja_glue__has_client_port())
+		return;
 	mja_session_stats_emit(g->session, publish_one, g);
 }
 
@@ -294,10 +338,38 @@ int mja_glue__tick(int event, void *event_data, void *userdata)
 	}
 	/* 2.1 sleeps until its next timer: ask for the next scan (at most a
 	 * second, so stats_interval is kept as well) */
-	if (g->line_2_1)
-		((struct mja_glue_evt_tick *)event_data)->next_ms = (long)next;
-	g->tick_due_ms = ms + next;
+	if (g->line_2_1 && ev)
+		g->tick_due_ms = ms + mja_glue__tick_wakeup(ev, next);
 	return MOSQ_ERR_SUCCESS;
+}
+
+/* Mosquitto 2.1.2 (src/plugin_tick.c) calls a TICK callback only when its
+ * due time has passed; after the call it asks the main loop to wake in
+ * next_s * 1000 + next_ms ms and makes the callback due at now + next_s s +
+ * next_ms ms (nanoseconds carried into seconds once at most). A pass of the
+ * loop woken earlier by anything else (a packet) resets the loop's sleep
+ * and calls no TICK that is not due, so the wake-up asked for is lost and
+ * the loop sleeps until its next own timer ($SYS, keepalive: seconds).
+ * next_s = -2, next_ms = 2000 + wait: the wake-up is still wait ms, but the
+ * due time's seconds are in the past, so TICK is called (and asks again) on
+ * every pass; the session's own clock limits its scan to one per
+ * MJA_SESSION_TICK_MS (2.0 calls TICK on every pass anyway). The broker
+ * adds next_ms * 1000000 to a long: with a 32-bit long that overflows, so
+ * there the plain wake-up is asked for (and can be lost). */
+int64_t mja_glue__tick_wakeup(struct mja_glue_evt_tick *ev, int64_t wait_ms)
+{
+	if (wait_ms < 1)
+		wait_ms = 1;
+	if (wait_ms > MJA_SESSION_TICK_MS)
+		wait_ms = MJA_SESSION_TICK_MS;
+#if LONG_MAX > 0x7fffffffL
+	ev->next_s = -2;
+	ev->next_ms = 2000 + (long)wait_ms;
+#else
+	ev->next_s = 0;
+	ev->next_ms = (long)wait_ms;
+#endif
+	return wait_ms;
 }
 
 int mja_glue__disconnect(int event, void *event_data, void *userdata)

@@ -18,6 +18,7 @@
 #define MJA_GLUE_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include "broker_api.h"
 
@@ -38,11 +39,14 @@ struct mja_glue_evt_client {
 	struct mosquitto *client;
 };
 /* 2.1's TICK event data (2.0 names the third field next_ns and ignores
- * it): the glue sets next_ms on the 2.1 line only. */
+ * it and next_s): the glue sets next_s and next_ms on the 2.1 line only
+ * (see mja_glue__tick_wakeup). */
 struct mja_glue_evt_tick {
 	void *future;
 	long now_ns;
 	long next_ms;
+	time_t now_s;
+	time_t next_s;
 };
 /* 2.1 answers (absent from 2.0's headers): "as if not loaded". */
 #define MJA_GLUE_ERR_PLUGIN_IGNORE 32
@@ -54,7 +58,12 @@ struct mja_glue {
 	int line_2_1;              /* CLIENT_OFFLINE and CONNECT registered */
 	int64_t last_stats_ms;     /* monotonic, of the last $SYS counters publish */
 	int64_t tick_due_ms;       /* monotonic: when 2.1 calls TICK next (as asked) */
+	/* stats_per_listener where the broker tells a client's port (2.1):
+	 * the port of this instance's clients, 0 until the first one,
+	 * MJA_GLUE_PORTS_SEVERAL once clients of two ports came */
+	int stats_port;
 };
+#define MJA_GLUE_PORTS_SEVERAL (-1)
 
 /* Callbacks (events.c; userdata is the struct mja_glue). */
 int mja_glue__basic_auth(int event, void *event_data, void *userdata);
@@ -62,6 +71,10 @@ int mja_glue__ext_auth_start(int event, void *event_data, void *userdata);
 int mja_glue__ext_auth_continue(int event, void *event_data, void *userdata);
 int mja_glue__acl_check(int event, void *event_data, void *userdata);
 int mja_glue__tick(int event, void *event_data, void *userdata);
+/* 2.1: the TICK fields that make the broker wake in wait_ms (clamped to
+ * 1..MJA_SESSION_TICK_MS) and call TICK again on its next pass, whatever
+ * woke it (docs/design.md, "Broker facts"); returns the wait asked for. */
+int64_t mja_glue__tick_wakeup(struct mja_glue_evt_tick *ev, int64_t wait_ms);
 int mja_glue__disconnect(int event, void *event_data, void *userdata);
 int mja_glue__reload(int event, void *event_data, void *userdata);
 int mja_glue__client_offline(int event, void *event_data, void *userdata);   /* 2.1 */
@@ -71,6 +84,8 @@ int mja_glue__connect(int event, void *event_data, void *userdata);          /* 
  * session's probe, session.h); needs mosquitto_client. */
 int mja_glue__client_held(const void *client, const char *clientid, void *ctx);
 int mja_glue__has_client_lookup(void);
+/* Whether the broker tells a client's listener port (2.1). */
+int mja_glue__has_client_port(void);
 
 /* Clocks (events.c): wall clock in seconds, monotonic in milliseconds. */
 int64_t mja_glue__now(void);

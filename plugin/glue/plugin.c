@@ -167,6 +167,11 @@ MJA_GLUE_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *id, void **user
 	}
 	mja_glue__log_actions(&acts);
 	mja_actions_free(&acts);
+	if (mja_session_config(g->session)->stats_per_listener && !mja_glue__has_client_port())
+		mosquitto_log_printf(MOSQ_LOG_WARNING, MJA_GLUE_LOG_PREFIX "stats_per_listener: "
+				"this broker tells a plugin no listener port (Mosquitto 2.0): the counters "
+				"are published without the listener level, to the same topics from every "
+				"listener's instance");
 	*userdata = g;
 	return MOSQ_ERR_SUCCESS;
 }

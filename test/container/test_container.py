@@ -7,7 +7,12 @@ port, the unprivileged user and the tool, runs the end-to-end suite
 (test/e2e) in external-broker mode against the container, replaces the
 mounted HMAC secret and reloads with `kill -s HUP`, then stops and removes
 the container. A second container runs the image with nothing mounted (its
-baked-in example configuration) and must accept a demo token. Every step
+baked-in example configuration) and must accept a demo token. Last,
+docker/compose.yaml itself is started with the compose tool (podman-compose
+or `docker compose`) the way README "Docker" does, on the image just built
+(MJA_BROKER_IMAGE) and a free host port (MJA_BROKER_PORT), under a project
+name of its own: healthy, anonymous refused, a demo token accepted, SIGHUP
+reloads, `down` removes it. Every step
 has a time limit; the whole test stays under the ctest TIMEOUT (900 s) set
 in tests.cmake.
 
@@ -412,6 +417,59 @@ class ContainerTest:
         finally:
             baked.stop()
 
+    def check_compose(self):
+        """docker/compose.yaml as README "Docker" runs it (see the header)."""
+        if self.e.is_podman:
+            if not shutil.which("podman-compose"):
+                raise Failed("podman without podman-compose (apt-get install podman-compose)")
+            compose = ["podman-compose"]
+        else:
+            compose = ["docker", "compose"]
+        project = "mja-ctest-compose-%d" % os.getpid()
+        # podman-compose 1.0 names containers PROJECT_SERVICE_N, compose v2 PROJECT-SERVICE-N
+        name = "%s_broker_1" % project if self.e.is_podman else "%s-broker-1" % project
+        port = free_port()
+        env = dict(self.e.env, MJA_BROKER_PORT=str(port), MJA_BROKER_IMAGE=IMAGE)
+        base = compose + ["-p", project, "-f", os.path.join(SOURCE_DIR, "docker", "compose.yaml")]
+        with open(os.path.join(EXAMPLES, "keys", "hs256.secret"), "rb") as f:
+            secret = f.read().rstrip(b"\r\n")
+        c = ContainerTest(self.e)
+        c.name = name
+
+        def token_ok():
+            return connack(port, "dev-1", hs256_token(secret, "dev-1")) == 0
+
+        try:
+            run(base + ["up", "-d"], env=env, timeout=120, cwd=SOURCE_DIR)
+            c.wait_healthy()
+            deadline = time.monotonic() + 30
+            while not token_ok():
+                if time.monotonic() > deadline:
+                    raise Failed("compose broker on 127.0.0.1:%d: demo token refused\n%s"
+                                 % (port, c.logs()))
+                time.sleep(0.5)
+            if connack(port) != 5:
+                raise Failed("compose broker: anonymous CONNECT not refused\n" + c.logs())
+            # README: `docker compose ... kill -s HUP broker`; podman-compose
+            # 1.0 has no kill, so `podman kill -s HUP <container>`
+            if self.e.is_podman:
+                self.e("kill", "-s", "HUP", name)
+            else:
+                run(base + ["kill", "-s", "HUP", "broker"], env=env, cwd=SOURCE_DIR)
+            deadline = time.monotonic() + 10
+            while "reloaded" not in c.logs():
+                if time.monotonic() > deadline:
+                    raise Failed("compose broker: no reload logged after SIGHUP\n" + c.logs())
+                time.sleep(0.5)
+            if not c.running() or not token_ok():
+                raise Failed("compose broker: not serving after SIGHUP\n" + c.logs())
+            log("docker/compose.yaml: healthy on 127.0.0.1:%d, demo token accepted, "
+                "anonymous refused, SIGHUP reloaded" % port)
+        finally:
+            run(base + ["down"], env=env, check=False, timeout=90, cleanup=True, cwd=SOURCE_DIR)
+        if c.running():
+            raise Failed("compose broker still running after `down`")
+
     def stop(self):
         try:
             self.e("stop", "-t", "5", self.name, check=False, timeout=30, cleanup=True)
@@ -431,6 +489,7 @@ class ContainerTest:
             self.step("reload with SIGHUP", self.check_reload)
             self.wait_healthy()
             self.step("image without mounts", self.check_baked_config)
+            self.step("docker/compose.yaml", self.check_compose)
         except Failed:
             print(self.logs())
             raise

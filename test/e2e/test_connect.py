@@ -58,7 +58,7 @@ class RefusalChecks:
                              % (client_id, reason, self.tail()))
         self.assertIn("127.0.0.1", line, "refusal log line lacks the address: " + line)
         log = self.broker.log()
-        # Spec section 2: never the token or its signature in the log.
+        # docs/design.md, Errors, logs and secrets: never the token or its signature in the log.
         self.assertNotIn(token, log)
         sig = token.split(".")[-1]
         if len(sig) >= 8:

@@ -131,6 +131,36 @@ class DisconnectOnExpiry(ExpiryBase):
         self.assertFalse(c.disconnected.wait(TTL + GRACE))
 
 
+@h.skip_if_external("needs sys_interval 0")
+class ExpiryAfterTraffic(ExpiryBase):
+    """A broker that sleeps until its next timer (2.1 built without
+    websockets; docs/design.md, "Broker facts") must still wake for the
+    plugin's next scan when other clients' packets woke it in between.
+    sys_interval 0: no $SYS timer wakes the broker by chance."""
+
+    broker_kwargs = dict(extra={"leeway": "0"}, global_conf="sys_interval 0")
+
+    def test_disconnected_within_grace_when_traffic_stops_before_expiry(self):
+        busy = self.paho(V311, username="busy", password=h.mint("busy", ttl=600))
+        self.assertConnected(busy)
+        # Several rounds: each time, packets every 0.1 s until shortly
+        # before the expiry, then silence.
+        for rnd in range(3):
+            sub = h.unique_id("dev-quiet%d" % rnd)
+            tok, expiry = short_token(sub, lw=self.lw())
+            c = self.paho(V311, username=sub, password=tok)
+            self.assertConnected(c)
+            while time.time() < expiry - 0.6:
+                busy.publish("devices/busy/tick", b"x", 0, wait=False)
+                time.sleep(0.1)
+            self.assertTrue(c.disconnected.wait(expiry - time.time() + GRACE + 3),
+                            "round %d: not disconnected after expiry\n%s" % (rnd, self.tail()))
+            at = time.time()
+            self.assertLessEqual(at, expiry + GRACE, "round %d: disconnected %.2fs after "
+                                 "expiry\n%s" % (rnd, at - expiry, self.tail()))
+        self.assertFalse(busy.disconnected.is_set())
+
+
 @h.skip_if_external("needs leeway 2")
 class ExpiryWithLeeway(ExpiryBase):
     broker_kwargs = dict(extra={"leeway": "2"})

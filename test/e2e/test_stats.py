@@ -2,7 +2,8 @@
 to $SYS/broker/plugin/jwt-auth/#, a scripted mix of accepted, deferred,
 refused (several reasons), denied, expired, revoked and re-authenticating
 clients runs, and every retained counter is checked exactly. Also: with
-stats_interval 0 nothing is published; re-authentication with CUSTOM-JWT."""
+stats_interval 0 nothing is published; re-authentication with CUSTOM-JWT;
+per listener (per_listener_settings true, stats_per_listener true)."""
 
 import time
 import unittest
@@ -153,6 +154,107 @@ class CountersExact(StatsCase):
         want["connects/accepted"] += 1
         want["cache/misses"] += 1
         self.assertEqual(self.latest(late, want, timeout=4), want)
+
+
+@h.skip_if_external("needs two listeners")
+class PerListener(StatsCase):
+    """per_listener_settings true: each listener loads its own instance,
+    each with stats_per_listener true (README "Numbers to watch"). 2.1: each
+    instance publishes under its listener's port, as the broker reports it
+    for the instance's clients. 2.0 tells a plugin no port: a start warning,
+    and the instance-level topics, which both instances publish (each its
+    own figures); 2.0.11 to 2.0.14 send no TICK there, so nothing."""
+
+    opts = {"stats_interval": "1", "stats_per_listener": "true", "leeway": "0"}
+    broker_kwargs = dict(per_listener=True, files={"acl.conf": ACL},
+                         listeners=[{"extra": opts}, {"extra": opts}])
+
+    def test_counters_of_each_listener(self):
+        p1, p2 = self.broker.ports
+        m = self.monitor()                                      # 1: accepted 1, miss 1
+        keys = int(self.broker.wait_log("jwt-auth: ready:").split("ready: ")[1].split()[0])
+        reader = self.paho(V311, password=h.mint("reader"))    # 1: accepted 2, miss 2
+        self.assertConnected(reader)
+        self.assertRefused(self.paho(V311, password=h.tamper_signature(h.mint("r1"))),
+                           V311)                                # 1: bad signature, miss 3
+        for sub in ("a", "b", "c"):                             # 2: accepted 3, misses 3
+            self.assertConnected(self.paho(V311, password=h.mint(sub), port=p2))
+        self.assertRefused(self.paho(V311, port=p2,             # 2: expired, miss 4
+                                     password=h.mint("r3", now=int(time.time()) - 3600, ttl=60)),
+                           V311)
+        self.assertRefused(self.paho(V311, password=h.mint("r4", aud="someone-else"),
+                                     port=p2), V311)            # 2: wrong audience, miss 5
+        self.assertRefused(self.paho(V311, password="hunter2", port=p2), V311)  # 2: deferred
+        want1 = {"connects/accepted": 2, "connects/refused/bad-signature": 1,
+                 "cache/misses": 3, "keys/count": keys}
+        want2 = {"connects/accepted": 3, "connects/deferred": 1,
+                 "connects/refused/expired": 1, "connects/refused/wrong-audience": 1,
+                 "cache/misses": 5, "keys/count": keys}
+        self.maxDiff = None
+        v = h.broker_version()
+        self.assertIsNotNone(v, "broker version unknown")
+        if v >= (2, 1, 0):
+            want = {"%d/%s" % (p1, k): n for k, n in want1.items()}
+            want.update({"%d/%s" % (p2, k): n for k, n in want2.items()})
+            self.assertEqual(self.latest(m, want, timeout=6), want, self.tail(60))
+            self.assertIsNone(self.broker.wait_log("stats_per_listener", timeout=0.1))
+            return
+        # 2.0: the start warning, once per instance
+        warn = [l for l in self.broker.log().splitlines()
+                if "stats_per_listener" in l and "no listener port" in l]
+        self.assertEqual(len(warn), 2, self.tail(60))
+        time.sleep(1.5)   # publishes from before the last client counted
+        while m.get(timeout=0.05) is not None:
+            pass
+        seen = {}
+        deadline = time.monotonic() + 3.5
+        while time.monotonic() < deadline:
+            msg = m.get(timeout=0.2)
+            if msg is not None:
+                self.assertTrue(msg[0].startswith(PREFIX), msg[0])
+                seen.setdefault(msg[0][len(PREFIX):], set()).add(int(msg[1]))
+        if v < (2, 0, 15):
+            self.assertEqual(seen, {}, "published without TICK?\n" + self.tail(60))
+            return
+        want = {}
+        for w in (want1, want2):
+            for k, n in w.items():
+                want.setdefault(k, set()).add(n)
+        self.assertEqual(seen, want, self.tail(60))
+
+
+@h.skip_unless_broker((2, 1, 0), None, "plugin_load / plugin_use exist from Mosquitto 2.1")
+@h.skip_if_external("needs its own broker and options")
+class PerListenerOneInstanceSeveralListeners(StatsCase):
+    """stats_per_listener true on an instance that is not a listener's own
+    (plugin_use on two listeners): under the first client's port until a
+    client of the second port comes; then a warning, and the topics
+    without the listener level."""
+
+    start_broker = False
+
+    def test_second_port_drops_the_listener_level(self):
+        b = self.make_broker(listeners=[
+            {"plugin": False, "conf": "plugin_use jwt",
+             "extra": {"stats_interval": "1", "stats_per_listener": "true"}},
+            {"plugin": False, "conf": "plugin_use jwt"}], files={"acl.conf": ACL})
+        opts = "\n".join("plugin_opt_%s %s" % kv for kv in b.plugin_options(b.listeners[0]))
+        b.global_conf = "plugin_load jwt %s\n%s" % (b.plugin, opts)
+        b.write_conf()
+        b.start()
+        self.broker = b
+        p1, p2 = b.ports
+        m = self.monitor()                                      # accepted 1, miss 1
+        keys = int(b.wait_log("jwt-auth: ready:").split("ready: ")[1].split()[0])
+        want = {"%d/connects/accepted" % p1: 1, "%d/cache/misses" % p1: 1,
+                "%d/keys/count" % p1: keys}
+        self.maxDiff = None
+        self.assertEqual(self.latest(m, want, timeout=4), want, self.tail(60))
+        self.assertConnected(self.paho(V311, password=h.mint("a"), port=p2))  # accepted 2
+        self.assertIsNotNone(b.wait_log("stats_per_listener: clients of ports %d and %d"
+                                        % (p1, p2)), self.tail(60))
+        want = {"connects/accepted": 2, "cache/misses": 2, "keys/count": keys}
+        self.assertEqual(self.latest(m, want, timeout=4), want, self.tail(60))
 
 
 @h.skip_if_external("needs its own options")

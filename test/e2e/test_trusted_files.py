@@ -1,5 +1,5 @@
 """Files the plugin trusts (key_file, secret_file, acl_file) through the real
-broker.
+broker (jwks_ca_file: test_regress_jwks_ca_file_fifo.py).
 
 Story: a FIFO given as key_file, secret_file or acl_file hung the broker at
 start in open()/read() (and would have at SIGHUP); a world-writable (0666)

@@ -155,6 +155,65 @@ def prepare_host(release):
     return engine, env, image
 
 
+def build_depends_names(control):
+    """The package names in debian/control's Build-Depends (every
+    alternative; versions, architectures, profiles and :any dropped)."""
+    with open(control) as f:
+        text = f.read()
+    m = re.search(r"^Build-Depends:(.*(?:\n[ \t].*)*)", text, re.M)
+    if not m:
+        raise Failed("debian/control has no Build-Depends")
+    names = set()
+    for dep in m.group(1).split(","):
+        for alt in dep.split("|"):
+            alt = re.sub(r"\([^)]*\)|\[[^]]*\]|<[^>]*>", "", alt).strip()
+            if alt:
+                names.add(alt.split(":")[0])
+    return names
+
+
+def check_build_depends():
+    """Build-Depends names the package of every pkg-config module that the
+    CMake build of the package requires (bench and fuzz are off there): the
+    package owning the module's .pc file on this machine (`dpkg -S`).
+    dpkg-checkbuilddeps cannot see a missing one on a machine that has it
+    installed anyway; a clean build (a buildd, sbuild) fails on it."""
+    mods = set()
+    for top, dirs, names in os.walk(SOURCE_DIR):
+        rel = os.path.relpath(top, SOURCE_DIR)
+        dirs[:] = [d for d in dirs if not (d.startswith((".", "build", "obj-"))
+                   or (rel == "." and d in ("bench", "fuzz", "debian")))]
+        for n in names:
+            if n == "CMakeLists.txt" or n.endswith(".cmake"):
+                with open(os.path.join(top, n)) as f:
+                    for m in re.finditer(r"pkg_check_modules\(\s*\w+((?:\s+[^)\s]+)+)\s*\)",
+                                         f.read()):
+                        words = [w for w in m.group(1).split()
+                                 if w not in ("REQUIRED", "QUIET", "IMPORTED_TARGET", "GLOBAL")]
+                        mods.update(re.split(r"[<>=]", w)[0] for w in words)
+    if not mods:
+        raise Failed("no pkg_check_modules found in the CMake files")
+    have = build_depends_names(os.path.join(SOURCE_DIR, "debian", "control"))
+    missing = []
+    for mod in sorted(mods):
+        p = run(["pkg-config", "--variable=pcfiledir", mod], check=False, quiet=True)
+        pc = os.path.join(p.stdout.strip(), mod + ".pc")
+        if p.returncode != 0 or not os.path.isfile(pc):
+            raise Failed("pkg-config module %s (required by the CMake build) not found here" % mod)
+        owner = run(["dpkg", "-S", os.path.realpath(pc)], check=False, quiet=True)
+        if owner.returncode != 0:
+            owner = run(["dpkg", "-S", pc], check=False, quiet=True)
+        pkgs = {w.split(":")[0] for w in owner.stdout.split(": ")[0].split(", ")} \
+            if owner.returncode == 0 else set()
+        if not pkgs:
+            raise Failed("no package owns %s (pkg-config module %s)" % (pc, mod))
+        if not pkgs & have:
+            missing.append("%s (pkg-config %s)" % (" or ".join(sorted(pkgs)), mod))
+    if missing:
+        raise Failed("debian/control Build-Depends lacks: " + ", ".join(missing))
+    log("Build-Depends covers the pkg-config modules %s" % ", ".join(sorted(mods)))
+
+
 def build_package(workdir):
     """dpkg-buildpackage in a copy of the tree (it writes ../*.deb and
     build folders next to debian/); lintian must print no E: or W: tag."""
@@ -286,6 +345,7 @@ def main_steps(engine, env, image, timings):
     os.chmod(workdir, 0o755)
     box = Box(engine, env, image, workdir)
     try:
+        step("Build-Depends", check_build_depends)
         deb = step("build + lintian", build_package, workdir)
         step("start clean container", box.start)
         step("apt-get update, test clients", box.sh,

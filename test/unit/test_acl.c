@@ -581,7 +581,7 @@ static void test_substitution(void **state)
 	mja_acl_free(acl);
 }
 
-/* Spec 3: a value that is empty or holds '/', '+' or '#' makes an allow
+/* docs/design.md, ACL semantics: a value that is empty or holds '/', '+' or '#' makes an allow
  * rule match nothing. Each attacker value first. */
 static void test_substitution_unusable_values(void **state)
 {

@@ -57,6 +57,7 @@ static void test_defaults(void **state)
 	assert_null(c->revoked);
 	assert_int_equal(c->stats_interval, 10);
 	assert_int_equal(c->verify_threads, MJA_CONFIG_VERIFY_THREADS_AUTO);
+	assert_false(c->stats_per_listener);
 	assert_int_equal(c->n_auth_methods, 1);
 	assert_string_equal(c->auth_methods[0], "jwt");
 	assert_true(mja_config_auth_method(c, "jwt"));
@@ -255,6 +256,7 @@ static void test_single_options_not_repeatable(void **state)
 		{ "token_cache_size", "10" }, { "verify_threads", "1" },
 		{ "acl_file", "/nonexistent-but-refused-earlier" },
 		{ "acl_claim", "acl" }, { "superuser_claim", "su" },
+		{ "stats_per_listener", "true" },
 	};
 
 	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
@@ -295,7 +297,7 @@ static void test_verify_threads(void **state)
 	}
 }
 
-/* revocation_file, stats_interval, auth_methods */
+/* revocation_file, stats_interval, stats_per_listener, auth_methods */
 static void test_revocation_stats_methods(void **state)
 {
 	fx_opts o = { 0 };
@@ -305,11 +307,13 @@ static void test_revocation_stats_methods(void **state)
 	fx_add(&o, "secret_file %s", secret_path);
 	fx_add(&o, "revocation_file %s ", rev);
 	fx_add(&o, "stats_interval 0");
+	fx_add(&o, "stats_per_listener true");
 	fx_add(&o, "auth_methods CUSTOM-JWT, OAUTH2-JWT jwt");
 	c = fx_parse(&o);
 	assert_string_equal(c->revocation_file, rev);
 	assert_int_equal(mja_revoke_count(c->revoked), 2);
 	assert_int_equal(c->stats_interval, 0);
+	assert_true(c->stats_per_listener);
 	assert_int_equal(c->n_auth_methods, 3);
 	assert_true(mja_config_auth_method(c, "CUSTOM-JWT"));
 	assert_true(mja_config_auth_method(c, "OAUTH2-JWT"));
@@ -362,6 +366,7 @@ static void test_bad_values(void **state)
 		{ "non_jwt allow", "defer or deny" },
 		{ "disconnect_on_expiry yes", "false or true" },
 		{ "disconnect_on_expiry 1", "false or true" },
+		{ "stats_per_listener yes", "false or true" },
 		{ "algorithms none", "none" },
 		{ "algorithms HS256,NONE", "none" },
 		{ "algorithms hs256", "unknown algorithm" },
@@ -605,6 +610,62 @@ static void test_reload_keeps_set_on_fifo_or_writable(void **state)
 	mja_config_free(c);
 }
 
+/* jwks_ca_file is a file the plugin trusts like a key: whoever can write it
+ * chooses which server may hand out keys. It was opened with fopen() at
+ * start and handed to libcurl as a path at every fetch, so a FIFO there
+ * hung the broker at start (and the fetcher thread, then the broker's
+ * shutdown, after SIGHUP). It now goes through the one file reader at start
+ * and at SIGHUP, like every other file option. Under alarm(): a blocking
+ * open() fails the test. */
+static void test_jwks_ca_file_trusted(void **state)
+{
+	const char *ca = fx_write_str("ca.pem", "-----BEGIN CERTIFICATE-----\n"
+			"not parsed here\n-----END CERTIFICATE-----\n");
+	const char *fifo;
+	fx_opts o = { 0 };
+	mja_config *c;
+	mja_config_files *before;
+	mja_diag d = { 0 };
+
+	alarm(10);
+	fx_write_str("ca.fifo", "");  /* registered for clean-up */
+	fifo = fx_fifo("ca.fifo");
+	fx_add(&o, "jwks_url https://idp.example/jwks");
+	fx_add(&o, "jwks_ca_file %s", fifo);
+	fx_parse_fails(&o, MJA_ERR_FILE, fifo, "not a regular file");
+	alarm(0);
+
+	memset(&o, 0, sizeof(o));
+	fx_add(&o, "jwks_url https://idp.example/jwks");
+	fx_add(&o, "jwks_ca_file %s", ca);
+	assert_int_equal(chmod(ca, 0666), 0);
+	fx_parse_fails(&o, MJA_ERR_FILE, ca, "0666");
+	/* the positive pair: a CA file is public, readable by all is fine */
+	assert_int_equal(chmod(ca, 0644), 0);
+	c = fx_parse(&o);
+	before = c->files;
+
+	/* SIGHUP: refused at once naming the file, the previous set stays */
+	alarm(10);
+	fx_fifo("ca.pem");
+	assert_int_equal(mja_config_reload(c, &d), MJA_ERR_FILE);
+	assert_non_null(strstr(d.text, ca));
+	assert_non_null(strstr(d.text, "not a regular file"));
+	assert_ptr_equal(c->files, before);
+	alarm(0);
+	unlink(ca);
+	fx_write_str("ca.pem", "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n");
+	assert_int_equal(chmod(ca, 0646), 0);
+	mja_diag_clear(&d);
+	assert_int_equal(mja_config_reload(c, &d), MJA_ERR_FILE);
+	assert_non_null(strstr(d.text, "0646"));
+	assert_ptr_equal(c->files, before);
+	assert_int_equal(chmod(ca, 0644), 0);
+	mja_diag_clear(&d);
+	assert_int_equal(mja_config_reload(c, &d), MJA_OK);
+	mja_config_free(c);
+}
+
 static void test_combinations(void **state)
 {
 	fx_opts o = { 0 };
@@ -726,6 +787,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_world_writable_files_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_world_readable_secret_warns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_keeps_set_on_fifo_or_writable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_jwks_ca_file_trusted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_combinations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_files_fresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),

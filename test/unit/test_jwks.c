@@ -77,14 +77,18 @@ struct fake {
 	} ans[4];
 	size_t n;
 	unsigned calls;
+	char ca[64];          /* the CA bytes of the last call ("" for none) */
+	int system_ca;        /* the last call trusted the system's store */
 };
 
-static mja_err fake_get(void *ctx, const char *url, const char *ca_file,
+static mja_err fake_get(void *ctx, const char *url, const char *ca_pem, size_t ca_len,
 		const _Atomic int *abort_flag, mja_http_response *out, mja_diag *d)
 {
 	struct fake *f = ctx;
 
 	f->calls++;
+	f->system_ca = ca_pem == NULL;
+	snprintf(f->ca, sizeof(f->ca), "%.*s", (int)ca_len, ca_pem ? ca_pem : "");
 	memset(out, 0, sizeof(*out));
 	out->max_age = -1;
 	for (size_t i = 0; i < f->n; i++) {
@@ -572,6 +576,39 @@ static void config_options(void **state)
 	assert_null(c);
 }
 
+/* jwks_ca_file's bytes, not its path, reach every fetch (the file is read
+ * only at start and SIGHUP, through the one file reader); a SIGHUP's new
+ * bytes serve the next fetch; without the option the system's store. */
+static void ca_bytes_reach_fetch(void **state)
+{
+	struct fake f = { 0 };
+	const char *urls[] = { URL };
+	mja_jwks_opts o = { .urls = urls, .n_urls = 1, .refresh = 300, .max_stale = 1000,
+		.get = fake_get, .get_ctx = &f, .ca_pem = "PEM-1\n", .ca_len = 6 };
+	mja_jwks *j = NULL;
+
+	fake_set(&f, URL, NULL, "HTTP status 500");
+	assert_int_equal(mja_jwks_new(&o, &j, NULL), MJA_OK);
+	mja_jwks_fetch_now(j, 0);
+	assert_int_equal(f.calls, 1);
+	assert_false(f.system_ca);
+	assert_string_equal(f.ca, "PEM-1\n");
+	assert_int_equal(mja_jwks_set_ca(j, "PEM-two", 7), MJA_OK);
+	mja_jwks_fetch_now(j, 0);
+	assert_string_equal(f.ca, "PEM-two");
+	assert_int_equal(mja_jwks_set_ca(j, NULL, 0), MJA_OK);
+	mja_jwks_fetch_now(j, 0);
+	assert_true(f.system_ca);
+	mja_jwks_free(j);
+
+	o.ca_pem = NULL;
+	o.ca_len = 0;
+	assert_int_equal(mja_jwks_new(&o, &j, NULL), MJA_OK);
+	mja_jwks_fetch_now(j, 0);
+	assert_true(f.system_ca);
+	mja_jwks_free(j);
+}
+
 /* The key set in use follows the fetched set: a new key verifies once it
  * is swapped in, a removed key's token (even one cached) stops verifying,
  * an unknown kid asks for a refetch, and stale keys give "keys
@@ -971,6 +1008,7 @@ int main(void)
 		cmocka_unit_test(unknown_kid_rate_limit),
 		cmocka_unit_test(oidc_source),
 		cmocka_unit_test(config_options),
+		cmocka_unit_test(ca_bytes_reach_fetch),
 		cmocka_unit_test(swap_in_config),
 		cmocka_unit_test(real_fetch_refused),
 		cmocka_unit_test(thread_start_stop),

@@ -27,6 +27,33 @@ struct fake {
 	int durable;              /* clean session false */
 };
 
+/* The usernames the fake broker gave its clients (SET_USERNAME): a test's
+ * fake clients live on its stack, so whatever is still handed out when it
+ * ends is freed by teardown. */
+static char *handed[512];
+static size_t n_handed;
+
+static char *handed_out(char *p)
+{
+	assert_non_null(p);
+	assert_true(n_handed < sizeof(handed) / sizeof(handed[0]));
+	handed[n_handed++] = p;
+	return p;
+}
+
+/* Free a fake client's username (its own or one handed out) and forget it. */
+static void drop_username(struct fake *c)
+{
+	for (size_t i = 0; i < n_handed; i++) {
+		if (handed[i] == c->username) {
+			handed[i] = handed[--n_handed];
+			break;
+		}
+	}
+	free(c->username);
+	c->username = NULL;
+}
+
 static char logbuf[16384];
 static struct fake *known[8];   /* clients the fake can kick by id */
 static int kicks, kick_will, will_result, resub_result;
@@ -125,8 +152,8 @@ static void run(mja_session *s, struct fake *c, mja_actions *acts, mja_decision 
 					goto out;
 				break;
 			}
-			free(c->username);
-			c->username = strdup(a->text);
+			drop_username(c);
+			c->username = handed_out(strdup(a->text));
 			break;
 		case MJA_ACTION_KICK:
 			mja_session_kick_begin(s, a->client);
@@ -168,6 +195,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+	while (n_handed)
+		free(handed[--n_handed]);
 	fx_cleanup_dir();
 	return 0;
 }
@@ -359,7 +388,7 @@ static void test_basic_auth_codes_and_log(void **state)
 	assert_int_equal(acl(s, &c, "devices/dev2/x", MJA_ACCESS_WRITE), MJA_DENY);
 	assert_int_equal(acl(s, &c, "devices/dev2/#", MJA_ACCESS_SUBSCRIBE), MJA_DENY);
 	mja_session_free(s);
-	free(c.username);
+	drop_username(&c);
 	free(good);
 	free(forged);
 }
@@ -378,7 +407,7 @@ static void test_username_given_to_usernameless(void **state)
 	/* %u is the sub */
 	assert_string_equal(mja_session_get(s, &c)->username, "dev1");
 	mja_session_free(s);
-	free(c.username);
+	drop_username(&c);
 
 	/* if the broker cannot set it, the client is still accepted, with a
 	 * warning (it will not survive a reload) */
@@ -446,7 +475,7 @@ static void test_expiry_on_tick_kicks_with_will(void **state)
 		assert_int_equal(kicks, 2);
 		assert_int_equal(will_result, MJA_DENY);
 		assert_null(mja_session_get(s, &z));
-		free(z.username);
+		drop_username(&z);
 		free(tz);
 	}
 	mja_session_free(s);
@@ -550,7 +579,7 @@ static void test_enhanced_auth_and_reauth(void **state)
 	assert_log_clean(other);
 	assert_log_clean(fresh);
 	mja_session_free(s);
-	free(c.username);
+	drop_username(&c);
 	free(first);
 	free(fresh);
 	free(other);
@@ -599,7 +628,7 @@ static void test_reload_and_recheck(void **state)
 		assert_int_equal(acl(s, &n, "devices/dev1/x", MJA_ACCESS_WRITE), MJA_ALLOW);
 	}
 	mja_session_free(s);
-	free(e.username);
+	drop_username(&e);
 	free(tok);
 	free(tok2);
 }
@@ -636,7 +665,7 @@ static void test_gone_address_decided_afresh(void **state)
 	assert_null(mja_session_get(s, &c));
 
 	/* password alice, SIGHUP, alice goes; bob (valid) gets her address */
-	free(c.username);
+	drop_username(&c);
 	c.username = NULL;
 	c.id = "alice-dev";
 	assert_int_equal(basic(s, &c, "x", alice), MJA_ALLOW);
@@ -673,7 +702,7 @@ static void test_gone_address_decided_afresh(void **state)
 	assert_int_equal(mja_session_get(s, &c)->state, MJA_CLIENT_KICKED);
 	assert_int_equal(acl(s, &c, "devices/bob/x", MJA_ACCESS_READ), MJA_DENY);
 	mja_session_free(s);
-	free(c.username);
+	drop_username(&c);
 	free(alice);
 	free(bob);
 }
@@ -744,10 +773,10 @@ static void test_reload_offline_durable(void **state)
 		assert_int_equal(ext(s, &e2, "jwt", tok), MJA_ALLOW);
 		assert_int_equal(mja_session_get(s, &e2)->state, MJA_CLIENT_LIVE);
 		assert_int_equal(acl(s, &e2, "devices/dev1/inbox", MJA_ACCESS_READ), MJA_ALLOW);
-		free(e2.username);
+		drop_username(&e2);
 	}
 	mja_session_free(s);
-	free(e.username);
+	drop_username(&e);
 	free(tok);
 }
 
@@ -906,7 +935,7 @@ static void test_token_field_username(void **state)
 	c.username = strdup(forged);
 	assert_int_equal(basic(s, &c, c.username, NULL), MJA_DENY);
 	assert_log_clean(forged);
-	free(c.username);
+	drop_username(&c);
 	c.username = strdup(tok);
 	assert_int_equal(basic(s, &c, c.username, NULL), MJA_ALLOW);
 	assert_string_equal(c.username, "dev1");
@@ -924,7 +953,7 @@ static void test_token_field_username(void **state)
 	reload(s);
 	assert_int_equal(basic(s, &c, c.username, NULL), MJA_DENY);
 	assert_log_clean(tok);
-	free(c.username);
+	drop_username(&c);
 
 	/* the broker cannot replace the token: refused, forgotten */
 	c.username = strdup(tok);
@@ -941,7 +970,7 @@ static void test_token_field_username(void **state)
 	}
 	assert_log_clean(tok);
 	mja_session_free(s);
-	free(c.username);
+	drop_username(&c);
 	free(tok);
 	free(forged);
 }
@@ -1098,7 +1127,7 @@ static void test_stale_entry_is_not_a_recheck(void **state)
 	/* enhanced auth; then freed with no event; an intruder gets the memory */
 	assert_int_equal(ext(s, &c, "jwt", alice), MJA_ALLOW);
 	connected(s, &c);
-	free(c.username);
+	drop_username(&c);
 	c.username = NULL;
 	c.id = "intruder-dev";
 	assert_int_equal(basic(s, &c, "intruder", "not-a-jwt"), MJA_DEFER);
@@ -1153,7 +1182,7 @@ static void test_stale_entry_is_not_a_reauth(void **state)
 	char *bob = tok_for(FX_SECRET, "bob", 300);
 
 	assert_int_equal(ext(s, &c, "jwt", alice), MJA_ALLOW);
-	free(c.username);
+	drop_username(&c);
 	c.username = NULL;
 	c.id = "bob-dev";
 	assert_int_equal(ext(s, &c, "jwt", bob), MJA_ALLOW);
@@ -1164,7 +1193,7 @@ static void test_stale_entry_is_not_a_reauth(void **state)
 	assert_non_null(strstr(logbuf, "re-authentication refused client bob-dev from a: "
 			"re-authentication with a different sub"));
 	mja_session_free(s);
-	free(c.username);
+	drop_username(&c);
 	free(alice);
 	free(bob);
 }
@@ -1373,7 +1402,7 @@ static void test_claim_refusal_detail(void **state)
 	free(bad);
 	free(good);
 	mja_session_free(s);
-	free(c.username);
+	drop_username(&c);
 	c.username = NULL;
 
 	reset_fake();
@@ -1423,7 +1452,7 @@ static void test_claim_match_username_survives_recheck(void **state)
 	assert_int_equal(mja_session_get(s, &c)->rechecked, 1);
 	assert_null(strstr(logbuf, "refused"));
 	mja_session_free(s);
-	free(c.username);
+	drop_username(&c);
 	free(tok);
 }
 
@@ -1471,7 +1500,7 @@ static void test_username_replaced_by_sub(void **state)
 		e.username = strdup("root");
 		assert_int_equal(ext(s, &e, "jwt", tok), MJA_ALLOW);
 		assert_string_equal(e.username, "dev1");
-		free(e.username);
+		drop_username(&e);
 	}
 	mja_session_free(s);
 	/* username_match sub still refuses a different username outright */
@@ -1483,8 +1512,8 @@ static void test_username_replaced_by_sub(void **state)
 		assert_non_null(strstr(logbuf, "refused client m from a: username does not match sub"));
 	}
 	mja_session_free(s);
-	free(c.username);
-	free(k.username);
+	drop_username(&c);
+	drop_username(&k);
 	free(tok);
 }
 
@@ -1693,7 +1722,7 @@ static void test_reload_per_listener_once(void **state)
 	reload(s);
 	assert_non_null(strstr(first + 1, "jwt-auth: reloaded"));
 	mja_session_free(s);
-	free(c.username);
+	drop_username(&c);
 	free(tok);
 }
 
@@ -1785,9 +1814,9 @@ static void test_revocation_and_counters(void **state)
 			"acl/denied/subscribe=2\n"
 			"acl/denied/receive=2\n");
 	mja_session_free(s);
-	free(a.username);
-	free(b.username);
-	free(x.username);
+	drop_username(&a);
+	drop_username(&b);
+	drop_username(&x);
 	free(ta);
 	free(tb);
 	free(forged);
@@ -1821,8 +1850,8 @@ static void test_auth_methods(void **state)
 	assert_int_equal(st->connects_deferred, 4);
 	assert_int_equal(st->connects_accepted, 1);
 	mja_session_free(s);
-	free(a.username);
-	free(b.username);
+	drop_username(&a);
+	drop_username(&b);
 	free(t);
 	free(t2);
 	free(t3);

@@ -10,7 +10,7 @@
  *
  * A principal is what an accepted token leaves behind for the session: its
  * sub, roles, exp, what the revocation list may name later (jti, kid, iat),
- * a SHA-256 of the whole token, and, for MQTT 5 enhanced
+ * and, for MQTT 5 enhanced
  * authentication and token_field username only, a copy of the token itself.
  *
  * Why the token copy (docs/design.md, "Re-check after SIGHUP"): after a
@@ -34,8 +34,6 @@
 #include "mja/token/token.h"
 #include "mja/util/error.h"
 
-#define MJA_TOKEN_HASH_LEN 32   /* SHA-256 */
-
 typedef enum mja_decision {
 	MJA_DEFER = 0,   /* not ours: leave it to other plugins / password_file */
 	MJA_ALLOW,
@@ -57,9 +55,11 @@ typedef struct mja_principal {
 	 * revoked later is found by these */
 	char *jti;                  /* the jti claim if a string, else NULL */
 	char *kid;                  /* the header's kid, else NULL */
+	/* 1: jti and kid live in sub's allocation (made so by auth.c, one
+	 * allocation per CONNECT instead of three); freed with sub */
+	int joined;
 	int has_iat;
 	int64_t iat;                /* whole seconds (rounded down), valid if has_iat */
-	unsigned char token_hash[MJA_TOKEN_HASH_LEN];
 	char *token;                /* enhanced auth only, else NULL; scrubbed on free */
 	size_t token_len;
 	int superuser;              /* superuser_claim is JSON true: every topic */
@@ -93,11 +93,13 @@ mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
 
 /* Signature checks on another thread (workers.h; docs/design.md,
  * "Signature checks on worker threads").
- * mja_auth_offload: 1 iff the CONNECT's token (token_field) is worth a
- * worker: JWT-shaped, within max_token_bytes, its header names an
- * asymmetric algorithm that a key of the set in use may check, and it is not
- * in the verified-token cache. *tok / *len then point at it (borrowed from
- * username or password). Reads the cache; decides nothing.
+ * mja_auth_connect_offer: mja_auth_connect, except for a JWT-shaped token
+ * whose steps 1-7 would verify an RS, PS, ES or EdDSA signature here (not
+ * an HMAC token, not in the verified-token cache: cache.h
+ * mja_cache_verify_here): that one is not checked, MJA_HOLD is returned and
+ * nothing else is done (*out NULL, *why MJA_OK). The caller has it checked
+ * elsewhere and decides it with mja_auth_connect_verified, or with
+ * mja_auth_connect when no worker takes it.
  * mja_auth_connect_verified: mja_auth_connect for a token whose steps 1-7
  * (token.h mja_token_verify_ex) ran elsewhere with the key set in use now
  * (the caller's duty: a result checked with keys since replaced is checked
@@ -105,8 +107,9 @@ mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
  * on MJA_OK (taken, freed on every path). The claims are judged again
  * with now and an accepted token is stored in the cache; every later rule
  * is mja_auth_token's. */
-int mja_auth_offload(const mja_config *cfg, const char *username, const char *password,
-		const char **tok, size_t *len);
+mja_decision mja_auth_connect_offer(const mja_config *cfg, const char *username,
+		const char *password, const char *clientid, int64_t now,
+		mja_principal **out, mja_err *why);
 mja_decision mja_auth_connect_verified(const mja_config *cfg, const char *username,
 		const char *password, const char *clientid, int64_t now, mja_err verify_err,
 		mja_token *verified, mja_principal **out, mja_err *why);

@@ -132,6 +132,9 @@ typedef struct mja_config {
 	mja_claim_match *claim_match; size_t n_claim_match;
 	char *revocation_file;   /* NULL: nothing is revoked */
 	int64_t stats_interval;  /* seconds; default MJA_CONFIG_STATS_INTERVAL, 0 off */
+	int stats_per_listener;  /* default 0: the instance is a listener's own (the glue
+	                          * adds the listener's port to the topics where the
+	                          * broker tells it) */
 	char **auth_methods;     size_t n_auth_methods;   /* default "jwt" */
 	/* signature checks on worker threads (workers.h), Mosquitto 2.1 only:
 	 * 0 off, else the thread count; default MJA_CONFIG_VERIFY_THREADS_AUTO */

@@ -280,8 +280,8 @@ size_t mja_session_count(const mja_session *s);
  *
  * A CONNECT is also held on the 2.1 line, with verify_threads (config.h)
  * not 0, when its token's signature check would run here and is worth a
- * thread (auth.h mja_auth_offload: an asymmetric algorithm, not in the
- * cache): a worker checks it (workers.h) and the first TICK after its
+ * thread (auth.h mja_auth_connect_offer: an asymmetric algorithm, not in
+ * the cache): a worker checks it (workers.h) and the first TICK after its
  * answer decides it with every other rule (mja_auth_connect_verified) and
  * completes it. No time limit: every check ends. A hold dropped as above
  * cancels its check. A check made with keys replaced since (a reload, a new
@@ -335,9 +335,10 @@ void mja_session_disconnect(mja_session *s, const void *client, int64_t now,
  * revokes (their wills denied), and kicks expired clients (at most once
  * per MJA_SESSION_TICK_MS). Returns the milliseconds until its next scan,
  * from 1 to MJA_SESSION_TICK_MS: 2.1's next_ms (its main loop sleeps until
- * its next timer), so a deadline is acted on within about a second; 0 (TICK
- * on the broker's next pass) while worker checks are pending and this TICK
- * took answers in (see "Held CONNECTs"). */
+ * its next timer), so a deadline is acted on within about a second; 0 (as
+ * soon as the broker can: the glue asks for its shortest wake-up) while
+ * worker checks are pending and this TICK took answers in (see "Held
+ * CONNECTs"). */
 int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *acts);
 
 /* How many CONNECTs are held (then TICK returns at most

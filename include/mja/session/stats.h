@@ -28,8 +28,8 @@
 #include <stdint.h>
 #include "mja/util/error.h"
 
-/* The topic prefix (with per_listener_settings true the glue adds the
- * listener's port and a '/'). */
+/* The topic prefix (with stats_per_listener true the glue adds the
+ * listener's port and a '/' where the broker tells it: Mosquitto 2.1). */
 #define MJA_STATS_PREFIX "$SYS/broker/plugin/jwt-auth/"
 
 /* Per JWKS source, filled by mja_jwks_stats() (jwks.h; one per source, in

@@ -1,8 +1,8 @@
 /* cache.h - a bounded cache of verified tokens (docs/design.md,
  * "Verified-token cache").
  *
- * Reconnect storms with RS/ES tokens would otherwise re-verify the same
- * signature again and again. The cache is keyed by SHA-256 of the whole
+ * Reconnect storms with RS/ES/EdDSA tokens would otherwise re-verify the
+ * same signature again and again. The cache is keyed by SHA-256 of the whole
  * token: the token itself is never stored. An entry holds the verified
  * header and payload (shared jansson references, read-only) and the
  * algorithm. On a hit the signature is not checked again, but the claims
@@ -44,34 +44,38 @@ void mja_cache_clear(mja_cache *c);
 
 /* Like mja_token_verify(), through the cache. c may be NULL (no caching).
  * Only tokens that mja_token_verify() accepted are stored; refused tokens
- * are never cached (a refusal is always recomputed). */
+ * are never cached (a refusal is always recomputed).
+ *
+ * HMAC tokens (HS256/384/512) are verified without the cache, neither hashed
+ * nor stored nor counted as hits or misses: checking an HMAC costs about what
+ * hashing the token costs, so the cache pays only for the asymmetric
+ * algorithms. A token is taken for an HMAC token when every algorithm the
+ * key set and options allow is an HMAC, or when its header segment is
+ * byte-identical to that of a verified token whose alg is one (the memo);
+ * either way the verifier runs every check. */
 mja_err mja_cache_verify(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
 		const char *tok, size_t len, int64_t now, mja_token **out);
 
-/* The same, and on MJA_OK also the SHA-256 of the token in hash[32] (the
- * cache's own key, so a caller that needs the hash does not compute it a
- * second time). hash may be NULL. */
-mja_err mja_cache_verify_hashed(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
-		const char *tok, size_t len, int64_t now, mja_token **out,
-		unsigned char hash[32]);
-
-/* For a check done elsewhere (a worker thread, workers.h). Counts no hit
- * or miss.
- * mja_cache_holds: 1 iff tok is stored for (ks, o): a check through
- * mja_cache_verify would skip its signature. 0 without a store or for a
- * token over max_token_bytes.
+/* For a caller that has signatures checked elsewhere (a worker thread,
+ * workers.h). Neither counts a hit or a miss.
+ * mja_cache_verify_here: mja_cache_verify, except for a token whose check
+ * would verify an RS, PS, ES or EdDSA signature here (not an HMAC token,
+ * not in the store; its header's alg read from the memo, else decoded,
+ * which decides a path only): that one is not checked, *elsewhere is 1
+ * and MJA_OK is returned with *out NULL. Otherwise *elsewhere is 0 and
+ * everything is as mja_cache_verify (a hit, an HMAC token, a refusal).
  * mja_cache_put: remember t, which mja_token_verify (or _ex) accepted as
  * tok with exactly ks and o (the caller's duty: a result checked with keys
- * since replaced must not be stored), and give the token's SHA-256 in hash
- * (may be NULL), also without a store. */
-int mja_cache_holds(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
-		const char *tok, size_t len);
-/* Count a miss for a token that mja_cache_holds did not hold and that was
- * checked elsewhere (whatever the check's answer), as mja_cache_verify
- * counts one; nothing without a store. */
-void mja_cache_miss(mja_cache *c);
+ * since replaced must not be stored). Nothing without a store, nothing for
+ * an HMAC token (as mja_cache_verify stores none).
+ * mja_cache_miss: count the miss of a token that mja_cache_verify_here
+ * sent elsewhere, once its check is over (whatever its answer), as
+ * mja_cache_verify counts one; nothing without a store. */
+mja_err mja_cache_verify_here(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len, int64_t now, mja_token **out, int *elsewhere);
 mja_err mja_cache_put(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
-		const char *tok, size_t len, const mja_token *t, unsigned char hash[32]);
+		const char *tok, size_t len, const mja_token *t);
+void mja_cache_miss(mja_cache *c);
 
 void mja_cache_get_stats(const mja_cache *c, mja_cache_stats *st);
 

@@ -40,10 +40,23 @@ typedef struct mja_claim_rules {
  * as the numbers they are. */
 mja_err mja_claims_check(const json_t *payload, const mja_claim_rules *r, int64_t now);
 
+/* The registered claims mja_claims_check_found found (borrowed from the
+ * payload; NULL where absent), so that its caller need not look them up
+ * again. */
+typedef struct mja_claims_found {
+	const json_t *exp, *sub, *iat, *jti;
+} mja_claims_found;
+
+/* mja_claims_check, and on MJA_OK *found filled (found may be NULL). */
+mja_err mja_claims_check_found(const json_t *payload, const mja_claim_rules *r, int64_t now,
+		mja_claims_found *found);
+
 /* exp as whole seconds (fractions rounded up, toward +inf, clamped to the
  * int64 range). Returns 1 and sets *exp if exp is present and a number,
- * else 0. */
+ * else 0. mja_claims_exp_value: the same of the exp value itself (NULL:
+ * absent). */
 int mja_claims_exp(const json_t *payload, int64_t *exp);
+int mja_claims_exp_value(const json_t *v, int64_t *exp);
 
 /* Roles from the claim at a dotted path ("realm_access.roles") into nested
  * objects: a string gives one role, an array gives its string members (other

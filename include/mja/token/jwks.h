@@ -17,7 +17,11 @@
  * Fetch rules:
  *  - https:// only; http:// only to a loopback address (127.0.0.0/8, ::1,
  *    localhost). TLS 1.2 or later, the peer's chain and host name verified
- *    against jwks_ca_file or the system's CA store.
+ *    against jwks_ca_file or the system's CA store. jwks_ca_file is read
+ *    like every file the plugin trusts (file.h: regular file, never blocks,
+ *    refused when world-writable), at start and at SIGHUP only; the fetches
+ *    use those bytes (libcurl's CAINFO_BLOB), never the path, so a file
+ *    swapped for a FIFO cannot block the fetcher thread or the shutdown.
  *  - redirects: at most MJA_JWKS_MAX_REDIRECTS, to https:// only.
  *  - response: status 200, at most MJA_JWKS_MAX_BYTES, connect timeout
  *    MJA_JWKS_CONNECT_TIMEOUT s, whole transfer MJA_JWKS_TOTAL_TIMEOUT s, no
@@ -55,6 +59,7 @@
 #include "mja/session/stats.h"
 
 #define MJA_JWKS_MAX_BYTES ((size_t)1 << 20)
+#define MJA_JWKS_CA_FILE_MAX ((size_t)4 << 20)   /* jwks_ca_file (a CA bundle) */
 #define MJA_JWKS_MAX_KEYS 100
 #define MJA_JWKS_CONNECT_TIMEOUT 5
 #define MJA_JWKS_TOTAL_TIMEOUT 10
@@ -118,9 +123,12 @@ typedef struct mja_http_response {
  * Status other than 200, TLS, timeouts, size: MJA_ERR_FILE with the
  * reason in d. abort_flag (may be NULL) is polled during the transfer: a
  * non-zero value ends it early. */
-typedef mja_err (*mja_http_get_fn)(void *ctx, const char *url, const char *ca_file,
-		const _Atomic int *abort_flag, mja_http_response *out, mja_diag *d);
-mja_err mja_jwks_http_get(void *ctx, const char *url, const char *ca_file,
+/* ca_pem/ca_len: the PEM certificates to trust (jwks_ca_file's bytes), or
+ * NULL/0 for the system's CA store. */
+typedef mja_err (*mja_http_get_fn)(void *ctx, const char *url, const char *ca_pem,
+		size_t ca_len, const _Atomic int *abort_flag, mja_http_response *out,
+		mja_diag *d);
+mja_err mja_jwks_http_get(void *ctx, const char *url, const char *ca_pem, size_t ca_len,
 		const _Atomic int *abort_flag, mja_http_response *out, mja_diag *d);
 void mja_http_response_free(mja_http_response *r);
 
@@ -130,7 +138,8 @@ typedef struct mja_jwks_opts {
 	const char *const *urls;   /* jwks_url values */
 	size_t n_urls;
 	const char *oidc_issuer;   /* or NULL */
-	const char *ca_file;       /* or NULL: the system's store */
+	const char *ca_pem;        /* jwks_ca_file's bytes, or NULL: the system's store */
+	size_t ca_len;
 	int64_t refresh;           /* jwks_refresh */
 	int64_t max_stale;         /* jwks_max_stale */
 	mja_http_get_fn get;       /* NULL: mja_jwks_http_get (tests pass a fake) */
@@ -139,8 +148,12 @@ typedef struct mja_jwks_opts {
 
 typedef struct mja_jwks mja_jwks;
 
-/* Strings are copied. No thread yet, no fetch. */
+/* Strings and the CA bytes are copied. No thread yet, no fetch. */
 mja_err mja_jwks_new(const mja_jwks_opts *o, mja_jwks **out, mja_diag *d);
+/* Broker's thread (SIGHUP): trust ca_pem (copied; NULL: the system's store)
+ * from the next fetch on; a fetch running keeps the bytes it started with.
+ * On MJA_ERR_NOMEM the previous bytes stay. */
+mja_err mja_jwks_set_ca(mja_jwks *j, const char *ca_pem, size_t ca_len);
 /* Stops the thread (an ongoing transfer is aborted) and frees. NULL fine. */
 void mja_jwks_free(mja_jwks *j);
 

@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "mja/token/alg.h"
 #include "mja/util/error.h"
@@ -23,6 +24,13 @@
 
 /* RFC 7518 3.2: a secret of at least the hash size; 32 for any HS alg. */
 #define MJA_SECRET_MIN 32
+
+/* A SHA-256, SHA-384 or SHA-512 state in OpenSSL's low-level form: a plain
+ * struct, copied by assignment. HMAC keeps its keyed halves so (key.c). */
+typedef union mja_sha2 {
+	SHA256_CTX s256;
+	SHA512_CTX s512;   /* SHA-384 too */
+} mja_sha2;
 
 struct mja_key {
 	/* Further owners besides the first (mja_keyset_add_shared): a key
@@ -37,9 +45,11 @@ struct mja_key {
 	int es_alg;              /* EC: MJA_ALG_ES256/384/512 for its curve; -1 else */
 	unsigned char *secret;   /* oct: scrubbed on free */
 	size_t secret_len;
-	/* oct: per digest (alg.h), the HMAC (RFC 2104) inner and outer digest
-	 * states after absorbing K^ipad and K^opad; each use copies them */
-	EVP_MD_CTX *hmac_in[MJA_DIGEST__COUNT], *hmac_out[MJA_DIGEST__COUNT];
+	/* oct: per digest (alg.h), the HMAC (RFC 2104) inner and outer hash
+	 * states after absorbing K^ipad and K^opad ([d][0], [d][1]); each MAC
+	 * starts from copies on its stack (sig.c): no allocation and no
+	 * provider dispatch per token. Scrubbed on free; NULL for other keys. */
+	mja_sha2 (*hmac_pad)[2];
 	/* RSA, EC: per algorithm the key's type serves (RS*, PS*, its ES*), an
 	 * EVP_PKEY_CTX set up once for verification (digest, padding, PSS
 	 * salt rule); each verification uses a duplicate (sig.c). Set by
@@ -73,6 +83,12 @@ mja_key *mja_key__new(mja_kty kty, const char *origin);
 mja_err mja_key__set_kid(mja_key *k, const char *kid, size_t len);
 /* Copies the secret and prepares the HMAC contexts. */
 mja_err mja_key__set_secret(mja_key *k, const unsigned char *s, size_t len);
+
+/* The SHA-2 hash of digest d (not MJA_DIGEST_NONE) on a mja_sha2 state:
+ * start, absorb, finish (md: the digest's size). */
+void mja_key__sha2_init(mja_digest d, mja_sha2 *c);
+void mja_key__sha2_update(mja_digest d, mja_sha2 *c, const void *p, size_t n);
+void mja_key__sha2_final(mja_digest d, mja_sha2 *c, unsigned char *md);
 /* Takes ownership of pkey on every path (freed on error too); checks type,
  * size, curve; prepares the verification contexts. reason gets a short
  * reason on MJA_ERR_KEY. */

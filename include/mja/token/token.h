@@ -46,6 +46,11 @@ typedef struct mja_token {
 	const char *sub;    /* borrowed from payload */
 	int has_exp;
 	int64_t exp;        /* whole seconds, valid if has_exp */
+	/* what the revocation list may name (auth.h), borrowed from header and
+	 * payload, NULL where absent: the header's kid (a string), the jti and
+	 * iat members (any JSON type) */
+	const char *kid;
+	const json_t *jti, *iat;
 } mja_token;
 
 /* Verify tok[0..len) (not necessarily NUL-terminated). On MJA_OK *out is a
@@ -74,12 +79,19 @@ typedef struct mja_token_memo {
 		size_t len;                     /* 0: slot empty */
 		char seg[MJA_TOKEN_MEMO_MAX_SEGMENT];
 		json_t *header;                 /* owned reference, read-only */
+		const json_t *pick[4];          /* its alg, crit, typ, kid (borrowed) */
 	} slot[MJA_TOKEN_MEMO_SLOTS];
 	unsigned next;                          /* round-robin victim */
 } mja_token_memo;
 
 void mja_token_memo_init(mja_token_memo *m);
 void mja_token_memo_clear(mja_token_memo *m);  /* drops every slot; NULL is fine */
+
+/* 1 with *alg set iff the header segment of tok[0..len) (up to its first
+ * dot) is byte-identical to a memoized one whose alg names an algorithm; 0
+ * otherwise (m NULL, no dot, not memoized). Says which path a token takes,
+ * never whether it is accepted: the verifier checks the header again. */
+int mja_token_memo_alg(const mja_token_memo *m, const char *tok, size_t len, mja_alg *alg);
 
 /* mja_token_verify with a header memo; memo may be NULL (then exactly
  * mja_token_verify). Same checks, same results. */

@@ -8,7 +8,6 @@
 #include <openssl/crypto.h>
 
 #include "mja/session/auth.h"
-#include "mja/token/b64url.h"
 #include "mja/token/cache.h"
 #include "mja/token/claims.h"
 #include "mja/util/text.h"
@@ -54,29 +53,21 @@ void mja_principal_free(mja_principal *p)
 	if (!p)
 		return;
 	free(p->sub);
-	free(p->jti);
-	free(p->kid);
+	if (!p->joined) {
+		free(p->jti);
+		free(p->kid);
+	}
 	free(p->login_username);
 	mja_claims_roles_free(p->roles, p->n_roles);
 	mja_aclclaim_free(p->acl_claim);
 	mja_principal_drop_token(p);
-	OPENSSL_cleanse(p->token_hash, sizeof(p->token_hash));
 	free(p);
-}
-
-/* A string member of obj, or NULL. */
-static const char *string_member(const json_t *obj, const char *name)
-{
-	const json_t *v = json_object_get(obj, name);
-
-	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
 /* iat as whole seconds rounded down (a token issued at 99.5 was issued
  * before 100), clamped to the int64 range. 0 if absent or not a number. */
-static int iat_of(const json_t *payload, int64_t *iat)
+static int iat_of(const json_t *v, int64_t *iat)
 {
-	const json_t *v = json_object_get(payload, "iat");
 	double d;
 
 	if (json_is_integer(v)) {
@@ -101,26 +92,38 @@ static mja_revoke_query query_of(const mja_token *t)
 	mja_revoke_query q = { 0 };
 
 	/* RFC 7519 4.1.7: jti is a string; another type matches no line */
-	q.jti = string_member(t->payload, "jti");
-	q.kid = string_member(t->header, "kid");
+	q.jti = json_is_string(t->jti) ? json_string_value(t->jti) : NULL;
+	q.kid = t->kid;
 	q.sub = t->sub;
-	q.has_iat = iat_of(t->payload, &q.iat);
+	q.has_iat = iat_of(t->iat, &q.iat);
 	return q;
 }
 
 /* The principal of a verified token. */
 static mja_err principal_new(const mja_config *cfg, const mja_token *t,
-		const char *tok, size_t len, const unsigned char *hash, int keep_token,
+		const char *tok, size_t len, int keep_token,
 		const char *login_username, mja_principal **out)
 {
 	mja_principal *p = calloc(1, sizeof(*p));
+	mja_revoke_query q = query_of(t);
+	size_t sl = strlen(t->sub) + 1, jl = q.jti ? strlen(q.jti) + 1 : 0,
+	       kl = q.kid ? strlen(q.kid) + 1 : 0;
 	mja_err e = MJA_ERR_NOMEM;
 
 	if (!p)
 		return MJA_ERR_NOMEM;
-	p->sub = strdup(t->sub);
+	/* sub, jti and kid in one allocation (auth.h: joined) */
+	p->sub = malloc(sl + jl + kl);
 	if (!p->sub)
 		goto out;
+	p->joined = 1;
+	memcpy(p->sub, t->sub, sl);
+	if (q.jti)
+		p->jti = memcpy(p->sub + sl, q.jti, jl);
+	if (q.kid)
+		p->kid = memcpy(p->sub + sl + jl, q.kid, kl);
+	p->has_iat = q.has_iat;
+	p->iat = q.iat;
 	if (cfg->n_claim_match && login_username && login_username[0] &&
 	    !(p->login_username = strdup(login_username)))
 		goto out;
@@ -148,16 +151,6 @@ static mja_err principal_new(const mja_config *cfg, const mja_token *t,
 	}
 	p->has_exp = t->has_exp;
 	p->exp = t->exp;
-	{
-		mja_revoke_query q = query_of(t);
-
-		e = MJA_ERR_NOMEM;   /* the copies below fail only for memory */
-		if ((q.jti && !(p->jti = strdup(q.jti))) || (q.kid && !(p->kid = strdup(q.kid))))
-			goto out;
-		p->has_iat = q.has_iat;
-		p->iat = q.iat;
-	}
-	memcpy(p->token_hash, hash, sizeof(p->token_hash));
 	if (keep_token) {
 		e = MJA_ERR_NOMEM;
 		p->token = malloc(len ? len : 1);
@@ -266,18 +259,21 @@ static int token_field_is_username(const mja_config *cfg)
 	return cfg->token_field == MJA_TOKEN_FIELD_USERNAME;
 }
 
-/* A check done on another thread (mja_auth_connect_verified): its answer
- * and, on MJA_OK, the token (taken). */
+/* Steps 1-7 for one token: here (no struct pre), here unless the signature
+ * check is worth a worker (checked 0: mja_auth_connect_offer, MJA_HOLD
+ * then), or done on another thread already (checked 1:
+ * mja_auth_connect_verified; its answer and, on MJA_OK, the token, taken). */
 struct pre {
+	int checked;
 	mja_err err;
 	mja_token *token;
 };
 
-/* Step 1-7 with a check done elsewhere: its claims judged again with now
+/* Steps 1-7 with a check done elsewhere: its claims judged again with now
  * (time has passed since), then stored in the cache as a check here would
- * have stored it; hash: the token's SHA-256. */
+ * have stored it. */
 static mja_err take_verified(const mja_config *cfg, const char *tok, size_t len, int64_t now,
-		struct pre *pre, mja_token **t, unsigned char hash[MJA_TOKEN_HASH_LEN])
+		struct pre *pre, mja_token **t)
 {
 	mja_err e = pre->err;
 
@@ -290,7 +286,7 @@ static mja_err take_verified(const mja_config *cfg, const char *tok, size_t len,
 		e = mja_claims_check((*t)->payload, &cfg->files->verify.claims, now);
 	if (e == MJA_OK)
 		e = mja_cache_put(cfg->cache, cfg->files->keys, &cfg->files->verify, tok, len,
-				*t, hash);
+				*t);
 	if (e != MJA_OK) {
 		mja_token_free(*t);
 		*t = NULL;
@@ -302,7 +298,6 @@ static mja_decision token_decide(const mja_config *cfg, const char *tok, size_t 
 		const char *username, const char *clientid, int64_t now, int keep_token,
 		struct pre *pre, mja_principal **out, mja_err *why)
 {
-	unsigned char hash[MJA_TOKEN_HASH_LEN];
 	mja_token *t = NULL;
 	mja_err e;
 
@@ -316,24 +311,31 @@ static mja_decision token_decide(const mja_config *cfg, const char *tok, size_t 
 	if (!tok || len == 0)
 		return deny(why, MJA_ERR_NO_TOKEN);
 	/* docs/design.md, "Token rules" 1-7: shape, header, key, signature,
-	 * payload, claims; the cache hands back the token's SHA-256 it keys on */
-	if (pre)
-		e = take_verified(cfg, tok, len, now, pre, &t, hash);
-	else
-		e = mja_cache_verify_hashed(cfg->cache, cfg->files->keys, &cfg->files->verify,
-				tok, len, now, &t, hash);
+	 * payload, claims; a check done elsewhere, or offered to a worker */
+	if (pre && pre->checked) {
+		e = take_verified(cfg, tok, len, now, pre, &t);
+	} else if (pre) {
+		int elsewhere;
+
+		e = mja_cache_verify_here(cfg->cache, cfg->files->keys, &cfg->files->verify,
+				tok, len, now, &t, &elsewhere);
+		if (e == MJA_OK && elsewhere)
+			return MJA_HOLD;
+	} else {
+		e = mja_cache_verify(cfg->cache, cfg->files->keys, &cfg->files->verify,
+				tok, len, now, &t);
+	}
 	if (cfg->jwks && (e == MJA_ERR_UNKNOWN_KID || e == MJA_ERR_NO_KEY ||
 			e == MJA_ERR_ALG_NOT_ALLOWED))
 		e = jwks_miss(cfg, tok, len, now, e);
 	if (e != MJA_OK)
 		return deny(why, e);
-	/* the sub is the identity of the session and of every ACL decision */
+	/* the sub is the identity of the session and of every ACL decision;
+	 * its form ("Token rules" 7, mja_sub_valid) was checked by
+	 * mja_claims_check, which every accepted token passed, from the cache
+	 * too (claims.h) */
 	if (!t->sub) {
 		e = MJA_ERR_MISSING_CLAIM;
-		goto out;
-	}
-	if (!mja_sub_valid(t->sub, strlen(t->sub))) {   /* "Token rules" 7 */
-		e = MJA_ERR_BAD_SUB;
 		goto out;
 	}
 	/* revocation_file: checked on every use, never cached */
@@ -363,7 +365,7 @@ static mja_decision token_decide(const mja_config *cfg, const char *tok, size_t 
 			goto out;
 		}
 	}
-	e = principal_new(cfg, t, tok, len, hash, keep_token,
+	e = principal_new(cfg, t, tok, len, keep_token,
 			token_field_is_username(cfg) ? NULL : username, out);
 out:
 	mja_token_free(t);
@@ -388,11 +390,32 @@ static const char *token_of(const mja_config *cfg, const char *username, const c
 	return tok && tok[0] ? tok : NULL;
 }
 
+/* Three dot-separated segments, the first non-empty: the part of the JWT
+ * shape (mja_token_looks_like_jwt) found without a pass over every byte. */
+static int three_segments(const char *tok, size_t len)
+{
+	const char *d1 = memchr(tok, '.', len), *d2;
+
+	if (!d1 || d1 == tok)
+		return 0;
+	d2 = memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - tok));
+	return d2 && !memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - tok));
+}
+
+/* README.md, option non_jwt: a token that is not shaped like a JWT. */
+static mja_decision not_jwt(const mja_config *cfg, mja_err *why)
+{
+	if (cfg->non_jwt == MJA_NON_JWT_DENY)
+		return deny(why, MJA_ERR_NOT_JWT);
+	return MJA_DEFER;
+}
+
 static mja_decision connect_with(const mja_config *cfg, const char *username,
 		const char *password, const char *clientid, int64_t now, struct pre *pre,
 		mja_principal **out, mja_err *why)
 {
 	const char *tok;
+	mja_decision r;
 	size_t len;
 
 	if (out)
@@ -413,15 +436,23 @@ static mja_decision connect_with(const mja_config *cfg, const char *username,
 	 * ours, or refused.
 	 * A JWT-shaped value longer than max_token_bytes is ours and is refused
 	 * by the verifier before any parsing (docs/design.md, "Token rules" 1). */
-	if (!mja_token_looks_like_jwt(tok, len)) {
-		if (cfg->non_jwt == MJA_NON_JWT_DENY)
-			return deny(why, MJA_ERR_NOT_JWT);
-		return MJA_DEFER;
-	}
+	if (!three_segments(tok, len))
+		return not_jwt(cfg, why);
 	/* token_field username: keep the token for the SIGHUP re-check, the
 	 * glue replaces the username field that held it (auth.h) */
-	return token_decide(cfg, tok, len, username, clientid, now,
+	r = token_decide(cfg, tok, len, username, clientid, now,
 			cfg->token_field == MJA_TOKEN_FIELD_USERNAME, pre, out, why);
+	/* The rest of the shape, the base64url alphabet, is asked only of a
+	 * refused token: one the verifier accepted has the whole shape by
+	 * construction (three segments of strict base64url, the first
+	 * non-empty; token.h), and a refused one that lacks it was never ours.
+	 * A token offered to a worker is asked too: it would be refused. */
+	if ((r == MJA_DENY || r == MJA_HOLD) && !mja_token_looks_like_jwt(tok, len)) {
+		if (why)
+			*why = MJA_OK;
+		return not_jwt(cfg, why);
+	}
+	return r;
 }
 
 mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
@@ -431,72 +462,24 @@ mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
 	return connect_with(cfg, username, password, clientid, now, NULL, out, why);
 }
 
+mja_decision mja_auth_connect_offer(const mja_config *cfg, const char *username,
+		const char *password, const char *clientid, int64_t now,
+		mja_principal **out, mja_err *why)
+{
+	struct pre pre = { .checked = 0 };
+
+	return connect_with(cfg, username, password, clientid, now, &pre, out, why);
+}
+
 mja_decision mja_auth_connect_verified(const mja_config *cfg, const char *username,
 		const char *password, const char *clientid, int64_t now, mja_err verify_err,
 		mja_token *verified, mja_principal **out, mja_err *why)
 {
-	struct pre pre = { .err = verify_err, .token = verified };
+	struct pre pre = { .checked = 1, .err = verify_err, .token = verified };
 	mja_decision r = connect_with(cfg, username, password, clientid, now, &pre, out, why);
 
 	mja_token_free(pre.token);   /* not taken: the token was not one to verify */
 	return r;
-}
-
-/* Whether an alg names an asymmetric algorithm: the first segment decoded
- * and parsed (a routing decision only: the check itself judges the header
- * again, whichever thread it runs on). */
-static int names_asymmetric(const char *tok, size_t len)
-{
-	unsigned char buf[MJA_TOKEN_MEMO_MAX_SEGMENT];
-	const char *dot = memchr(tok, '.', len);
-	size_t seg, n = 0;
-	json_t *h, *a;
-	mja_alg alg;
-	int yes = 0;
-
-	if (!dot)
-		return 0;
-	seg = (size_t)(dot - tok);
-	if (mja_b64url_decoded_max(seg) > sizeof(buf) ||
-	    mja_b64url_decode(tok, seg, buf, &n) != MJA_OK)
-		return 0;
-	h = json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, NULL);
-	a = json_object_get(h, "alg");
-	if (json_is_string(a) &&
-	    mja_alg_from_name(json_string_value(a), json_string_length(a), &alg) == MJA_OK)
-		yes = mja_alg_info_of(alg)->family != MJA_FAMILY_HMAC;
-	json_decref(h);
-	return yes;
-}
-
-/* Every algorithm but the HMAC ones. */
-#define ASYMMETRIC (MJA_ALG_SET_ALL & ~(MJA_ALG_BIT(MJA_ALG_HS256) | \
-		MJA_ALG_BIT(MJA_ALG_HS384) | MJA_ALG_BIT(MJA_ALG_HS512)))
-
-int mja_auth_offload(const mja_config *cfg, const char *username, const char *password,
-		const char **tok, size_t *len)
-{
-	const char *t;
-	size_t n;
-
-	if (!cfg || !cfg->files || !tok || !len)
-		return 0;
-	/* only where a key could check an asymmetric algorithm */
-	if (!(mja_keyset_algs(cfg->files->keys) & cfg->files->verify.algorithms & ASYMMETRIC) &&
-	    !(cfg->files->verify.algorithms == 0 &&
-	      (mja_keyset_algs(cfg->files->keys) & ASYMMETRIC)))
-		return 0;
-	t = token_of(cfg, username, password);
-	if (!t)
-		return 0;
-	n = strlen(t);
-	if (n > (cfg->max_token_bytes ? cfg->max_token_bytes : MJA_DEFAULT_MAX_TOKEN_BYTES) ||
-	    !mja_token_looks_like_jwt(t, n) || !names_asymmetric(t, n) ||
-	    mja_cache_holds(cfg->cache, cfg->files->keys, &cfg->files->verify, t, n))
-		return 0;
-	*tok = t;
-	*len = n;
-	return 1;
 }
 
 /* docs/design.md, "Re-authentication": a re-authentication or re-check

@@ -1,10 +1,10 @@
 /* config.c - plugin options (README, Configuration options) and the files they name. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mja/session/config.h"
+#include "mja/util/file.h"
 #include "mja/util/text.h"
 
 /* A value without its leading and trailing blanks (Mosquitto keeps the
@@ -185,7 +185,8 @@ enum opt_id {
 	OPT_NON_JWT, OPT_DISCONNECT_ON_EXPIRY, OPT_MAX_TOKEN_BYTES, OPT_TOKEN_CACHE_SIZE,
 	OPT_ACL_CLAIM, OPT_SUPERUSER_CLAIM, OPT_CLAIM_MATCH,
 	OPT_JWKS_URL, OPT_OIDC_ISSUER, OPT_JWKS_CA_FILE, OPT_JWKS_REFRESH, OPT_JWKS_MAX_STALE,
-	OPT_REVOCATION_FILE, OPT_STATS_INTERVAL, OPT_AUTH_METHODS, OPT_VERIFY_THREADS,
+	OPT_REVOCATION_FILE, OPT_STATS_INTERVAL, OPT_STATS_PER_LISTENER, OPT_AUTH_METHODS,
+	OPT_VERIFY_THREADS,
 	OPT__COUNT
 };
 
@@ -220,6 +221,7 @@ static const struct {
 	[OPT_JWKS_MAX_STALE] = { "jwks_max_stale", 0 },
 	[OPT_REVOCATION_FILE] = { "revocation_file", 0 },
 	[OPT_STATS_INTERVAL] = { "stats_interval", 0 },
+	[OPT_STATS_PER_LISTENER] = { "stats_per_listener", 0 },
 	[OPT_AUTH_METHODS] = { "auth_methods", 0 },
 	[OPT_VERIFY_THREADS] = { "verify_threads", 0 },
 };
@@ -361,6 +363,11 @@ static mja_err apply_option(mja_config *c, enum opt_id id, view v, mja_diag *d)
 		e = parse_uint(name, v, 0, MJA_CONFIG_STATS_INTERVAL_LIMIT, &num, d);
 		if (e == MJA_OK)
 			c->stats_interval = num;
+		return e;
+	case OPT_STATS_PER_LISTENER:
+		e = parse_choice(name, v, "false", "true", &choice, d);
+		if (e == MJA_OK)
+			c->stats_per_listener = choice;
 		return e;
 	case OPT_AUTH_METHODS:
 		/* replaces the default list */
@@ -538,6 +545,25 @@ static mja_err check_combination(const mja_config *c, mja_diag *d)
 static void file_diag(mja_diag *d, const char *name, const char *path,
 		const mja_diag *inner, mja_err e);
 
+/* Read jwks_ca_file (a file the plugin trusts: whoever may write it picks
+ * the servers keys come from) through the one file reader; *pem NULL when
+ * the option is not given. Free with mja_file_free. */
+static mja_err read_jwks_ca(const mja_config *c, char **pem, size_t *len, mja_diag *d)
+{
+	mja_diag inner = { 0 };
+	mja_err e;
+
+	*pem = NULL;
+	*len = 0;
+	if (!c->jwks_ca_file)
+		return MJA_OK;
+	e = mja_file_read(c->jwks_ca_file, MJA_JWKS_CA_FILE_MAX, MJA_FILE_TRUSTED, pem, len,
+			&inner);
+	if (e != MJA_OK)
+		file_diag(d, "jwks_ca_file", c->jwks_ca_file, &inner, e);
+	return e;
+}
+
 /* Read revocation_file into a new list; on success it replaces the old. */
 static mja_err load_revocation(mja_config *c, mja_diag *d)
 {
@@ -610,24 +636,21 @@ mja_err mja_config_parse(const mja_config_opt *opts, size_t n,
 	if (has_jwks(c)) {
 		mja_jwks_opts jo = {
 			.urls = (const char *const *)c->jwks_urls, .n_urls = c->n_jwks_urls,
-			.oidc_issuer = c->oidc_issuer, .ca_file = c->jwks_ca_file,
+			.oidc_issuer = c->oidc_issuer,
 			.refresh = c->jwks_refresh, .max_stale = c->jwks_max_stale,
 		};
+		char *ca;
+		size_t ca_len;
 
-		if (c->jwks_ca_file) {
-			/* read it now: a wrong path is a start-up error, not a
-			 * fetch failure every few minutes */
-			FILE *f = fopen(c->jwks_ca_file, "r");
-
-			if (!f) {
-				mja_diag_set(d, "option jwks_ca_file: \"%s\": cannot open: %s",
-						c->jwks_ca_file, strerror(errno));
-				e = MJA_ERR_FILE;
-				goto out;
-			}
-			fclose(f);
-		}
+		/* read now: a wrong path is a start-up error, not a fetch
+		 * failure every few minutes */
+		e = read_jwks_ca(c, &ca, &ca_len, d);
+		if (e != MJA_OK)
+			goto out;
+		jo.ca_pem = ca;
+		jo.ca_len = ca_len;
 		e = mja_jwks_new(&jo, &c->jwks, d);
+		mja_file_free(ca, ca_len);
 		if (e != MJA_OK)
 			goto out;
 	}
@@ -833,14 +856,24 @@ void mja_config_files_free(mja_config_files *f)
 mja_err mja_config_reload(mja_config *c, mja_diag *d)
 {
 	mja_config_files *fresh = NULL;
+	char *ca = NULL;
+	size_t ca_len = 0;
 	mja_err e;
 
 	if (!c)
 		return MJA_ERR_INVAL;
-	mja_jwks_refetch_all(c->jwks);   /* SIGHUP refetches at once */
 	e = mja_config_load_files(c, &fresh, d);
-	if (e != MJA_OK)
+	if (e == MJA_OK && c->jwks) {
+		e = read_jwks_ca(c, &ca, &ca_len, d);
+		if (e == MJA_OK && c->jwks_ca_file)
+			e = mja_jwks_set_ca(c->jwks, ca, ca_len);
+		mja_file_free(ca, ca_len);
+	}
+	mja_jwks_refetch_all(c->jwks);   /* SIGHUP refetches at once */
+	if (e != MJA_OK) {
+		mja_config_files_free(fresh);
 		return e;   /* the previous set stays in force in full (docs/design.md, Reload) */
+	}
 	mja_config_files_free(c->files);
 	c->files = fresh;
 	/* entries were verified with the old keys */

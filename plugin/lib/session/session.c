@@ -156,14 +156,47 @@ static const char *show(const char *s, char buf[SHOW_MAX])
 	return buf;
 }
 
+/* "<what> client <id> from <address>: <reason><more>" (more may be NULL),
+ * put together without printf: formatting cost as much as the rest of an
+ * accepted CONNECT's bookkeeping, and the plugin API does not tell which
+ * log levels the broker writes, so the "accepted" debug line is built on
+ * every CONNECT. */
+static void log_client_more(mja_actions *a, mja_log_level level, const char *what,
+		const char *clientid, const char *address, const char *reason, const char *more)
+{
+	/* room for every part at its largest: what and more are short words
+	 * or a value of at most SHOW_MAX, reason at most REASON_MAX (640);
+	 * PUT cuts rather than overflows */
+	char line[1280];
+	mja_action act = { .kind = MJA_ACTION_LOG, .level = level };
+	size_t o = 0;
+
+#define PUT(s, n) do { size_t n_ = (n); if (n_ > sizeof(line) - 1 - o) n_ = sizeof(line) - 1 - o; \
+		memcpy(line + o, s, n_); o += n_; } while (0)
+	PUT(what, strlen(what));
+	PUT(" client ", 8);
+	mja_text_printable(clientid, clientid ? strlen(clientid) : 0, line + o, SHOW_MAX);
+	o += strlen(line + o);
+	PUT(" from ", 6);
+	mja_text_printable(address, address ? strlen(address) : 0, line + o, SHOW_MAX);
+	o += strlen(line + o);
+	PUT(": ", 2);
+	PUT(reason, strlen(reason));
+	if (more)
+		PUT(more, strlen(more));
+#undef PUT
+	line[o] = '\0';
+	act.text = malloc(o + 1);
+	if (act.text)
+		memcpy(act.text, line, o + 1);
+	push(a, act);
+}
+
 /* "<what> client <id> from <address>: <reason>" */
 static void log_client(mja_actions *a, mja_log_level level, const char *what,
 		const char *clientid, const char *address, const char *reason)
 {
-	char id[SHOW_MAX], addr[SHOW_MAX];
-
-	logf_(a, level, "%s client %s from %s: %s", what, show(clientid, id),
-			show(address, addr), reason);
+	log_client_more(a, level, what, clientid, address, reason, NULL);
 }
 
 /* The reason of a refusal for a log line: mja_strerror(why), followed for
@@ -539,7 +572,7 @@ static mja_decision accept_client(mja_session *s, const mja_session_client *c,
 	 * reload when allow_anonymous is false, before any plugin is asked). */
 	int give_sub = token_in_username || none || strcmp(username, p->sub) != 0;
 	int required = !none || token_in_username;
-	char sub[SHOW_MAX], line[SHOW_MAX + 8];
+	char sub[SHOW_MAX];
 
 	if (mja_clients_put(s->clients, c->client, c->clientid, p->sub, c->durable, p) != MJA_OK) {
 		mja_principal_free(p);
@@ -559,8 +592,10 @@ static mja_decision accept_client(mja_session *s, const mja_session_client *c,
 			return MJA_DENY;
 		}
 	}
-	snprintf(line, sizeof(line), "sub %s", show(p->sub, sub));
-	log_client(a, MJA_LOG_DEBUG, "accepted", c->clientid, c->address, line);
+	/* the sub passed mja_sub_valid (auth.h): printable as it is; only a
+	 * long one is shortened as show() does */
+	log_client_more(a, MJA_LOG_DEBUG, "accepted", c->clientid, c->address, "sub ",
+			strlen(p->sub) < SHOW_MAX ? p->sub : show(p->sub, sub));
 	check_tick(s, ms, a);
 	return MJA_ALLOW;
 }
@@ -850,29 +885,30 @@ static int submit(mja_session *s, struct hold *h, const char *tok, size_t len, i
 	return mja_workers_submit(s->workers, tok, len, now, &h->job) == MJA_OK;
 }
 
-/* A new connection's token whose signature check is worth a worker
- * (auth.h mja_auth_offload), on 2.1 with a client id to complete it by:
- * held for the worker's answer. 1 if held. */
+/* 2.1: a new connection's token may go to a worker (verify_threads not 0,
+ * a client id to complete it by, room for a hold). */
+static int may_offload(const mja_session *s, const mja_session_client *c)
+{
+	return s->line == MJA_BROKER_2_1 && !s->workers_off && s->cfg->verify_threads != 0 &&
+		c->clientid && c->clientid[0] && s->n_holds < MJA_SESSION_MAX_HOLDS;
+}
+
+/* A token that auth.h mja_auth_connect_offer found worth a worker: held
+ * for the worker's answer. 1 if held, 0 if it is to be decided at once. */
 static int offload(mja_session *s, const mja_session_client *c, const char *username,
 		const char *password, int64_t now, mja_actions *a)
 {
 	const char *tok;
-	size_t len;
 
-	if (s->line != MJA_BROKER_2_1 || s->workers_off || !c->clientid || !c->clientid[0] ||
-	    s->n_holds >= MJA_SESSION_MAX_HOLDS)
+	if (!workers_ready(s, a) || !hold_store(s, c, username, password, INT64_MAX))
 		return 0;
-	if (!mja_auth_offload(s->cfg, username, password, &tok, &len) || !workers_ready(s, a))
-		return 0;
-	if (!hold_store(s, c, username, password, INT64_MAX))
-		return 0;
-	/* the hold's own copy: tok points into what the broker lent */
+	/* the hold's own copy: the broker's fields are only lent */
 	tok = s->cfg->token_field == MJA_TOKEN_FIELD_USERNAME ?
 		s->holds[s->n_holds - 1].username : s->holds[s->n_holds - 1].password;
-	if (!submit(s, &s->holds[s->n_holds - 1], tok, len, now)) {
+	if (!tok || !submit(s, &s->holds[s->n_holds - 1], tok, strlen(tok), now)) {
 		s->holds[s->n_holds - 1].job = 0;
 		hold_remove(s, s->n_holds - 1);
-		return 0;   /* decided at once */
+		return 0;
 	}
 	return 1;
 }
@@ -1024,6 +1060,15 @@ void mja_session_wait_workers(mja_session *s)
 		mja_workers_wait(s->workers);
 }
 
+/* Every event but a DISCONNECT and a RELOAD: the last event is then neither
+ * (just_went: a will is the very next check; reload_last: RELOADs in a row
+ * are one reload). */
+static void event_begins(mja_session *s)
+{
+	s->just_went = NULL;
+	s->reload_last = 0;
+}
+
 mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 		const char *username, const char *password, int64_t now, int64_t ms,
 		mja_actions *a, mja_err *why)
@@ -1039,8 +1084,7 @@ mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 	*why = MJA_OK;
 	if (!s || !c || !c->client)
 		return MJA_DENY;
-	s->just_went = NULL;
-	s->reload_last = 0;
+	event_begins(s);
 	jwks_update(s, now, a);   /* a key set fetched since the last TICK */
 	window = in_window(s, ms);
 	e = mja_clients_find(s->clients, c->client);
@@ -1056,9 +1100,17 @@ mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 	drop_holds(s, c, a);
 	/* 2.1: an asymmetric signature that misses the cache goes to a worker
 	 * (workers.h); decided on a later TICK, counted then */
-	if (offload(s, c, username, password, now, a))
-		return MJA_HOLD;
-	r = mja_auth_connect(s->cfg, username, password, c->clientid, now, &p, why);
+	if (may_offload(s, c)) {
+		r = mja_auth_connect_offer(s->cfg, username, password, c->clientid, now, &p, why);
+		if (r == MJA_HOLD) {
+			if (offload(s, c, username, password, now, a))
+				return MJA_HOLD;
+			/* no worker took it: checked here */
+			r = mja_auth_connect(s->cfg, username, password, c->clientid, now, &p, why);
+		}
+	} else {
+		r = mja_auth_connect(s->cfg, username, password, c->clientid, now, &p, why);
+	}
 	if (r == MJA_DEFER && s->cfg->non_jwt == MJA_NON_JWT_IGNORE && s->line == MJA_BROKER_2_1)
 		/* not the plugin's; non_jwt ignore: as if not loaded where the
 		 * broker knows that answer (2.1) */
@@ -1118,8 +1170,7 @@ mja_decision mja_session_ext_auth_start(mja_session *s, const mja_session_client
 	*why = MJA_OK;
 	if (!s || !c || !c->client)
 		return MJA_DENY;
-	s->just_went = NULL;
-	s->reload_last = 0;
+	event_begins(s);
 	close_window(s);   /* no part of a reload's re-check pass */
 	jwks_update(s, now, a);   /* a key set fetched since the last TICK */
 	e = same_connection(s, c);
@@ -1170,8 +1221,7 @@ mja_decision mja_session_ext_auth_continue(mja_session *s, const mja_session_cli
 		*why = MJA_OK;
 	if (!s || !c || !c->client)
 		return MJA_DENY;
-	s->just_went = NULL;
-	s->reload_last = 0;
+	event_begins(s);
 	close_window(s);
 	e = same_connection(s, c);
 	/* the method is one step: the plugin never asks to continue, so a
@@ -1192,8 +1242,7 @@ void mja_session_connected(mja_session *s, const mja_session_client *c,
 
 	if (!s || !c)
 		return;
-	s->just_went = NULL;
-	s->reload_last = 0;
+	event_begins(s);
 	close_window(s);
 	e = mja_clients_find(s->clients, c->client);
 	if (!e)
@@ -1264,8 +1313,7 @@ static mja_decision acl_decide(mja_session *s, const mja_session_client *c,
 	mja_decision r;
 
 	just_went = s->just_went;
-	s->just_went = NULL;
-	s->reload_last = 0;
+	event_begins(s);
 	/* a reload's re-check pass asks for wills and deliveries only */
 	if (access == MJA_ACCESS_SUBSCRIBE || access == MJA_ACCESS_UNSUBSCRIBE)
 		close_window(s);
@@ -1390,8 +1438,7 @@ int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *a
 
 	if (!s)
 		return MJA_SESSION_TICK_MS;
-	s->just_went = NULL;
-	s->reload_last = 0;
+	event_begins(s);
 	s->tick_seen = 1;
 	close_window(s);   /* the broker's re-check pass is over */
 	/* the fetcher's new key set is swapped in here, on the broker's thread */

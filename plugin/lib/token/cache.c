@@ -1,10 +1,12 @@
-/* cache.c - bounded cache of verified tokens, keyed by SHA-256 of the token. */
+/* cache.c - bounded cache of verified tokens, keyed by SHA-256 of the token
+ * (asymmetric algorithms only: see cache.h). */
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "mja/token/b64url.h"
 #include "mja/token/cache.h"
 #include "mja/token/claims.h"
 
@@ -104,12 +106,12 @@ void mja_cache_get_stats(const mja_cache *c, mja_cache_stats *st)
 static mja_err token_from_entry(const struct entry *e, const mja_verify_opts *o,
 		int64_t now, mja_token **out)
 {
+	mja_claims_found found;
 	mja_token *t;
-	json_t *sub;
 	mja_err rc;
 
 	/* Claims are time-dependent: check them on every use. */
-	rc = mja_claims_check(e->payload, &o->claims, now);
+	rc = mja_claims_check_found(e->payload, &o->claims, now, &found);
 	if (rc != MJA_OK)
 		return rc;
 	t = calloc(1, sizeof(*t));
@@ -118,116 +120,81 @@ static mja_err token_from_entry(const struct entry *e, const mja_verify_opts *o,
 	t->alg = e->alg;
 	t->header = json_incref(e->header);
 	t->payload = json_incref(e->payload);
-	sub = json_object_get(t->payload, "sub");
-	t->sub = json_is_string(sub) ? json_string_value(sub) : NULL;
-	t->has_exp = mja_claims_exp(t->payload, &t->exp);
+	t->sub = json_is_string(found.sub) ? json_string_value(found.sub) : NULL;
+	t->has_exp = mja_claims_exp_value(found.exp, &t->exp);
+	{
+		const json_t *kid = json_object_get(t->header, "kid");
+
+		t->kid = json_is_string(kid) ? json_string_value(kid) : NULL;
+	}
+	t->jti = found.jti;
+	t->iat = found.iat;
 	*out = t;
 	return MJA_OK;
 }
 
-/* Without a store: verify, then hash only if the caller wants the hash. */
-static mja_err verify_uncached(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
-		const char *tok, size_t len, int64_t now, mja_token **out, unsigned char *hash)
-{
-	mja_err rc = c ? mja_token_verify_ex(ks, o, tok, len, now, &c->memo, out)
-		       : mja_token_verify(ks, o, tok, len, now, out);
+/* HMAC algorithms (RFC 7518 3.2): verifying one costs about what hashing
+ * the token for the cache costs, so the cache would only add work. */
+#define HMAC_ALGS (MJA_ALG_BIT(MJA_ALG_HS256) | MJA_ALG_BIT(MJA_ALG_HS384) | \
+		MJA_ALG_BIT(MJA_ALG_HS512))
 
-	if (rc == MJA_OK && hash && !EVP_Digest(tok, len, hash, NULL, EVP_sha256(), NULL)) {
-		mja_token_free(*out);
-		*out = NULL;
-		return MJA_ERR_INTERNAL;
+/* The algorithms the keys and options allow. */
+static mja_alg_set usable_algs(const mja_keyset *ks, const mja_verify_opts *o)
+{
+	return mja_keyset_algs(ks) & (o->algorithms ? o->algorithms : MJA_ALG_SET_ALL);
+}
+
+/* 1 iff tok is known to be an HMAC token or cannot be anything else: every
+ * algorithm the keys and options allow is an HMAC, or its header segment is
+ * byte-identical to that of a verified token whose alg is one (the memo).
+ * The verifier still decides everything; this only picks the path. */
+static int hmac_token(const mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len)
+{
+	mja_alg alg;
+
+	if (!(usable_algs(ks, o) & ~HMAC_ALGS))
+		return 1;
+	return mja_token_memo_alg(&c->memo, tok, len, &alg) && (MJA_ALG_BIT(alg) & HMAC_ALGS);
+}
+
+/* 1 iff the header of tok (not an HMAC token by hmac_token) names an
+ * allowed algorithm other than an HMAC: from the memo, else the first
+ * segment decoded and parsed. Picks a path only (mja_cache_verify_here):
+ * whoever checks the token judges its header again. */
+static int asymmetric_token(const mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len)
+{
+	unsigned char buf[MJA_TOKEN_MEMO_MAX_SEGMENT];
+	const char *dot = memchr(tok, '.', len);
+	size_t n = 0;
+	json_t *h, *a;
+	mja_alg alg;
+	int known;
+
+	known = mja_token_memo_alg(&c->memo, tok, len, &alg);
+	if (!known) {
+		if (!dot || mja_b64url_decoded_max((size_t)(dot - tok)) > sizeof(buf) ||
+		    mja_b64url_decode(tok, (size_t)(dot - tok), buf, &n) != MJA_OK)
+			return 0;
+		h = json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, NULL);
+		a = json_object_get(h, "alg");
+		known = json_is_string(a) &&
+			mja_alg_from_name(json_string_value(a), json_string_length(a), &alg) == MJA_OK;
+		json_decref(h);
 	}
-	return rc;
+	return known && !(MJA_ALG_BIT(alg) & HMAC_ALGS) && (usable_algs(ks, o) & MJA_ALG_BIT(alg));
 }
 
-mja_err mja_cache_verify(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
-		const char *tok, size_t len, int64_t now, mja_token **out)
+/* Entries are for (ks, o) only: another pair empties the cache. */
+static void serve(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o)
 {
-	return mja_cache_verify_hashed(c, ks, o, tok, len, now, out, NULL);
-}
-
-mja_err mja_cache_verify_hashed(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
-		const char *tok, size_t len, int64_t now, mja_token **out,
-		unsigned char hash[32])
-{
-	unsigned char h[32];
-	unsigned int hlen = 0;
-	struct entry *set, *victim;
-	size_t i, max;
-	mja_err rc;
-
-	if (!out)
-		return MJA_ERR_INVAL;
-	*out = NULL;
-	if (!c || c->nsets == 0)
-		return verify_uncached(c, ks, o, tok, len, now, out, hash);
-	if (!ks || !o || (!tok && len))
-		return MJA_ERR_INVAL;
-
-	/* The size cap comes before anything, hashing included (docs/design.md,
-	 * "Token rules" 1). */
-	max = o->max_token_bytes ? o->max_token_bytes : MJA_DEFAULT_MAX_TOKEN_BYTES;
-	if (len > max)
-		return MJA_ERR_TOO_LONG;
-
 	if (c->ks != ks || c->opts != o) {
 		mja_cache_clear(c);
 		c->ks = ks;
 		c->opts = o;
 	}
-	if (EVP_DigestInit_ex(c->mdctx, c->sha256, NULL) != 1 ||
-	    EVP_DigestUpdate(c->mdctx, tok, len) != 1 ||
-	    EVP_DigestFinal_ex(c->mdctx, h, &hlen) != 1 || hlen != sizeof(h))
-		return MJA_ERR_INTERNAL;
-
-	/* The set index comes from the hash, which an attacker cannot steer
-	 * toward collisions without breaking SHA-256. */
-	memcpy(&i, h, sizeof(i));
-	set = &c->e[(i % c->nsets) * WAYS];
-	for (i = 0; i < WAYS; i++) {
-		if (set[i].used && CRYPTO_memcmp(set[i].hash, h, sizeof(h)) == 0) {
-			c->st.hits++;
-			set[i].last_use = ++c->clock;
-			rc = token_from_entry(&set[i], o, now, out);
-			if (rc == MJA_OK && hash)
-				memcpy(hash, h, sizeof(h));
-			return rc;
-		}
-	}
-	c->st.misses++;
-
-	rc = mja_token_verify_ex(ks, o, tok, len, now, &c->memo, out);
-	if (rc != MJA_OK)
-		return rc;
-
-	victim = &set[0];
-	for (i = 0; i < WAYS; i++) {
-		if (!set[i].used) {
-			victim = &set[i];
-			break;
-		}
-		if (set[i].last_use < victim->last_use)
-			victim = &set[i];
-	}
-	if (victim->used) {
-		entry_drop(victim);
-		c->st.evictions++;
-		c->st.used--;
-	}
-	memcpy(victim->hash, h, sizeof(h));
-	victim->used = 1;
-	victim->last_use = ++c->clock;
-	victim->alg = (*out)->alg;
-	victim->header = json_incref((*out)->header);
-	victim->payload = json_incref((*out)->payload);
-	c->st.inserts++;
-	c->st.used++;
-	if (hash)
-		memcpy(hash, h, sizeof(h));
-	return MJA_OK;
 }
-
-/* ---- a check done elsewhere (cache.h, workers.h) ---- */
 
 /* The SHA-256 of tok into h, with the cache's digest context. */
 static int hash_token(mja_cache *c, const char *tok, size_t len, unsigned char h[32])
@@ -239,7 +206,8 @@ static int hash_token(mja_cache *c, const char *tok, size_t len, unsigned char h
 		EVP_DigestFinal_ex(c->mdctx, h, &hlen) == 1 && hlen == 32;
 }
 
-/* The set of hash h (as in mja_cache_verify_hashed). */
+/* The set of hash h. Its index comes from the hash, which an attacker
+ * cannot steer toward collisions without breaking SHA-256. */
 static struct entry *set_of(mja_cache *c, const unsigned char h[32])
 {
 	size_t i;
@@ -256,14 +224,33 @@ static struct entry *find(struct entry *set, const unsigned char h[32])
 	return NULL;
 }
 
-/* Entries are for (ks, o) only: another pair empties the cache. */
-static void serve(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o)
+/* Store t under hash h in its set, the least recently used way evicted. */
+static void insert(mja_cache *c, struct entry *set, const unsigned char h[32],
+		const mja_token *t)
 {
-	if (c->ks != ks || c->opts != o) {
-		mja_cache_clear(c);
-		c->ks = ks;
-		c->opts = o;
+	struct entry *victim = &set[0];
+
+	for (size_t i = 0; i < WAYS; i++) {
+		if (!set[i].used) {
+			victim = &set[i];
+			break;
+		}
+		if (set[i].last_use < victim->last_use)
+			victim = &set[i];
 	}
+	if (victim->used) {
+		entry_drop(victim);
+		c->st.evictions++;
+		c->st.used--;
+	}
+	memcpy(victim->hash, h, 32);
+	victim->used = 1;
+	victim->last_use = ++c->clock;
+	victim->alg = t->alg;
+	victim->header = json_incref(t->header);
+	victim->payload = json_incref(t->payload);
+	c->st.inserts++;
+	c->st.used++;
 }
 
 static size_t max_bytes(const mja_verify_opts *o)
@@ -271,61 +258,90 @@ static size_t max_bytes(const mja_verify_opts *o)
 	return o->max_token_bytes ? o->max_token_bytes : MJA_DEFAULT_MAX_TOKEN_BYTES;
 }
 
-int mja_cache_holds(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
-		const char *tok, size_t len)
+/* mja_cache_verify, and mja_cache_verify_here with elsewhere non-NULL. */
+static mja_err verify(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len, int64_t now, mja_token **out, int *elsewhere)
 {
 	unsigned char h[32];
+	struct entry *set, *hit;
+	mja_err rc;
 
-	if (!c || c->nsets == 0 || !ks || !o || !tok || len > max_bytes(o))
-		return 0;
+	if (elsewhere)
+		*elsewhere = 0;
+	if (!out)
+		return MJA_ERR_INVAL;
+	*out = NULL;
+	if (!c)
+		return mja_token_verify(ks, o, tok, len, now, out);
+	if (!ks || !o || (!tok && len))
+		return MJA_ERR_INVAL;
+	/* The size cap comes before anything, hashing included (docs/design.md,
+	 * "Token rules" 1). */
+	if (len > max_bytes(o))
+		return MJA_ERR_TOO_LONG;
 	serve(c, ks, o);
-	return hash_token(c, tok, len, h) && find(set_of(c, h), h) != NULL;
+	/* not stored, not counted, never sent elsewhere: an HMAC token */
+	if (hmac_token(c, ks, o, tok, len))
+		return mja_token_verify_ex(ks, o, tok, len, now, &c->memo, out);
+	if (c->nsets == 0) {   /* no store */
+		if (elsewhere && asymmetric_token(c, ks, o, tok, len)) {
+			*elsewhere = 1;
+			return MJA_OK;
+		}
+		return mja_token_verify_ex(ks, o, tok, len, now, &c->memo, out);
+	}
+	if (!hash_token(c, tok, len, h))
+		return MJA_ERR_INTERNAL;
+	set = set_of(c, h);
+	hit = find(set, h);
+	if (hit) {
+		c->st.hits++;
+		hit->last_use = ++c->clock;
+		return token_from_entry(hit, o, now, out);
+	}
+	if (elsewhere && asymmetric_token(c, ks, o, tok, len)) {
+		*elsewhere = 1;
+		return MJA_OK;
+	}
+	c->st.misses++;
+	rc = mja_token_verify_ex(ks, o, tok, len, now, &c->memo, out);
+	if (rc == MJA_OK)
+		insert(c, set, h, *out);
+	return rc;
+}
+
+mja_err mja_cache_verify(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len, int64_t now, mja_token **out)
+{
+	return verify(c, ks, o, tok, len, now, out, NULL);
+}
+
+/* ---- a check done elsewhere (cache.h, workers.h) ---- */
+
+mja_err mja_cache_verify_here(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len, int64_t now, mja_token **out, int *elsewhere)
+{
+	int dummy;
+
+	return verify(c, ks, o, tok, len, now, out, elsewhere ? elsewhere : &dummy);
 }
 
 mja_err mja_cache_put(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
-		const char *tok, size_t len, const mja_token *t, unsigned char hash[32])
+		const char *tok, size_t len, const mja_token *t)
 {
 	unsigned char h[32];
-	struct entry *set, *victim;
+	struct entry *set;
 
 	if (!ks || !o || !t || (!tok && len))
 		return MJA_ERR_INVAL;
-	if (!c || c->nsets == 0) {
-		if (hash && !EVP_Digest(tok, len, hash, NULL, EVP_sha256(), NULL))
-			return MJA_ERR_INTERNAL;
+	if (!c || c->nsets == 0 || (MJA_ALG_BIT(t->alg) & HMAC_ALGS) || len > max_bytes(o))
 		return MJA_OK;
-	}
 	serve(c, ks, o);
 	if (!hash_token(c, tok, len, h))
 		return MJA_ERR_INTERNAL;
 	set = set_of(c, h);
-	if (!find(set, h)) {
-		/* least recently used way, as in mja_cache_verify_hashed */
-		victim = &set[0];
-		for (size_t i = 0; i < WAYS; i++) {
-			if (!set[i].used) {
-				victim = &set[i];
-				break;
-			}
-			if (set[i].last_use < victim->last_use)
-				victim = &set[i];
-		}
-		if (victim->used) {
-			entry_drop(victim);
-			c->st.evictions++;
-			c->st.used--;
-		}
-		memcpy(victim->hash, h, sizeof(h));
-		victim->used = 1;
-		victim->last_use = ++c->clock;
-		victim->alg = t->alg;
-		victim->header = json_incref(t->header);
-		victim->payload = json_incref(t->payload);
-		c->st.inserts++;
-		c->st.used++;
-	}
-	if (hash)
-		memcpy(hash, h, sizeof(h));
+	if (!find(set, h))
+		insert(c, set, h, t);
 	return MJA_OK;
 }
 

@@ -111,30 +111,49 @@ static int lifetime_ok(const json_t *exp, const json_t *iat, int64_t max)
 void mja_json_pick(const json_t *obj, const char *const *names, size_t n,
 		const json_t **out)
 {
-	const char *key;
-	size_t keylen;
-	json_t *v;
-
 	for (size_t i = 0; i < n; i++)
 		out[i] = NULL;
 	if (!json_is_object(obj))
 		return;
-	json_object_keylen_foreach((json_t *)obj, key, keylen, v) {
+	/* the iterator itself: json_object_keylen_foreach converts between
+	 * keys and iterators three times a member */
+	for (void *it = json_object_iter((json_t *)obj); it;
+	     it = json_object_iter_next((json_t *)obj, it)) {
+		const char *key = json_object_iter_key(it);
+
 		for (size_t i = 0; i < n; i++) {
 			/* first byte first: keys are NUL-terminated, names non-empty */
-			if (names[i][0] == key[0] && strlen(names[i]) == keylen &&
-			    memcmp(names[i], key, keylen) == 0) {
-				out[i] = v;
-				break;
+			if (names[i][0] == key[0]) {
+				size_t keylen = json_object_iter_key_len(it);
+
+				if (strlen(names[i]) == keylen && memcmp(names[i], key, keylen) == 0) {
+					out[i] = json_object_iter_value(it);
+					break;
+				}
 			}
 		}
 	}
 }
 
-enum { C_EXP, C_NBF, C_IAT, C_ISS, C_AUD, C_SUB, C__N };
-static const char *const registered[C__N] = { "exp", "nbf", "iat", "iss", "aud", "sub" };
+enum { C_EXP, C_NBF, C_IAT, C_ISS, C_AUD, C_SUB, C_JTI, C__N };
+static const char *const registered[C__N] = { "exp", "nbf", "iat", "iss", "aud", "sub", "jti" };
 
 mja_err mja_claims_check(const json_t *payload, const mja_claim_rules *r, int64_t now)
+{
+	return mja_claims_check_found(payload, r, now, NULL);
+}
+
+/* A required claim: the registered ones are already picked. */
+static int present(const json_t *payload, const json_t *const c[C__N], const char *name)
+{
+	for (size_t i = 0; i < C__N; i++)
+		if (strcmp(name, registered[i]) == 0)
+			return c[i] != NULL;
+	return json_object_get(payload, name) != NULL;
+}
+
+mja_err mja_claims_check_found(const json_t *payload, const mja_claim_rules *r, int64_t now,
+		mja_claims_found *found)
 {
 	const json_t *c[C__N], *exp, *nbf, *iat, *sub;
 	int64_t leeway;
@@ -152,7 +171,7 @@ mja_err mja_claims_check(const json_t *payload, const mja_claim_rules *r, int64_
 		return MJA_ERR_BAD_PAYLOAD;
 
 	for (size_t i = 0; i < r->n_required; i++)
-		if (!r->required[i] || !json_object_get(payload, r->required[i]))
+		if (!r->required[i] || !present(payload, c, r->required[i]))
 			return MJA_ERR_MISSING_CLAIM;
 
 	/* RFC 7519 4.1.4: refuse on or after exp (plus leeway): exp + leeway > now. */
@@ -188,12 +207,22 @@ mja_err mja_claims_check(const json_t *payload, const mja_claim_rules *r, int64_
 	if (sub && (!json_is_string(sub) ||
 			!mja_sub_valid(json_string_value(sub), json_string_length(sub))))
 		return MJA_ERR_BAD_SUB;
+	if (found) {
+		found->exp = exp;
+		found->sub = sub;
+		found->iat = iat;
+		found->jti = c[C_JTI];
+	}
 	return MJA_OK;
 }
 
 int mja_claims_exp(const json_t *payload, int64_t *exp)
 {
-	const json_t *v = json_object_get(payload, "exp");
+	return mja_claims_exp_value(json_object_get(payload, "exp"), exp);
+}
+
+int mja_claims_exp_value(const json_t *v, int64_t *exp)
+{
 	double d;
 
 	if (!exp || !v)

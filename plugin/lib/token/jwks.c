@@ -115,20 +115,22 @@ int64_t mja_jwks_cache_max_age(const char *v, size_t len)
 	while (i < len) {
 		size_t start, nlen;
 
-		while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+		/* RFC 9110 5.6.3: OWS is SP / HTAB, the project's one blank */
+		while (i < len && (mja_text_is_blank((unsigned char)v[i]) || v[i] == ','))
 			i++;
 		start = i;
-		while (i < len && v[i] != ',' && v[i] != '=' && v[i] != ' ' && v[i] != '\t')
+		while (i < len && v[i] != ',' && v[i] != '=' &&
+				!mja_text_is_blank((unsigned char)v[i]))
 			i++;
 		nlen = i - start;
-		while (i < len && (v[i] == ' ' || v[i] == '\t'))
+		while (i < len && mja_text_is_blank((unsigned char)v[i]))
 			i++;
 		if (nlen == 7 && strncasecmp(v + start, "max-age", 7) == 0 && i < len && v[i] == '=') {
 			int64_t x = 0;
 			int digits = 0, quoted;
 
 			i++;
-			while (i < len && (v[i] == ' ' || v[i] == '\t'))
+			while (i < len && mja_text_is_blank((unsigned char)v[i]))
 				i++;
 			quoted = i < len && v[i] == '"';
 			if (quoted)
@@ -373,7 +375,7 @@ static void curl_init(void)
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-mja_err mja_jwks_http_get(void *ctx, const char *url, const char *ca_file,
+mja_err mja_jwks_http_get(void *ctx, const char *url, const char *ca_pem, size_t ca_len,
 		const _Atomic int *abort_flag, mja_http_response *out, mja_diag *d)
 {
 	struct xfer x = { .abort_flag = abort_flag };
@@ -410,8 +412,19 @@ mja_err mja_jwks_http_get(void *ctx, const char *url, const char *ca_file,
 	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
+	if (ca_pem) {
+		/* jwks_ca_file's bytes, read at start or SIGHUP (file.h); they
+		 * replace the system's CA file for this transfer */
+		struct curl_blob blob = { .data = (void *)ca_pem, .len = ca_len,
+			.flags = CURL_BLOB_COPY };
+
+		if (curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob) != CURLE_OK) {
+			curl_easy_cleanup(c);
+			mja_diag_set(d, "this libcurl cannot take jwks_ca_file's certificates "
+					"from memory (CURLOPT_CAINFO_BLOB)");
+			return MJA_ERR_INTERNAL;
+		}
+	}
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)MJA_JWKS_CONNECT_TIMEOUT);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)MJA_JWKS_TOTAL_TIMEOUT);
 	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)MJA_JWKS_MAX_BYTES);
@@ -502,10 +515,18 @@ struct source {
 	int ever_ok;
 };
 
+/* jwks_ca_file's bytes, shared by the instance and the fetches running
+ * (a SIGHUP may replace them during a fetch); refs under the mutex. */
+struct ca_blob {
+	unsigned refs;
+	size_t len;
+	char pem[];
+};
+
 struct mja_jwks {
 	struct source *src;
 	size_t n;
-	char *ca_file;
+	struct ca_blob *ca;      /* NULL: the system's store; under mu */
 	int64_t refresh, max_stale;
 	mja_http_get_fn get;
 	void *get_ctx;
@@ -517,6 +538,37 @@ struct mja_jwks {
 	_Atomic int stop;        /* also the transfer's abort flag */
 	uint64_t fetches;        /* under mu */
 };
+
+/* A blob holding a copy of pem (refs 1) in *out; NULL pem: *out NULL. */
+static mja_err ca_new(const char *pem, size_t len, struct ca_blob **out)
+{
+	*out = NULL;
+	if (!pem)
+		return MJA_OK;
+	*out = malloc(sizeof(**out) + len + 1);
+	if (!*out)
+		return MJA_ERR_NOMEM;
+	(*out)->refs = 1;
+	(*out)->len = len;
+	memcpy((*out)->pem, pem, len);
+	(*out)->pem[len] = '\0';
+	return MJA_OK;
+}
+
+/* With mu held. */
+static struct ca_blob *ca_ref(struct ca_blob *ca)
+{
+	if (ca)
+		ca->refs++;
+	return ca;
+}
+
+/* With mu held (or no other thread left). */
+static void ca_unref(struct ca_blob *ca)
+{
+	if (ca && --ca->refs == 0)
+		free(ca);
+}
 
 static int64_t mono_ms(void)
 {
@@ -540,8 +592,7 @@ mja_err mja_jwks_new(const mja_jwks_opts *o, mja_jwks **out, mja_diag *d)
 		return MJA_ERR_NOMEM;
 	j->n = o->n_urls + (o->oidc_issuer ? 1 : 0);
 	j->src = calloc(j->n ? j->n : 1, sizeof(*j->src));
-	j->ca_file = o->ca_file ? strdup(o->ca_file) : NULL;
-	if (!j->src || (o->ca_file && !j->ca_file))
+	if (!j->src || ca_new(o->ca_pem, o->ca_len, &j->ca) != MJA_OK)
 		goto nomem;
 	for (i = 0; i < j->n; i++) {
 		const char *u = i < o->n_urls ? o->urls[i] : o->oidc_issuer;
@@ -568,7 +619,7 @@ nomem:
 		for (i = 0; i < j->n; i++)
 			free(j->src[i].url);
 	free(j->src);
-	free(j->ca_file);
+	ca_unref(j->ca);
 	free(j);
 	mja_diag_set(d, "out of memory");
 	return MJA_ERR_NOMEM;
@@ -581,9 +632,29 @@ static void result_clear(struct result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* One fetch of source s (no lock held): discovery if needed, then the JWKS. */
-static void fetch_source(mja_jwks *j, const struct source *s, struct result *r)
+mja_err mja_jwks_set_ca(mja_jwks *j, const char *ca_pem, size_t ca_len)
 {
+	struct ca_blob *ca, *old;
+
+	if (!j)
+		return MJA_ERR_INVAL;
+	if (ca_new(ca_pem, ca_len, &ca) != MJA_OK)
+		return MJA_ERR_NOMEM;
+	pthread_mutex_lock(&j->mu);
+	old = j->ca;
+	j->ca = ca;
+	ca_unref(old);
+	pthread_mutex_unlock(&j->mu);
+	return MJA_OK;
+}
+
+/* One fetch of source s (no lock held; ca is a reference the caller holds):
+ * discovery if needed, then the JWKS. */
+static void fetch_source(mja_jwks *j, const struct source *s, const struct ca_blob *ca,
+		struct result *r)
+{
+	const char *ca_pem = ca ? ca->pem : NULL;
+	size_t ca_len = ca ? ca->len : 0;
 	mja_http_response resp = { 0 };
 	mja_diag d = { 0 };
 	char *url = NULL;
@@ -598,7 +669,7 @@ static void fetch_source(mja_jwks *j, const struct source *s, struct result *r)
 			snprintf(r->why, sizeof(r->why), "out of memory");
 			return;
 		}
-		e = j->get(j->get_ctx, disc, j->ca_file, &j->stop, &resp, &d);
+		e = j->get(j->get_ctx, disc, ca_pem, ca_len, &j->stop, &resp, &d);
 		if (e == MJA_OK) {
 			e = mja_jwks_parse_discovery(resp.body, resp.len, s->url, &url, &d);
 			mja_http_response_free(&resp);
@@ -618,7 +689,7 @@ static void fetch_source(mja_jwks *j, const struct source *s, struct result *r)
 		}
 	}
 	r->url = url;
-	e = j->get(j->get_ctx, url, j->ca_file, &j->stop, &resp, &d);
+	e = j->get(j->get_ctx, url, ca_pem, ca_len, &j->stop, &resp, &d);
 	if (e == MJA_OK) {
 		r->max_age = resp.max_age;
 		/* origin "" keeps the URL out of the key diagnostics: the log line
@@ -656,6 +727,7 @@ static void *thread_main(void *arg)
 	while (!j->stop) {
 		int64_t now = mono_ms(), wake = now + 60000;
 		struct source *pick = NULL;
+		struct ca_blob *ca;
 		struct result r;
 		struct timespec ts;
 
@@ -684,10 +756,12 @@ static void *thread_main(void *arg)
 		pick->want = 0;
 		pick->busy = 1;
 		j->fetches++;
+		ca = ca_ref(j->ca);
 		pthread_mutex_unlock(&j->mu);
-		fetch_source(j, pick, &r);   /* the network, without the lock */
+		fetch_source(j, pick, ca, &r);   /* the network, without the lock */
 		pthread_mutex_lock(&j->mu);
 		deliver(j, pick, &r, mono_ms());
+		ca_unref(ca);
 	}
 	pthread_mutex_unlock(&j->mu);
 	return NULL;
@@ -715,6 +789,7 @@ void mja_jwks_fetch_now(mja_jwks *j, int only_wanted)
 		return;
 	for (size_t i = 0; i < j->n; i++) {
 		struct source *s = &j->src[i];
+		struct ca_blob *ca;
 		struct result r;
 
 		pthread_mutex_lock(&j->mu);
@@ -725,10 +800,12 @@ void mja_jwks_fetch_now(mja_jwks *j, int only_wanted)
 		s->want = 0;
 		s->busy = 1;
 		j->fetches++;
+		ca = ca_ref(j->ca);
 		pthread_mutex_unlock(&j->mu);
-		fetch_source(j, s, &r);
+		fetch_source(j, s, ca, &r);
 		pthread_mutex_lock(&j->mu);
 		deliver(j, s, &r, mono_ms());
+		ca_unref(ca);
 		pthread_mutex_unlock(&j->mu);
 	}
 }
@@ -756,7 +833,7 @@ void mja_jwks_free(mja_jwks *j)
 	pthread_cond_destroy(&j->cv);
 	pthread_mutex_destroy(&j->mu);
 	free(j->src);
-	free(j->ca_file);
+	ca_unref(j->ca);
 	free(j);
 }
 

@@ -5,6 +5,11 @@
  * files and PEM in key_load.c; the tool-only code (private keys, key
  * generation, signing) in key_private.c, key_gen.c and sig_sign.c.
  */
+/* OpenSSL's low-level SHA-2 functions (deprecated in 3.0, still exported
+ * and documented): the HMAC halves are plain structs copied per MAC, where
+ * an EVP_MD_CTX copy allocates and dispatches through the provider. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -166,8 +171,6 @@ mja_key *mja_key__new(mja_kty kty, const char *origin)
 
 void mja_key_free(mja_key *k)
 {
-	size_t i;
-
 	if (!k)
 		return;
 	if (k->extra_refs) {
@@ -178,10 +181,9 @@ void mja_key_free(mja_key *k)
 		OPENSSL_cleanse(k->secret, k->secret_len);
 		free(k->secret);
 	}
-	for (i = 0; i < MJA_DIGEST__COUNT; i++) {
-		/* the provider's digest free clears the key-derived state */
-		EVP_MD_CTX_free(k->hmac_in[i]);
-		EVP_MD_CTX_free(k->hmac_out[i]);
+	if (k->hmac_pad) {
+		OPENSSL_cleanse(k->hmac_pad, sizeof(k->hmac_pad[0]) * MJA_DIGEST__COUNT);
+		free(k->hmac_pad);
 	}
 	unprepare(k);
 	EVP_PKEY_free(k->pkey);
@@ -209,31 +211,55 @@ mja_err mja_key__set_kid(mja_key *k, const char *kid, size_t len)
 	return MJA_OK;
 }
 
-/* RFC 2104 2: absorb (K' ^ pad) into a fresh digest context, where K' is
- * the key zero-padded to the block size, or its hash if it is longer. */
-static EVP_MD_CTX *hmac_half(const EVP_MD *md, const unsigned char *key, size_t len,
-		unsigned char pad)
+void mja_key__sha2_init(mja_digest d, mja_sha2 *c)
 {
-	unsigned char blk[EVP_MAX_MD_SIZE > 128 ? EVP_MAX_MD_SIZE : 128];
-	size_t bs = (size_t)EVP_MD_get_block_size(md), i;
-	unsigned int hl = 0;
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	int ok = c && bs <= sizeof(blk);
+	if (d == MJA_DIGEST_SHA256)
+		SHA256_Init(&c->s256);
+	else if (d == MJA_DIGEST_SHA384)
+		SHA384_Init(&c->s512);
+	else
+		SHA512_Init(&c->s512);
+}
+
+void mja_key__sha2_update(mja_digest d, mja_sha2 *c, const void *p, size_t n)
+{
+	if (d == MJA_DIGEST_SHA256)
+		SHA256_Update(&c->s256, p, n);
+	else
+		SHA512_Update(&c->s512, p, n);   /* SHA384_Update is SHA512_Update */
+}
+
+void mja_key__sha2_final(mja_digest d, mja_sha2 *c, unsigned char *md)
+{
+	if (d == MJA_DIGEST_SHA256)
+		SHA256_Final(md, &c->s256);
+	else if (d == MJA_DIGEST_SHA384)
+		SHA384_Final(md, &c->s512);
+	else
+		SHA512_Final(md, &c->s512);
+}
+
+/* RFC 2104 2: absorb (K' ^ pad) into a fresh state, where K' is the key
+ * zero-padded to the block size, or its hash if it is longer. */
+static void hmac_half(mja_digest d, size_t bs, const unsigned char *key, size_t len,
+		unsigned char pad, mja_sha2 *c)
+{
+	unsigned char blk[128];
+	size_t i;
 
 	memset(blk, 0, sizeof(blk));
-	if (ok && len > bs)
-		ok = EVP_Digest(key, len, blk, &hl, md, NULL) == 1;
-	else if (ok)
+	if (len > bs) {
+		mja_key__sha2_init(d, c);
+		mja_key__sha2_update(d, c, key, len);
+		mja_key__sha2_final(d, c, blk);   /* the hash size, < bs */
+	} else {
 		memcpy(blk, key, len);
-	for (i = 0; ok && i < bs; i++)
-		blk[i] ^= pad;
-	ok = ok && EVP_DigestInit_ex(c, md, NULL) == 1 && EVP_DigestUpdate(c, blk, bs) == 1;
-	OPENSSL_cleanse(blk, sizeof(blk));
-	if (!ok) {
-		EVP_MD_CTX_free(c);
-		return NULL;
 	}
-	return c;
+	for (i = 0; i < bs; i++)
+		blk[i] ^= pad;
+	mja_key__sha2_init(d, c);
+	mja_key__sha2_update(d, c, blk, bs);
+	OPENSSL_cleanse(blk, sizeof(blk));
 }
 
 mja_err mja_key__set_secret(mja_key *k, const unsigned char *s, size_t len)
@@ -249,20 +275,16 @@ mja_err mja_key__set_secret(mja_key *k, const unsigned char *s, size_t len)
 	k->secret_len = len;
 
 	/* The keyed halves are made once; each MAC copies them (sig.c),
-	 * which spares the key schedule and the fetches per token. */
-	for (i = 0; i < MJA_ALG__COUNT; i++) {
-		const mja_alg_info *ai = mja_alg_info_of((mja_alg)i);
-		const EVP_MD *md;
+	 * which spares the key schedule per token. */
+	k->hmac_pad = calloc(MJA_DIGEST__COUNT, sizeof(k->hmac_pad[0]));
+	if (!k->hmac_pad)
+		return MJA_ERR_NOMEM;
+	for (i = 0; i < MJA_DIGEST__COUNT; i++) {
+		/* RFC 6234 / FIPS 180-4: 64-byte blocks for SHA-256, 128 for SHA-384/512 */
+		size_t bs = i == MJA_DIGEST_SHA256 ? 64 : 128;
 
-		if (ai->family != MJA_FAMILY_HMAC || k->hmac_in[ai->digest])
-			continue;
-		md = mja_key__md((mja_alg)i);
-		if (!md)
-			return MJA_ERR_INTERNAL;
-		k->hmac_in[ai->digest] = hmac_half(md, s, len, 0x36);
-		k->hmac_out[ai->digest] = hmac_half(md, s, len, 0x5c);
-		if (!k->hmac_in[ai->digest] || !k->hmac_out[ai->digest])
-			return MJA_ERR_INTERNAL;
+		hmac_half((mja_digest)i, bs, s, len, 0x36, &k->hmac_pad[i][0]);
+		hmac_half((mja_digest)i, bs, s, len, 0x5c, &k->hmac_pad[i][1]);
 	}
 	return MJA_OK;
 }

@@ -25,26 +25,24 @@ mja_err mja_sig__hmac(const mja_key *k, mja_alg alg, const unsigned char *in, si
 		unsigned char *out, size_t *outlen)
 {
 	const mja_alg_info *ai = mja_alg_info_of(alg);
-	EVP_MD_CTX *c;
-	unsigned int n = 0;
-	mja_err e = MJA_OK;
+	mja_sha2 c;
 
 	*outlen = 0;
-	if (!ai || ai->family != MJA_FAMILY_HMAC || !k->hmac_in[ai->digest] ||
-	    !k->hmac_out[ai->digest])
+	if (!ai || ai->family != MJA_FAMILY_HMAC || !k->hmac_pad || ai->digest < 0 ||
+	    ai->digest >= MJA_DIGEST__COUNT)
 		return MJA_ERR_INTERNAL;
-	c = EVP_MD_CTX_new();
-	if (!c)
-		return MJA_ERR_NOMEM;
 	/* RFC 2104 2: H(K ^ opad, H(K ^ ipad, text)) from the prepared halves */
-	if (EVP_MD_CTX_copy_ex(c, k->hmac_in[ai->digest]) != 1 || EVP_DigestUpdate(c, in, inlen) != 1 ||
-	    EVP_DigestFinal_ex(c, out, &n) != 1 || n != ai->digest_len ||
-	    EVP_MD_CTX_copy_ex(c, k->hmac_out[ai->digest]) != 1 || EVP_DigestUpdate(c, out, n) != 1 ||
-	    EVP_DigestFinal_ex(c, out, &n) != 1 || n != ai->digest_len)
-		e = MJA_ERR_INTERNAL;
-	EVP_MD_CTX_free(c);
-	*outlen = n;
-	return e;
+	c = k->hmac_pad[ai->digest][0];
+	mja_key__sha2_update(ai->digest, &c, in, inlen);
+	mja_key__sha2_final(ai->digest, &c, out);
+	c = k->hmac_pad[ai->digest][1];
+	mja_key__sha2_update(ai->digest, &c, out, ai->digest_len);
+	mja_key__sha2_final(ai->digest, &c, out);
+	/* the copies hold key-derived state (the Final calls clear only
+	 * the data block) */
+	OPENSSL_cleanse(&c, sizeof(c));
+	*outlen = ai->digest_len;
+	return MJA_OK;
 }
 
 /* ---- ECDSA R||S <-> DER (RFC 7518 3.4) ---- */

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "mja/token/b64url.h"
+#include "mja/token/json.h"
 #include "mja/token/sig.h"
 #include "mja/token/token.h"
 
@@ -54,50 +55,13 @@ static mja_err split(const char *tok, size_t len, struct seg s[3])
 	return MJA_OK;
 }
 
-/* 1 iff the JSON text's array/object nesting never exceeds max. Strings
- * are skipped (with their escapes); the text is validated by jansson
- * afterwards, this only bounds the work and recursion of the parser. */
-static int depth_ok(const unsigned char *p, size_t n, int max)
-{
-	int depth = 0, in_str = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = p[i];
-
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = 0;
-		} else if (c == '"') {
-			in_str = 1;
-		} else if (c == '{' || c == '[') {
-			if (++depth > max)
-				return 0;
-		} else if (c == '}' || c == ']') {
-			depth--;
-		}
-	}
-	return 1;
-}
-
 /* Parse a JSON object: RFC 7515 4 / RFC 7519 4 (and RFC 8725 3.6 on
  * parser differentials): duplicate member names are refused, the top
- * level must be an object, embedded NUL in strings is refused (jansson's
- * default without JSON_ALLOW_NUL). */
+ * level must be an object, embedded NUL in strings is refused; the rules
+ * are jansson's, with a fast path for the usual claims (json.h). */
 static json_t *load_object(const unsigned char *p, size_t n, int max_depth)
 {
-	json_error_t err;
-	json_t *v;
-
-	if (!depth_ok(p, n, max_depth))
-		return NULL;
-	v = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &err);
-	if (v && !json_is_object(v)) {
-		json_decref(v);
-		v = NULL;
-	}
-	return v;
+	return mja_json_load_object(p, n, max_depth);
 }
 
 /* typ, RFC 7515 4.1.9 and RFC 8725 3.11 / RFC 9068 2.1: compared
@@ -118,16 +82,18 @@ static int typ_ok(const json_t *typ)
 	return 0;
 }
 
-/* Step 2: everything the header decides. On MJA_OK *alg, *kid and *kidlen
- * are set (kid NULL if absent; borrowed from header). */
-static mja_err check_header(const json_t *header, const mja_keyset *ks,
+/* The header members check_header reads. */
+static const char *const header_names[4] = { "alg", "crit", "typ", "kid" };
+
+/* Step 2: everything the header decides, from m, the header's members
+ * named header_names (mja_json_pick). On MJA_OK *alg, *kid and *kidlen are
+ * set (kid NULL if absent; borrowed from the header). */
+static mja_err check_header(const json_t *const m[4], const mja_keyset *ks,
 		mja_alg_set allowed, mja_alg *alg, const char **kid, size_t *kidlen)
 {
-	static const char *const names[4] = { "alg", "crit", "typ", "kid" };
-	const json_t *m[4], *v;
+	const json_t *v;
 	mja_err e;
 
-	mja_json_pick(header, names, 4, m);
 	/* RFC 7515 4.1.1: alg is required and is a string. */
 	v = m[0];
 	if (!json_is_string(v))
@@ -222,16 +188,32 @@ void mja_token_memo_clear(mja_token_memo *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* The parsed header of a byte-identical header segment seen before in a
- * token that passed every check, or NULL. Borrowed from the memo. */
-static json_t *memo_find(const mja_token_memo *m, const char *seg, size_t n)
+/* The slot of a byte-identical header segment seen before in a token that
+ * passed every check, or -1. */
+static int memo_slot(const mja_token_memo *m, const char *seg, size_t n)
 {
 	if (!m || n == 0 || n > MJA_TOKEN_MEMO_MAX_SEGMENT)
-		return NULL;
-	for (size_t i = 0; i < MJA_TOKEN_MEMO_SLOTS; i++)
+		return -1;
+	for (int i = 0; i < MJA_TOKEN_MEMO_SLOTS; i++)
 		if (m->slot[i].len == n && memcmp(m->slot[i].seg, seg, n) == 0)
-			return m->slot[i].header;
-	return NULL;
+			return i;
+	return -1;
+}
+
+int mja_token_memo_alg(const mja_token_memo *m, const char *tok, size_t len, mja_alg *alg)
+{
+	const char *dot;
+	const json_t *a;
+	int i;
+
+	if (!m || !tok || !alg)
+		return 0;
+	dot = memchr(tok, '.', len < MJA_TOKEN_MEMO_MAX_SEGMENT + 1 ? len : MJA_TOKEN_MEMO_MAX_SEGMENT + 1);
+	if (!dot || (i = memo_slot(m, tok, (size_t)(dot - tok))) < 0)
+		return 0;
+	a = m->slot[i].pick[0];
+	return json_is_string(a) &&
+		mja_alg_from_name(json_string_value(a), json_string_length(a), alg) == MJA_OK;
 }
 
 static void memo_add(mja_token_memo *m, const char *seg, size_t n, json_t *header)
@@ -245,6 +227,7 @@ static void memo_add(mja_token_memo *m, const char *seg, size_t n, json_t *heade
 	memcpy(m->slot[i].seg, seg, n);
 	m->slot[i].len = n;
 	m->slot[i].header = json_incref(header);
+	mja_json_pick(header, header_names, 4, m->slot[i].pick);
 }
 
 mja_err mja_token_verify(const mja_keyset *ks, const mja_verify_opts *o,
@@ -261,6 +244,9 @@ mja_err mja_token_verify_ex(const mja_keyset *ks, const mja_verify_opts *o,
 	size_t maxlen, need, hn = 0, pn, sn;
 	struct seg s[3];
 	json_t *header = NULL, *payload = NULL, *known;
+	const json_t *hm[4];
+	mja_claims_found found;
+	int slot;
 	mja_token *t;
 	mja_alg alg;
 	const char *kid;
@@ -287,8 +273,10 @@ mja_err mja_token_verify_ex(const mja_keyset *ks, const mja_verify_opts *o,
 
 	/* A header segment byte-identical to one that already passed strict
 	 * base64url and JSON parsing gives the same object: only the
-	 * decoding and parsing are skipped, the checks below all run. */
-	known = memo_find(memo, s[0].p, s[0].n);
+	 * decoding, parsing and member lookups are skipped, the checks below
+	 * all run. */
+	slot = memo_slot(memo, s[0].p, s[0].n);
+	known = slot < 0 ? NULL : memo->slot[slot].header;
 
 	/* RFC 7515 2 / docs/design.md "Token rules" 1: strict base64url for every segment. */
 	need = (known ? 0 : mja_b64url_decoded_max(s[0].n)) + mja_b64url_decoded_max(s[1].n) +
@@ -319,7 +307,11 @@ mja_err mja_token_verify_ex(const mja_keyset *ks, const mja_verify_opts *o,
 		if (!header)
 			goto out;
 	}
-	e = check_header(header, ks, o->algorithms ? o->algorithms : MJA_ALG_SET_ALL,
+	if (known)
+		memcpy(hm, memo->slot[slot].pick, sizeof(hm));
+	else
+		mja_json_pick(header, header_names, 4, hm);
+	e = check_header(hm, ks, o->algorithms ? o->algorithms : MJA_ALG_SET_ALL,
 			&alg, &kid, &kidlen);
 	if (e != MJA_OK)
 		goto out;
@@ -337,7 +329,7 @@ mja_err mja_token_verify_ex(const mja_keyset *ks, const mja_verify_opts *o,
 		goto out;
 	}
 	/* Steps 6-7 */
-	e = mja_claims_check(payload, &o->claims, now);
+	e = mja_claims_check_found(payload, &o->claims, now, &found);
 	if (e != MJA_OK)
 		goto out;
 
@@ -352,12 +344,11 @@ mja_err mja_token_verify_ex(const mja_keyset *ks, const mja_verify_opts *o,
 	t->alg = alg;
 	t->header = header;
 	t->payload = payload;
-	{
-		const json_t *sub = json_object_get(payload, "sub");
-
-		t->sub = json_is_string(sub) ? json_string_value(sub) : NULL;
-	}
-	t->has_exp = mja_claims_exp(payload, &t->exp);
+	t->sub = json_is_string(found.sub) ? json_string_value(found.sub) : NULL;
+	t->has_exp = mja_claims_exp_value(found.exp, &t->exp);
+	t->kid = kid;
+	t->jti = found.jti;
+	t->iat = found.iat;
 	header = payload = NULL;
 	*out = t;
 	e = MJA_OK;
@@ -397,24 +388,39 @@ static const unsigned char jwt_char[256] = {
 	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
 };
 
+/* 1 iff p[0..n) is all base64url: the table's values ANDed, eight bytes a
+ * round (a '.' gives 2, anything else outside the alphabet 0). */
+static int all_b64url(const unsigned char *p, size_t n)
+{
+	unsigned acc = 1;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		acc &= jwt_char[p[i]] & jwt_char[p[i + 1]] & jwt_char[p[i + 2]] &
+			jwt_char[p[i + 3]] & jwt_char[p[i + 4]] & jwt_char[p[i + 5]] &
+			jwt_char[p[i + 6]] & jwt_char[p[i + 7]];
+	for (; i < n; i++)
+		acc &= jwt_char[p[i]];
+	return acc == 1;
+}
+
 int mja_token_looks_like_jwt(const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t i;
+	const char *d1, *d2;
 
-	if (!s)
+	if (!s || len == 0)
 		return 0;
-	for (i = 0; i < len && jwt_char[u[i]] == 1; i++)
-		;
-	if (i == 0 || i == len || u[i] != '.')
+	d1 = memchr(s, '.', len);
+	if (!d1 || d1 == s)
 		return 0;
-	for (i++; i < len && jwt_char[u[i]] == 1; i++)
-		;
-	if (i == len || u[i] != '.')
+	d2 = memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - s));
+	if (!d2)
 		return 0;
-	for (i++; i < len && jwt_char[u[i]] == 1; i++)
-		;
-	return i == len;
+	/* a third dot fails the last segment's alphabet check */
+	return all_b64url(u, (size_t)(d1 - s)) &&
+		all_b64url(u + (d1 + 1 - s), (size_t)(d2 - d1 - 1)) &&
+		all_b64url(u + (d2 + 1 - s), len - (size_t)(d2 + 1 - s));
 }
 
 mja_err mja_token_decode_unverified(const char *tok, size_t len,

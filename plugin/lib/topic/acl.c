@@ -24,7 +24,7 @@ typedef struct check_ctx {
 	int allowed;
 } check_ctx;
 
-/* Spec 3: a substitution value that is empty or holds '/', '+' or '#'
+/* docs/design.md, ACL semantics: a substitution value that is empty or holds '/', '+' or '#'
  * could widen or move the rule, so a rule using it matches nothing. */
 static void set_value(mja_acl_vals *c, int kind, const char *v)
 {
@@ -146,7 +146,7 @@ static int eval_section(uint32_t section, void *arg)
 			continue; /* once allowed, only deny rules can change the answer */
 		if (r->subst & ~c->vals.computed)
 			mja_acl__vals_need(&c->vals, r->subst);
-		/* Spec 3: an allow rule whose value is unusable matches
+		/* docs/design.md, ACL semantics: an allow rule whose value is unusable matches
 		 * nothing. A deny rule fails closed at that level only (see
 		 * level_wild), so it cannot be escaped by choosing such a
 		 * client id or username. */

@@ -23,7 +23,7 @@
 #define ACL_LINE_MAX 8192u
 /* Largest file accepted (a million subjects fit in a fraction of this). */
 #define ACL_FILE_MAX (256u * 1024u * 1024u)
-/* Spec 2.7: a sub is at most 256 bytes, so a longer name never matches. */
+/* docs/design.md, Token rules 7: a sub is at most 256 bytes, so a longer name never matches. */
 #define SUB_MAX 256u
 
 #define NO_SECTION UINT32_MAX
@@ -301,7 +301,7 @@ static mja_err parse_section(parser *p, const char *kw, int is_role, const char 
 			kind = MJA_KEY_PREFIX;
 			nlen--; /* only a trailing '*' is special; "sub *" is every sub */
 		}
-		/* Spec 2.7: a token's sub never holds '+' or '#' and is at most
+		/* docs/design.md, Token rules 7: a token's sub never holds '+' or '#' and is at most
 		 * 256 bytes, so such a section could never apply. */
 		if (memchr(name, '+', nlen) || memchr(name, '#', nlen))
 			return fail(p, "sub name contains '+' or '#', which no token's sub may contain");

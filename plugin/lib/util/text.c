@@ -93,9 +93,16 @@ int mja_sub_valid(const char *s, size_t len)
 	if (!s || len == 0 || len > SUB_MAX)
 		return 0;
 	for (size_t i = 0; i < len;) {
-		size_t n = mja_utf8_seq(s + i, len - i);
+		size_t n;
 
-		if (n == 0 || is_control_seq(p + i, n) || p[i] == '+' || p[i] == '#')
+		if (p[i] < 0x80) {   /* ASCII, the usual case: the same rule inline */
+			if (p[i] < 0x20 || p[i] == 0x7f || p[i] == '+' || p[i] == '#')
+				return 0;
+			i++;
+			continue;
+		}
+		n = mja_utf8_seq(s + i, len - i);
+		if (n == 0 || is_control_seq(p + i, n))
 			return 0;
 		i += n;
 	}

@@ -249,6 +249,15 @@ static void what_stays_synchronous(void **state)
 	}
 	/* not a JWT: deferred at once */
 	assert_int_equal(basic(s, &c, "not-a-token", NULL), MJA_DEFER);
+	/* three segments and an ES256 header, but not base64url after it: not
+	 * a JWT either, deferred at once (never sent to a worker) */
+	{
+		char *bad = strdup(es);
+
+		*(strchr(bad, '.') + 1) = '!';
+		assert_int_equal(basic(s, &c, bad, NULL), MJA_DEFER);
+		free(bad);
+	}
 	/* enhanced authentication (MQTT 5 AUTH) cannot be delayed */
 	{
 		struct fake e5 = { .id = "dev-5" };

@@ -9,6 +9,12 @@
  *       One subscriber on F, one publisher sending M QoS 0 messages to T,
  *       then a QoS 1 end marker; the rate is messages received per second.
  *       Prints {"mode":"publish","sent":..,"received":..,"seconds":..,"rate":..}
+ *   mqtt_load latency --port P --seconds S --interval-us U --topic T --creds FILE [--v5]
+ *       One client subscribed to T publishes a QoS 0 message to T every U
+ *       microseconds for S seconds (the payload is its send time) and
+ *       measures each message's publish-to-receive latency.
+ *       Prints {"mode":"latency","sent":..,"received":..,"samples":[[t,lat],...]}
+ *       t: send time (CLOCK_MONOTONIC seconds), lat: seconds.
  *
  * FILE has one credential a line: "USERNAME<TAB>PASSWORD" ("-" for none);
  * connection k uses line k modulo the number of lines. The publisher uses
@@ -330,17 +336,129 @@ static int run_publish(long messages, int size, const char *topic, const char *f
 	return 0;
 }
 
+/* ---- publish-to-receive latency of one client ---- */
+
+struct latstate {
+	int connected, subscribed;
+	long received, cap;
+	double *t, *lat;
+};
+
+static void on_message_lat(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
+{
+	struct latstate *l = obj;
+	double sent;
+
+	if (msg->payloadlen != (int)sizeof(sent) || l->received >= l->cap)
+		return;
+	memcpy(&sent, msg->payload, sizeof(sent));
+	l->t[l->received] = sent;
+	l->lat[l->received] = now_s() - sent;
+	l->received++;
+}
+
+static void on_subscribe_lat(struct mosquitto *m, void *obj, int mid, int n, const int *granted)
+{
+	struct latstate *l = obj;
+
+	l->subscribed = (n == 1 && granted[0] < 128) ? 1 : -1;
+}
+
+static void on_connect_lat(struct mosquitto *m, void *obj, int rc)
+{
+	struct latstate *l = obj;
+
+	l->connected = rc == 0 ? 1 : -1;
+}
+
+static int run_latency(double seconds, long interval_us, const char *topic)
+{
+	struct latstate ls = {0};
+	struct mosquitto *m;
+	double t0, next, end, drain_end;
+	long sent = 0;
+
+	ls.cap = (long)(seconds * 1e6 / (double)interval_us) + 16;
+	ls.t = calloc((size_t)ls.cap, sizeof(double));
+	ls.lat = calloc((size_t)ls.cap, sizeof(double));
+	if (!ls.t || !ls.lat)
+		return 2;
+	m = client_new("bench-latency", &ls, 0);
+	mosquitto_connect_callback_set(m, on_connect_lat);
+	mosquitto_subscribe_callback_set(m, on_subscribe_lat);
+	mosquitto_message_callback_set(m, on_message_lat);
+	if (mosquitto_connect(m, HOST, port, keepalive) ||
+	    pump(&m, 1, &ls.connected, 10) || ls.connected < 0) {
+		fprintf(stderr, "latency: cannot connect\n");
+		return 1;
+	}
+	mosquitto_subscribe(m, NULL, topic, 0);
+	if (pump(&m, 1, &ls.subscribed, 10) || ls.subscribed < 0) {
+		fprintf(stderr, "latency: SUBSCRIBE refused\n");
+		return 1;
+	}
+	t0 = next = now_s();
+	end = t0 + seconds;
+	drain_end = end + 1.0;
+	for (;;) {
+		double now = now_s(), wait;
+		struct pollfd pfd;
+		struct timespec ts;
+
+		if (now >= end && (ls.received >= sent || now >= drain_end))
+			break;
+		if (now < end && now >= next) {
+			mosquitto_publish(m, NULL, topic, (int)sizeof(now), &now, 0, false);
+			sent++;
+			next += (double)interval_us / 1e6;
+			while (mosquitto_want_write(m))
+				if (mosquitto_loop_write(m, 1) != MOSQ_ERR_SUCCESS)
+					break;
+			continue;
+		}
+		wait = now < end ? next - now : drain_end - now;
+		if (wait < 0)
+			wait = 0;
+		ts.tv_sec = (time_t)wait;
+		ts.tv_nsec = (long)((wait - (double)ts.tv_sec) * 1e9);
+		pfd.fd = mosquitto_socket(m);
+		pfd.events = POLLIN | (mosquitto_want_write(m) ? POLLOUT : 0);
+		pfd.revents = 0;
+		if (ppoll(&pfd, 1, &ts, NULL) < 0 && errno != EINTR)
+			return 1;
+		if (pfd.revents & POLLOUT)
+			mosquitto_loop_write(m, 1);
+		if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
+			if (mosquitto_loop_read(m, 1) != MOSQ_ERR_SUCCESS)
+				return 1;
+		mosquitto_loop_misc(m);
+	}
+	printf("{\"mode\":\"latency\",\"sent\":%ld,\"received\":%ld,\"samples\":[", sent,
+			ls.received);
+	for (long i = 0; i < ls.received; i++)
+		printf("%s[%.6f,%.7f]", i ? "," : "", ls.t[i], ls.lat[i]);
+	printf("]}\n");
+	mosquitto_disconnect(m);
+	mosquitto_loop_write(m, 1);
+	mosquitto_destroy(m);
+	free(ls.t);
+	free(ls.lat);
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: mqtt_load connect --port P --count N --concurrency C --creds FILE [--v5]\n"
-		"       mqtt_load publish --port P --messages M --size S --topic T --filter F --creds FILE [--v5]\n");
+		"       mqtt_load publish --port P --messages M --size S --topic T --filter F --creds FILE [--v5]\n"
+		"       mqtt_load latency --port P --seconds S --interval-us U --topic T --creds FILE [--v5]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	long count = 1000, messages = 100000;
+	long count = 1000, messages = 100000, interval_us = 1000;
+	double seconds = 2.0;
 	int conc = 20, size = 64, i, rc;
 	const char *mode, *topic = "bench/t", *filter = "bench/#", *credfile = NULL;
 
@@ -365,9 +483,12 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--topic")) topic = v;
 		else if (!strcmp(a, "--filter")) filter = v;
 		else if (!strcmp(a, "--creds")) credfile = v;
+		else if (!strcmp(a, "--seconds")) seconds = atof(v);
+		else if (!strcmp(a, "--interval-us")) interval_us = atol(v);
 		else usage();
 	}
-	if (!credfile || port <= 0 || count <= 0 || conc <= 0 || size < 0 || messages <= 0)
+	if (!credfile || port <= 0 || count <= 0 || conc <= 0 || size < 0 || messages <= 0 ||
+	    seconds <= 0 || interval_us <= 0)
 		usage();
 	load_creds(credfile);
 	mosquitto_lib_init();
@@ -375,6 +496,8 @@ int main(int argc, char **argv)
 		rc = run_connect(count, conc);
 	else if (!strcmp(mode, "publish"))
 		rc = run_publish(messages, size, topic, filter);
+	else if (!strcmp(mode, "latency"))
+		rc = run_latency(seconds, interval_us, topic);
 	else
 		usage();
 	mosquitto_lib_cleanup();

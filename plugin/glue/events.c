@@ -160,6 +160,28 @@ static int auth_rc(mja_decision r)
 		r == MJA_HOLD ? MJA_GLUE_ERR_AUTH_DELAYED : MOSQ_ERR_AUTH;
 }
 
+/* 2.1's loop sleeps until the wake-up TICK asked for last
+ * (mja_glue__tick_wakeup, g->tick_due_ms), and a held CONNECT is completed
+ * from TICK only: when one is held and that wake-up is more than a
+ * millisecond away, register the callback afresh, which 2.1 calls on its
+ * next pass (it logs the registration). */
+static void tick_soon(struct mja_glue *g)
+{
+	int64_t ms = mja_glue__mono_ms();
+
+	if (!g->line_2_1 || ms + 1 >= g->tick_due_ms)
+		return;
+	if (mosquitto_callback_unregister(g->id, MOSQ_EVT_TICK, mja_glue__tick, NULL) !=
+			MOSQ_ERR_SUCCESS)
+		return;
+	if (mosquitto_callback_register(g->id, MOSQ_EVT_TICK, mja_glue__tick, NULL, g) ==
+			MOSQ_ERR_SUCCESS)
+		g->tick_due_ms = ms;
+	else
+		mosquitto_log_printf(MOSQ_LOG_ERR, MJA_GLUE_LOG_PREFIX "cannot register the "
+				"TICK callback again: held CONNECTs and expiry wait for none");
+}
+
 /* stats_per_listener without stats_listener: learn the port of this
  * instance's listener from its clients (only where the broker tells it;
  * README "Numbers to watch"). Every counted event follows an
@@ -206,6 +228,8 @@ int mja_glue__basic_auth(int event, void *event_data, void *userdata)
 			mja_glue__now(), ms, &acts, &why);
 	run(g, &c, &acts, &r);
 	stats_on_event(g, ms);
+	if (r == MJA_HOLD)
+		tick_soon(g);
 	if (r == MJA_IGNORE)
 		return MJA_GLUE_ERR_PLUGIN_IGNORE;   /* only ever on 2.1 */
 	/* 2.1 passes a reason code to the client's CONNACK; 2.0 knows only
@@ -350,7 +374,7 @@ int mja_glue__tick(int event, void *event_data, void *userdata)
 	/* 2.1 sleeps until its next timer: ask for the next scan (at most a
 	 * second, so stats_interval is kept as well) */
 	if (g->line_2_1 && ev)
-		mja_glue__tick_wakeup(ev, next);
+		g->tick_due_ms = ms + mja_glue__tick_wakeup(ev, next);
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -367,7 +391,7 @@ int mja_glue__tick(int event, void *event_data, void *userdata)
  * MJA_SESSION_TICK_MS (2.0 calls TICK on every pass anyway). The broker
  * adds next_ms * 1000000 to a long: with a 32-bit long that overflows, so
  * there the plain wake-up is asked for (and can be lost). */
-void mja_glue__tick_wakeup(struct mja_glue_evt_tick *ev, int64_t wait_ms)
+int64_t mja_glue__tick_wakeup(struct mja_glue_evt_tick *ev, int64_t wait_ms)
 {
 	if (wait_ms < 1)
 		wait_ms = 1;
@@ -380,6 +404,7 @@ void mja_glue__tick_wakeup(struct mja_glue_evt_tick *ev, int64_t wait_ms)
 	ev->next_s = 0;
 	ev->next_ms = (long)wait_ms;
 #endif
+	return wait_ms;
 }
 
 int mja_glue__disconnect(int event, void *event_data, void *userdata)

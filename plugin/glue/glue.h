@@ -59,6 +59,7 @@ struct mja_glue {
 	/* when the $SYS counters are due: asked on TICK, and on every other
 	 * event until a TICK comes (stats.h) */
 	mja_stats_clock stats_clock;
+	int64_t tick_due_ms;       /* monotonic: when 2.1 calls TICK next (as asked) */
 	/* stats_per_listener without stats_listener, where the broker tells a
 	 * client's port (2.1): the port of this instance's clients, 0 until
 	 * the first one, MJA_GLUE_PORTS_SEVERAL once clients of two ports came */
@@ -74,8 +75,8 @@ int mja_glue__acl_check(int event, void *event_data, void *userdata);
 int mja_glue__tick(int event, void *event_data, void *userdata);
 /* 2.1: the TICK fields that make the broker wake in wait_ms (clamped to
  * 1..MJA_SESSION_TICK_MS) and call TICK again on its next pass, whatever
- * woke it (docs/design.md, "Broker facts"). */
-void mja_glue__tick_wakeup(struct mja_glue_evt_tick *ev, int64_t wait_ms);
+ * woke it (docs/design.md, "Broker facts"); returns the wait asked for. */
+int64_t mja_glue__tick_wakeup(struct mja_glue_evt_tick *ev, int64_t wait_ms);
 int mja_glue__disconnect(int event, void *event_data, void *userdata);
 int mja_glue__reload(int event, void *event_data, void *userdata);
 int mja_glue__client_offline(int event, void *event_data, void *userdata);   /* 2.1 */

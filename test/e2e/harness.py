@@ -325,6 +325,10 @@ def plugin_is_tsan(path):
 
 
 def tsan_preload():
+    # MJA_E2E_TSAN_RUNTIME: the runtime as the broker sees it (a broker in
+    # a chroot, scripts/broker-matrix.sh, has its own compiler's)
+    if os.environ.get("MJA_E2E_TSAN_RUNTIME"):
+        return os.environ["MJA_E2E_TSAN_RUNTIME"]
     out = subprocess.run(["gcc", "-print-file-name=libtsan.so"], capture_output=True,
                          text=True, timeout=10).stdout.strip()
     return os.path.realpath(out) if out and os.path.isabs(out) else ""

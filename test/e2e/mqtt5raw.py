@@ -428,6 +428,24 @@ def connect_packet_311(client_id, username=None, password=None, keepalive=60,
     return packet(CONNECT, 0, body)
 
 
+def read_connack_311(s):
+    """The return code of the 3.1.1 CONNACK read from socket s (its timeout
+    set by the caller), or None if the connection closed or timed out
+    before one came, or sent something else."""
+    ack = b""
+    try:
+        while len(ack) < 4:
+            chunk = s.recv(4 - len(ack))
+            if not chunk:
+                break
+            ack += chunk
+    except OSError:
+        return None
+    if len(ack) == 4 and ack[0] == CONNACK << 4 and ack[1] == 2:
+        return ack[3]
+    return None
+
+
 def connack_311(host, port, client_id, username=None, password=None, timeout=5.0,
                 keepalive=60):
     """Send a raw 3.1.1 CONNECT on a new connection and close it; returns the
@@ -437,17 +455,9 @@ def connack_311(host, port, client_id, username=None, password=None, timeout=5.0
         with socket.create_connection((host, port), timeout=timeout) as s:
             s.settimeout(timeout)
             s.sendall(connect_packet_311(client_id, username, password, keepalive))
-            ack = b""
-            while len(ack) < 4:
-                chunk = s.recv(4 - len(ack))
-                if not chunk:
-                    break
-                ack += chunk
+            return read_connack_311(s)
     except OSError:
         return None
-    if len(ack) == 4 and ack[0] == CONNACK << 4 and ack[1] == 2:
-        return ack[3]
-    return None
 
 
 async def _read_packet_async(reader):

@@ -336,6 +336,132 @@ static void size_cap_first(void **state)
 	mja_keyset_free(ks);
 }
 
+/* A token checked elsewhere (a worker thread) and put: the next check is a
+ * hit, its claims still judged with the caller's time. Before the put,
+ * verify_here sends the token elsewhere without counting or checking it. */
+static void put_then_hit(void **state)
+{
+	mja_keyset *ks = keyset(SECRET);
+	mja_verify_opts o = default_opts();
+	mja_cache *c = mja_cache_new(8);
+	char *tok = mint(SECRET, "dev-1", T0 + 60, NULL);
+	mja_token *t = NULL;
+	mja_cache_stats st;
+	int elsewhere = -1;
+
+	(void)state;
+	assert_int_equal(mja_cache_verify_here(c, ks, &o, tok, strlen(tok), T0, &t, &elsewhere),
+			MJA_OK);
+	assert_int_equal(elsewhere, 1);
+	assert_null(t);
+	mja_cache_get_stats(c, &st);
+	assert_int_equal(st.hits + st.misses + st.inserts, 0);
+	assert_int_equal(mja_token_verify(ks, &o, tok, strlen(tok), T0, &t), MJA_OK);
+	assert_int_equal(mja_cache_put(c, ks, &o, tok, strlen(tok), t), MJA_OK);
+	mja_token_free(t);
+	t = NULL;
+	/* held now: answered here, from the store */
+	assert_int_equal(mja_cache_verify_here(c, ks, &o, tok, strlen(tok), T0, &t, &elsewhere),
+			MJA_OK);
+	assert_int_equal(elsewhere, 0);
+	assert_non_null(t);
+	assert_string_equal(t->sub, "dev-1");
+	mja_token_free(t);
+	mja_cache_get_stats(c, &st);
+	assert_int_equal(st.hits, 1);
+	assert_int_equal(st.misses, 0);
+	assert_int_equal(st.inserts, 1);
+	/* the check done elsewhere is counted by its caller */
+	mja_cache_miss(c);
+	mja_cache_get_stats(c, &st);
+	assert_int_equal(st.misses, 1);
+	/* expired by now: refused although stored */
+	assert_int_equal(verify(c, ks, &o, tok, T0 + 60 + 30, NULL, 0), MJA_ERR_EXPIRED);
+	/* another key set: not held any more, sent elsewhere again */
+	{
+		mja_keyset *other = keyset(OTHER);
+
+		t = NULL;
+		assert_int_equal(mja_cache_verify_here(c, other, &o, tok, strlen(tok), T0, &t,
+				&elsewhere), MJA_OK);
+		assert_int_equal(elsewhere, 1);
+		assert_null(t);
+		mja_keyset_free(other);
+	}
+	free(tok);
+	mja_cache_free(c);
+	mja_keyset_free(ks);
+}
+
+/* Without a store put keeps nothing and an asymmetric token is still sent
+ * elsewhere every time; a refused token is never sent elsewhere by itself
+ * when its header names no allowed algorithm (refused here at once). */
+static void put_without_store(void **state)
+{
+	mja_keyset *ks = keyset(SECRET);
+	mja_verify_opts o = default_opts();
+	mja_cache *c = mja_cache_new(0);
+	char *tok = mint(SECRET, "dev-1", T0 + 60, NULL);
+	mja_token *t = NULL;
+	int elsewhere = -1;
+
+	(void)state;
+	assert_int_equal(mja_token_verify(ks, &o, tok, strlen(tok), T0, &t), MJA_OK);
+	assert_int_equal(mja_cache_put(c, ks, &o, tok, strlen(tok), t), MJA_OK);
+	mja_token_free(t);
+	t = NULL;
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(mja_cache_verify_here(c, ks, &o, tok, strlen(tok), T0, &t,
+				&elsewhere), MJA_OK);
+		assert_int_equal(elsewhere, 1);
+		assert_null(t);
+	}
+	/* ES256 not allowed by the options: checked (and refused) here */
+	o.algorithms = MJA_ALG_BIT(MJA_ALG_RS256);
+	assert_int_equal(mja_cache_verify_here(c, ks, &o, tok, strlen(tok), T0, &t, &elsewhere),
+			MJA_ERR_ALG_NOT_ALLOWED);
+	assert_int_equal(elsewhere, 0);
+	free(tok);
+	mja_cache_free(c);
+	mja_keyset_free(ks);
+}
+
+/* HMAC tokens are never sent elsewhere, whatever the keys (HMAC only, or
+ * HMAC and EC), and put stores none. */
+static void hmac_never_elsewhere(void **state)
+{
+	mja_keyset *mixed = keyset(SECRET);
+	mja_verify_opts o = default_opts();
+	mja_cache *c = mja_cache_new(16);
+	char *hs = mint_hs("dev-1", T0 + 600);
+	mja_diag d = {0};
+	mja_token *t = NULL;
+	mja_cache_stats st;
+	int elsewhere = -1;
+
+	(void)state;
+	assert_int_equal(mja_keyset_add_secret(mixed, HS_SECRET, strlen((const char *)HS_SECRET),
+			NULL, "test", &d), MJA_OK);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(mja_cache_verify_here(c, mixed, &o, hs, strlen(hs), T0, &t,
+				&elsewhere), MJA_OK);
+		assert_int_equal(elsewhere, 0);
+		assert_non_null(t);
+		if (i == 0) {
+			/* put of an HMAC token: nothing stored */
+			mja_cache_clear(c);
+			assert_int_equal(mja_cache_put(c, mixed, &o, hs, strlen(hs), t), MJA_OK);
+			mja_cache_get_stats(c, &st);
+			assert_int_equal(st.used, 0);
+		}
+		mja_token_free(t);
+		t = NULL;
+	}
+	free(hs);
+	mja_cache_free(c);
+	mja_keyset_free(mixed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -348,6 +474,9 @@ int main(void)
 		cmocka_unit_test(capacity_zero_never_stores),
 		cmocka_unit_test(size_cap_first),
 		cmocka_unit_test(hmac_bypasses),
+		cmocka_unit_test(put_then_hit),
+		cmocka_unit_test(put_without_store),
+		cmocka_unit_test(hmac_never_elsewhere),
 	};
 	return cmocka_run_group_tests(tests, make_keys, free_keys);
 }

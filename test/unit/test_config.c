@@ -56,6 +56,7 @@ static void test_defaults(void **state)
 	assert_null(c->revocation_file);
 	assert_null(c->revoked);
 	assert_int_equal(c->stats_interval, 10);
+	assert_int_equal(c->verify_threads, MJA_CONFIG_VERIFY_THREADS_AUTO);
 	assert_false(c->stats_per_listener);
 	assert_null(c->stats_listener);
 	assert_int_equal(c->n_auth_methods, 1);
@@ -253,7 +254,7 @@ static void test_single_options_not_repeatable(void **state)
 		{ "token_field", "password" }, { "username_match", "off" },
 		{ "clientid_match", "off" }, { "roles_claim", "roles" }, { "non_jwt", "defer" },
 		{ "disconnect_on_expiry", "true" }, { "max_token_bytes", "100" },
-		{ "token_cache_size", "10" },
+		{ "token_cache_size", "10" }, { "verify_threads", "1" },
 		{ "acl_file", "/nonexistent-but-refused-earlier" },
 		{ "acl_claim", "acl" }, { "superuser_claim", "su" },
 		{ "stats_per_listener", "true" },
@@ -289,6 +290,34 @@ static void test_stats_listener(void **state)
 	c = fx_parse(&o);
 	assert_int_equal(strlen(c->stats_listener), 64);
 	mja_config_free(c);
+}
+
+/* verify_threads: 0 to MJA_WORKERS_MAX; the default is "auto" (resolved
+ * from the machine's cores by the session) */
+static void test_verify_threads(void **state)
+{
+	static const char *const bad[] = { "-1", "65", "two", "" };
+	fx_opts o = { 0 };
+	mja_config *c;
+
+	(void)state;
+	fx_add(&o, "secret_file %s", secret_path);
+	fx_add(&o, "verify_threads 0");
+	c = fx_parse(&o);
+	assert_int_equal(c->verify_threads, 0);
+	mja_config_free(c);
+	o.n = 0;
+	fx_add(&o, "secret_file %s", secret_path);
+	fx_add(&o, "verify_threads 64");
+	c = fx_parse(&o);
+	assert_int_equal(c->verify_threads, 64);
+	mja_config_free(c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		o.n = 0;
+		fx_add(&o, "secret_file %s", secret_path);
+		fx_add(&o, "verify_threads %s", bad[i]);
+		fx_parse_fails(&o, MJA_ERR_CONFIG, "verify_threads", "");
+	}
 }
 
 /* revocation_file, stats_interval, stats_per_listener, auth_methods */
@@ -797,6 +826,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_combinations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_files_fresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_threads, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include "mja/topic/aclclaim.h"
 #include "mja/session/config.h"
+#include "mja/token/token.h"
 #include "mja/util/error.h"
 
 typedef enum mja_decision {
@@ -89,6 +90,29 @@ void mja_principal_drop_token(mja_principal *p);
 mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
 		const char *password, const char *clientid, int64_t now,
 		mja_principal **out, mja_err *why);
+
+/* Signature checks on another thread (workers.h; docs/design.md,
+ * "Signature checks on worker threads").
+ * mja_auth_connect_offer: mja_auth_connect, except for a JWT-shaped token
+ * whose steps 1-7 would verify an RS, PS, ES or EdDSA signature here (not
+ * an HMAC token, not in the verified-token cache: cache.h
+ * mja_cache_verify_here): that one is not checked, MJA_HOLD is returned and
+ * nothing else is done (*out NULL, *why MJA_OK). The caller has it checked
+ * elsewhere and decides it with mja_auth_connect_verified, or with
+ * mja_auth_connect when no worker takes it.
+ * mja_auth_connect_verified: mja_auth_connect for a token whose steps 1-7
+ * (token.h mja_token_verify_ex) ran elsewhere with the key set in use now
+ * (the caller's duty: a result checked with keys since replaced is checked
+ * again instead). verify_err is that check's answer and verified its token
+ * on MJA_OK (taken, freed on every path). The claims are judged again
+ * with now and an accepted token is stored in the cache; every later rule
+ * is mja_auth_token's. */
+mja_decision mja_auth_connect_offer(const mja_config *cfg, const char *username,
+		const char *password, const char *clientid, int64_t now,
+		mja_principal **out, mja_err *why);
+mja_decision mja_auth_connect_verified(const mja_config *cfg, const char *username,
+		const char *password, const char *clientid, int64_t now, mja_err verify_err,
+		mja_token *verified, mja_principal **out, mja_err *why);
 
 /* Verify tok[0..len) and build a principal: mja_cache_verify (the token
  * pipeline, docs/design.md "Token rules" 1-7); a token without sub is

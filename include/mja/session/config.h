@@ -58,6 +58,11 @@
 #define MJA_CONFIG_STATS_INTERVAL 10
 #define MJA_CONFIG_STATS_INTERVAL_LIMIT 86400
 
+/* verify_threads: "as many as suit the machine" (the default; the session
+ * resolves it, workers.h mja_workers_default_threads), and the limit. */
+#define MJA_CONFIG_VERIFY_THREADS_AUTO (-1)
+#define MJA_CONFIG_VERIFY_THREADS_LIMIT 64
+
 /* One option, both strings borrowed and NUL-terminated. */
 typedef struct mja_config_opt {
 	const char *key;
@@ -134,6 +139,9 @@ typedef struct mja_config {
 	char *stats_listener;    /* NULL: none; else the listener level of the $SYS
 	                          * topics (stats.h), which wins over
 	                          * stats_per_listener's port */
+	/* signature checks on worker threads (workers.h), Mosquitto 2.1 only:
+	 * 0 off, else the thread count; default MJA_CONFIG_VERIFY_THREADS_AUTO */
+	int verify_threads;
 
 	/* keys from the identity provider (jwks.h) */
 	char **jwks_urls;        size_t n_jwks_urls;

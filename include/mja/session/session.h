@@ -139,6 +139,12 @@
 /* While CONNECTs are held (see "Held CONNECTs"), the most TICK may wait,
  * milliseconds. */
 #define MJA_SESSION_HOLD_POLL_MS 50
+/* While a worker's check is pending (workers.h), the most TICK may wait,
+ * milliseconds. */
+#define MJA_SESSION_WORK_POLL_MS 1
+/* On TICK, with checks pending and none ended, the most it waits for the
+ * first to end, microseconds (workers.h mja_workers_wait_any). */
+#define MJA_SESSION_WORK_WAIT_US 500
 /* At most this many CONNECTs held at once; more are refused at once. */
 #define MJA_SESSION_MAX_HOLDS 10000
 
@@ -270,7 +276,18 @@ size_t mja_session_count(const mja_session *s);
  * id, or at a held handle, means that hold's connection is gone: the hold
  * is dropped without an answer. A re-check, an enhanced authentication and
  * everything on the 2.0 line are answered at once. A reload keeps the holds
- * (their time limit too); mja_session_free drops them. */
+ * (their time limit too); mja_session_free drops them.
+ *
+ * A CONNECT is also held on the 2.1 line, with verify_threads (config.h)
+ * not 0, when its token's signature check would run here and is worth a
+ * thread (auth.h mja_auth_connect_offer: an asymmetric algorithm, not in
+ * the cache): a worker checks it (workers.h) and the first TICK after its
+ * answer decides it with every other rule (mja_auth_connect_verified) and
+ * completes it. No time limit: every check ends. A hold dropped as above
+ * cancels its check. A check made with keys replaced since (a reload, a new
+ * JWKS set) is made again with the keys in use; a kid no key has then waits
+ * for the JWKS refetch as above. mja_session_free stops the workers
+ * (queued checks dropped, running ones finished). */
 mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 		const char *username, const char *password, int64_t now, int64_t ms,
 		mja_actions *acts, mja_err *why);
@@ -318,12 +335,21 @@ void mja_session_disconnect(mja_session *s, const void *client, int64_t now,
  * revokes (their wills denied), and kicks expired clients (at most once
  * per MJA_SESSION_TICK_MS). Returns the milliseconds until its next scan,
  * from 1 to MJA_SESSION_TICK_MS: 2.1's next_ms (its main loop sleeps until
- * its next timer), so a deadline is acted on within about a second. */
+ * its next timer), so a deadline is acted on within about a second; 0 (as
+ * soon as the broker can: the glue asks for its shortest wake-up) while
+ * worker checks are pending and this TICK took answers in (see "Held
+ * CONNECTs"). */
 int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *acts);
 
 /* How many CONNECTs are held (then TICK returns at most
- * MJA_SESSION_HOLD_POLL_MS: the glue sets 2.1's next_ms from it). */
+ * MJA_SESSION_HOLD_POLL_MS, or MJA_SESSION_WORK_POLL_MS while a worker's
+ * check is pending: the glue sets 2.1's next_ms from it). */
 size_t mja_session_held(const mja_session *s);
+
+/* Block until the signature checks given to worker threads so far have
+ * finished (their answers are taken in on the next TICK). For tests and
+ * benchmarks only: never on the broker's thread. */
+void mja_session_wait_workers(mja_session *s);
 
 /* RELOAD: read revocation_file again (a bad file keeps the old list), then
  * the key, secret and ACL files (all or nothing), and open the reload

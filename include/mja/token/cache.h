@@ -56,6 +56,27 @@ void mja_cache_clear(mja_cache *c);
 mja_err mja_cache_verify(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
 		const char *tok, size_t len, int64_t now, mja_token **out);
 
+/* For a caller that has signatures checked elsewhere (a worker thread,
+ * workers.h). Neither counts a hit or a miss.
+ * mja_cache_verify_here: mja_cache_verify, except for a token whose check
+ * would verify an RS, PS, ES or EdDSA signature here (not an HMAC token,
+ * not in the store; its header's alg read from the memo, else decoded,
+ * which decides a path only): that one is not checked, *elsewhere is 1
+ * and MJA_OK is returned with *out NULL. Otherwise *elsewhere is 0 and
+ * everything is as mja_cache_verify (a hit, an HMAC token, a refusal).
+ * mja_cache_put: remember t, which mja_token_verify (or _ex) accepted as
+ * tok with exactly ks and o (the caller's duty: a result checked with keys
+ * since replaced must not be stored). Nothing without a store, nothing for
+ * an HMAC token (as mja_cache_verify stores none).
+ * mja_cache_miss: count the miss of a token that mja_cache_verify_here
+ * sent elsewhere, once its check is over (whatever its answer), as
+ * mja_cache_verify counts one; nothing without a store. */
+mja_err mja_cache_verify_here(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len, int64_t now, mja_token **out, int *elsewhere);
+mja_err mja_cache_put(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len, const mja_token *t);
+void mja_cache_miss(mja_cache *c);
+
 void mja_cache_get_stats(const mja_cache *c, mja_cache_stats *st);
 
 #endif

@@ -259,9 +259,44 @@ static int token_field_is_username(const mja_config *cfg)
 	return cfg->token_field == MJA_TOKEN_FIELD_USERNAME;
 }
 
-mja_decision mja_auth_token(const mja_config *cfg, const char *tok, size_t len,
+/* Steps 1-7 for one token: here (no struct pre), here unless the signature
+ * check is worth a worker (checked 0: mja_auth_connect_offer, MJA_HOLD
+ * then), or done on another thread already (checked 1:
+ * mja_auth_connect_verified; its answer and, on MJA_OK, the token, taken). */
+struct pre {
+	int checked;
+	mja_err err;
+	mja_token *token;
+};
+
+/* Steps 1-7 with a check done elsewhere: its claims judged again with now
+ * (time has passed since), then stored in the cache as a check here would
+ * have stored it. */
+static mja_err take_verified(const mja_config *cfg, const char *tok, size_t len, int64_t now,
+		struct pre *pre, mja_token **t)
+{
+	mja_err e = pre->err;
+
+	mja_cache_miss(cfg->cache);   /* the check the cache could not spare */
+	*t = pre->token;
+	pre->token = NULL;
+	if (e == MJA_OK && !*t)
+		e = MJA_ERR_INTERNAL;
+	if (e == MJA_OK)
+		e = mja_claims_check((*t)->payload, &cfg->files->verify.claims, now);
+	if (e == MJA_OK)
+		e = mja_cache_put(cfg->cache, cfg->files->keys, &cfg->files->verify, tok, len,
+				*t);
+	if (e != MJA_OK) {
+		mja_token_free(*t);
+		*t = NULL;
+	}
+	return e;
+}
+
+static mja_decision token_decide(const mja_config *cfg, const char *tok, size_t len,
 		const char *username, const char *clientid, int64_t now, int keep_token,
-		mja_principal **out, mja_err *why)
+		struct pre *pre, mja_principal **out, mja_err *why)
 {
 	mja_token *t = NULL;
 	mja_err e;
@@ -276,9 +311,20 @@ mja_decision mja_auth_token(const mja_config *cfg, const char *tok, size_t len,
 	if (!tok || len == 0)
 		return deny(why, MJA_ERR_NO_TOKEN);
 	/* docs/design.md, "Token rules" 1-7: shape, header, key, signature,
-	 * payload, claims */
-	e = mja_cache_verify(cfg->cache, cfg->files->keys, &cfg->files->verify,
-			tok, len, now, &t);
+	 * payload, claims; a check done elsewhere, or offered to a worker */
+	if (pre && pre->checked) {
+		e = take_verified(cfg, tok, len, now, pre, &t);
+	} else if (pre) {
+		int elsewhere;
+
+		e = mja_cache_verify_here(cfg->cache, cfg->files->keys, &cfg->files->verify,
+				tok, len, now, &t, &elsewhere);
+		if (e == MJA_OK && elsewhere)
+			return MJA_HOLD;
+	} else {
+		e = mja_cache_verify(cfg->cache, cfg->files->keys, &cfg->files->verify,
+				tok, len, now, &t);
+	}
 	if (cfg->jwks && (e == MJA_ERR_UNKNOWN_KID || e == MJA_ERR_NO_KEY ||
 			e == MJA_ERR_ALG_NOT_ALLOWED))
 		e = jwks_miss(cfg, tok, len, now, e);
@@ -328,6 +374,13 @@ out:
 	return MJA_ALLOW;
 }
 
+mja_decision mja_auth_token(const mja_config *cfg, const char *tok, size_t len,
+		const char *username, const char *clientid, int64_t now, int keep_token,
+		mja_principal **out, mja_err *why)
+{
+	return token_decide(cfg, tok, len, username, clientid, now, keep_token, NULL, out, why);
+}
+
 /* The token field chosen by token_field; NULL when absent or empty (the
  * broker passes empty fields as NULL already). */
 static const char *token_of(const mja_config *cfg, const char *username, const char *password)
@@ -357,8 +410,8 @@ static mja_decision not_jwt(const mja_config *cfg, mja_err *why)
 	return MJA_DEFER;
 }
 
-mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
-		const char *password, const char *clientid, int64_t now,
+static mja_decision connect_with(const mja_config *cfg, const char *username,
+		const char *password, const char *clientid, int64_t now, struct pre *pre,
 		mja_principal **out, mja_err *why)
 {
 	const char *tok;
@@ -387,17 +440,45 @@ mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
 		return not_jwt(cfg, why);
 	/* token_field username: keep the token for the SIGHUP re-check, the
 	 * glue replaces the username field that held it (auth.h) */
-	r = mja_auth_token(cfg, tok, len, username, clientid, now,
-			cfg->token_field == MJA_TOKEN_FIELD_USERNAME, out, why);
+	r = token_decide(cfg, tok, len, username, clientid, now,
+			cfg->token_field == MJA_TOKEN_FIELD_USERNAME, pre, out, why);
 	/* The rest of the shape, the base64url alphabet, is asked only of a
 	 * refused token: one the verifier accepted has the whole shape by
 	 * construction (three segments of strict base64url, the first
-	 * non-empty; token.h), and a refused one that lacks it was never ours. */
-	if (r == MJA_DENY && !mja_token_looks_like_jwt(tok, len)) {
+	 * non-empty; token.h), and a refused one that lacks it was never ours.
+	 * A token offered to a worker is asked too: it would be refused. */
+	if ((r == MJA_DENY || r == MJA_HOLD) && !mja_token_looks_like_jwt(tok, len)) {
 		if (why)
 			*why = MJA_OK;
 		return not_jwt(cfg, why);
 	}
+	return r;
+}
+
+mja_decision mja_auth_connect(const mja_config *cfg, const char *username,
+		const char *password, const char *clientid, int64_t now,
+		mja_principal **out, mja_err *why)
+{
+	return connect_with(cfg, username, password, clientid, now, NULL, out, why);
+}
+
+mja_decision mja_auth_connect_offer(const mja_config *cfg, const char *username,
+		const char *password, const char *clientid, int64_t now,
+		mja_principal **out, mja_err *why)
+{
+	struct pre pre = { .checked = 0 };
+
+	return connect_with(cfg, username, password, clientid, now, &pre, out, why);
+}
+
+mja_decision mja_auth_connect_verified(const mja_config *cfg, const char *username,
+		const char *password, const char *clientid, int64_t now, mja_err verify_err,
+		mja_token *verified, mja_principal **out, mja_err *why)
+{
+	struct pre pre = { .checked = 1, .err = verify_err, .token = verified };
+	mja_decision r = connect_with(cfg, username, password, clientid, now, &pre, out, why);
+
+	mja_token_free(pre.token);   /* not taken: the token was not one to verify */
 	return r;
 }
 

@@ -188,6 +188,7 @@ enum opt_id {
 	OPT_JWKS_URL, OPT_OIDC_ISSUER, OPT_JWKS_CA_FILE, OPT_JWKS_REFRESH, OPT_JWKS_MAX_STALE,
 	OPT_REVOCATION_FILE, OPT_STATS_INTERVAL, OPT_STATS_PER_LISTENER, OPT_AUTH_METHODS,
 	OPT_STATS_LISTENER,
+	OPT_VERIFY_THREADS,
 	OPT__COUNT
 };
 
@@ -225,6 +226,7 @@ static const struct {
 	[OPT_STATS_PER_LISTENER] = { "stats_per_listener", 0 },
 	[OPT_AUTH_METHODS] = { "auth_methods", 0 },
 	[OPT_STATS_LISTENER] = { "stats_listener", 0 },
+	[OPT_VERIFY_THREADS] = { "verify_threads", 0 },
 };
 
 /* A claim name: one top-level member of the payload, used as written (a
@@ -432,6 +434,12 @@ static mja_err apply_option(mja_config *c, enum opt_id id, view v, mja_diag *d)
 		if (e == MJA_OK)
 			c->max_token_bytes = (size_t)num;
 		return e;
+	case OPT_VERIFY_THREADS:
+		/* docs/design.md, Signature checks on worker threads; 0: none */
+		e = parse_uint(name, v, 0, MJA_CONFIG_VERIFY_THREADS_LIMIT, &num, d);
+		if (e == MJA_OK)
+			c->verify_threads = (int)num;
+		return e;
 	case OPT_TOKEN_CACHE_SIZE:
 		/* docs/design.md, Verified-token cache; 0 turns it off */
 		e = parse_uint(name, v, 0, MJA_CONFIG_CACHE_LIMIT, &num, d);
@@ -518,6 +526,7 @@ static mja_err set_defaults(mja_config *c)
 	c->jwks_refresh = MJA_JWKS_DEFAULT_REFRESH;
 	c->jwks_max_stale = MJA_JWKS_DEFAULT_MAX_STALE;
 	c->stats_interval = MJA_CONFIG_STATS_INTERVAL;
+	c->verify_threads = MJA_CONFIG_VERIFY_THREADS_AUTO;
 	c->roles_claim = strdup("roles");
 	if (!c->roles_claim)
 		return MJA_ERR_NOMEM;

@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mja/topic/acl.h"
 #include "mja/session/session.h"
+#include "mja/session/workers.h"
 #include "mja/util/text.h"
 
 /* A held CONNECT (session.h "Held CONNECTs"); strings owned. */
@@ -15,6 +17,13 @@ struct hold {
 	size_t password_len;
 	int durable;
 	int64_t until_ms;          /* monotonic: decided then at the latest */
+	/* held for a worker's check (workers.h), 0 for a JWKS refetch; once
+	 * its result is in (checked), err / token / gen are it */
+	uint64_t job;
+	int checked;
+	mja_err err;
+	mja_token *token;          /* owned */
+	uint64_t gen;
 };
 
 struct mja_session {
@@ -37,6 +46,11 @@ struct mja_session {
 	size_t probe_cursor;       /* next offline entry to probe on TICK */
 	struct hold *holds;        /* held CONNECTs, in arrival order */
 	size_t n_holds, cap_holds;
+	/* signature checks on worker threads (workers.h), 2.1 only */
+	mja_workers *workers;      /* owned; started at the first check for it */
+	int workers_off;           /* verify_threads 0, or they did not start */
+	int keys_changed;          /* since the workers' last key snapshot */
+	int work_done;             /* this TICK took a worker's answer in */
 	mja_stats stats;           /* counters published under $SYS (stats.h) */
 };
 
@@ -222,8 +236,8 @@ static void jwks_log(void *ctx, int level, const char *msg)
  * authentication; never waits for the network. */
 static void jwks_update(mja_session *s, int64_t now, mja_actions *a)
 {
-	if (s->cfg->jwks)
-		mja_config_jwks_update(s->cfg, now, jwks_log, a);
+	if (s->cfg->jwks && mja_config_jwks_update(s->cfg, now, jwks_log, a))
+		s->keys_changed = 1;   /* workers.h: a new snapshot for new checks */
 }
 
 /* a + b for b >= 0, saturating at INT64_MAX */
@@ -323,11 +337,14 @@ static void hold_free(struct hold *h)
 			v[i] = 0;
 		free(h->password);
 	}
+	mja_token_free(h->token);
 	memset(h, 0, sizeof(*h));
 }
 
 static void hold_remove(mja_session *s, size_t i)
 {
+	if (s->holds[i].job && !s->holds[i].checked)
+		mja_workers_cancel(s->workers, s->holds[i].job);   /* its client went */
 	hold_free(&s->holds[i]);
 	memmove(&s->holds[i], &s->holds[i + 1], (s->n_holds - i - 1) * sizeof(s->holds[0]));
 	s->n_holds--;
@@ -342,6 +359,8 @@ void mja_session_free(mja_session *s)
 	for (size_t i = 0; i < s->n_holds; i++)
 		hold_free(&s->holds[i]);
 	free(s->holds);
+	/* queued checks dropped, running ones finish, threads joined */
+	mja_workers_free(s->workers);
 	mja_clients_free(s->clients);
 	mja_config_free(s->cfg);
 	free(s);
@@ -775,19 +794,14 @@ static void drop_holds(mja_session *s, const mja_session_client *c, mja_actions 
 	}
 }
 
-/* Hold c's CONNECT refused for an unknown kid if the broker can delay it
- * (2.1) and the JWKS refetch it asked for is pending. 1 if held. */
-static int hold(mja_session *s, const mja_session_client *c, const char *username,
-		const char *password, int64_t ms, mja_actions *a)
+/* Keep c's CONNECT (a copy of what it sent) until until_ms; the new hold
+ * is the last one. 0 if it could not be kept. */
+static int hold_store(mja_session *s, const mja_session_client *c, const char *username,
+		const char *password, int64_t until_ms)
 {
-	struct hold h = { .client = c->client, .durable = c->durable,
-		.until_ms = add_sat(ms, MJA_JWKS_HOLD_MS) };
+	struct hold h = { .client = c->client, .durable = c->durable, .until_ms = until_ms };
 	int fail = 0;
 
-	/* the broker completes a delayed authentication by client id */
-	if (s->line != MJA_BROKER_2_1 || !s->cfg->jwks || !c->clientid || !c->clientid[0] ||
-	    !mja_jwks_refetch_pending(s->cfg->jwks) || s->n_holds >= MJA_SESSION_MAX_HOLDS)
-		return 0;
 	if (s->n_holds == s->cap_holds) {
 		size_t cap = s->cap_holds ? s->cap_holds * 2 : 8;
 		struct hold *v = realloc(s->holds, cap * sizeof(*v));
@@ -807,9 +821,160 @@ static int hold(mja_session *s, const mja_session_client *c, const char *usernam
 		return 0;   /* refused at once, as on 2.0 */
 	}
 	s->holds[s->n_holds++] = h;
+	return 1;
+}
+
+/* Hold c's CONNECT refused for an unknown kid if the broker can delay it
+ * (2.1) and the JWKS refetch it asked for is pending. 1 if held. */
+static int hold(mja_session *s, const mja_session_client *c, const char *username,
+		const char *password, int64_t ms, mja_actions *a)
+{
+	/* the broker completes a delayed authentication by client id */
+	if (s->line != MJA_BROKER_2_1 || !s->cfg->jwks || !c->clientid || !c->clientid[0] ||
+	    !mja_jwks_refetch_pending(s->cfg->jwks) || s->n_holds >= MJA_SESSION_MAX_HOLDS)
+		return 0;
+	if (!hold_store(s, c, username, password, add_sat(ms, MJA_JWKS_HOLD_MS)))
+		return 0;
 	log_client(a, MJA_LOG_INFO, "holding the CONNECT of", c->clientid, c->address,
 			"unknown kid, waiting for the JWKS refetch");
 	return 1;
+}
+
+/* ---- signature checks on worker threads (workers.h) ---- */
+
+/* The pool, started at its first use (verify_threads; the default from
+ * the machine's cores). NULL: checks stay on the broker's thread. */
+static mja_workers *workers_ready(mja_session *s, mja_actions *a)
+{
+	mja_diag d;
+	unsigned n;
+	mja_err e;
+
+	if (s->workers || s->workers_off)
+		return s->workers;
+	n = s->cfg->verify_threads == MJA_CONFIG_VERIFY_THREADS_AUTO ?
+		mja_workers_default_threads(sysconf(_SC_NPROCESSORS_ONLN)) :
+		(unsigned)s->cfg->verify_threads;
+	s->workers_off = 1;
+	if (n == 0)
+		return NULL;
+	mja_diag_clear(&d);
+	e = mja_workers_new(n, &s->workers, &d);
+	if (e != MJA_OK) {
+		logf_(a, MJA_LOG_WARNING, "signature checks stay on the broker's thread: %s",
+				d.text[0] ? d.text : mja_strerror(e));
+		return NULL;
+	}
+	s->workers_off = 0;
+	s->keys_changed = 1;
+	logf_(a, MJA_LOG_INFO, "signature checks on %u worker thread(s)", n);
+	return s->workers;
+}
+
+/* Queue the token of hold h for a worker with the keys in use now. */
+static int submit(mja_session *s, struct hold *h, const char *tok, size_t len, int64_t now)
+{
+	if (s->keys_changed) {
+		if (mja_workers_set_keys(s->workers, s->cfg->files->keys,
+				&s->cfg->files->verify) != MJA_OK)
+			return 0;
+		s->keys_changed = 0;
+	}
+	h->checked = 0;
+	h->job = 0;
+	return mja_workers_submit(s->workers, tok, len, now, &h->job) == MJA_OK;
+}
+
+/* 2.1: a new connection's token may go to a worker (verify_threads not 0,
+ * a client id to complete it by, room for a hold). */
+static int may_offload(const mja_session *s, const mja_session_client *c)
+{
+	return s->line == MJA_BROKER_2_1 && !s->workers_off && s->cfg->verify_threads != 0 &&
+		c->clientid && c->clientid[0] && s->n_holds < MJA_SESSION_MAX_HOLDS;
+}
+
+/* A token that auth.h mja_auth_connect_offer found worth a worker: held
+ * for the worker's answer. 1 if held, 0 if it is to be decided at once. */
+static int offload(mja_session *s, const mja_session_client *c, const char *username,
+		const char *password, int64_t now, mja_actions *a)
+{
+	const char *tok;
+
+	if (!workers_ready(s, a) || !hold_store(s, c, username, password, INT64_MAX))
+		return 0;
+	/* the hold's own copy: the broker's fields are only lent */
+	tok = s->cfg->token_field == MJA_TOKEN_FIELD_USERNAME ?
+		s->holds[s->n_holds - 1].username : s->holds[s->n_holds - 1].password;
+	if (!tok || !submit(s, &s->holds[s->n_holds - 1], tok, strlen(tok), now)) {
+		s->holds[s->n_holds - 1].job = 0;
+		hold_remove(s, s->n_holds - 1);
+		return 0;
+	}
+	return 1;
+}
+
+/* TICK: the workers' answers into their holds; an answer whose hold is
+ * gone was cancelled already, or is dropped here. */
+static void take_results(mja_session *s)
+{
+	mja_work_result r[64];
+	size_t n;
+
+	if (!s->workers)
+		return;
+	/* checks pending and none ended: wait a little for the first (its
+	 * client is waiting; the broker may not come back for 100 ms) */
+	if (mja_workers_pending(s->workers))
+		(void)mja_workers_wait_any(s->workers, MJA_SESSION_WORK_WAIT_US);
+	s->work_done = 0;
+	while ((n = mja_workers_collect(s->workers, r, 64)) > 0) {
+		s->work_done = 1;
+		for (size_t k = 0; k < n; k++) {
+			struct hold *h = NULL;
+
+			for (size_t i = 0; i < s->n_holds; i++)
+				if (s->holds[i].job == r[k].id && !s->holds[i].checked) {
+					h = &s->holds[i];
+					break;
+				}
+			if (!h) {
+				mja_work_result_clear(&r[k]);
+				continue;
+			}
+			h->checked = 1;
+			h->err = r[k].err;
+			h->token = r[k].token;
+			h->gen = r[k].keys_gen;
+		}
+	}
+}
+
+/* A worker hold with its answer in: decided with that answer if it was
+ * checked with the keys in use (*done 1), else queued again with them
+ * (*done 0) or, failing that, decided here. */
+static mja_decision decide_checked(mja_session *s, struct hold *h, int64_t now,
+		mja_principal **p, mja_err *why, int *done)
+{
+	const char *tok;
+	mja_token *t;
+
+	*done = 1;
+	if (!s->keys_changed && h->gen == mja_workers_keys_gen(s->workers)) {
+		t = h->token;
+		h->token = NULL;
+		return mja_auth_connect_verified(s->cfg, h->username, h->password, h->clientid,
+				now, h->err, t, p, why);
+	}
+	/* a reload or a new JWKS set since: checked again with the new keys */
+	mja_token_free(h->token);
+	h->token = NULL;
+	tok = s->cfg->token_field == MJA_TOKEN_FIELD_USERNAME ? h->username : h->password;
+	if (tok && submit(s, h, tok, strlen(tok), now)) {
+		*done = 0;
+		return MJA_HOLD;
+	}
+	h->job = 0;
+	return mja_auth_connect(s->cfg, h->username, h->password, h->clientid, now, p, why);
 }
 
 static void push_complete(mja_actions *a, const void *client, const char *clientid,
@@ -829,6 +994,7 @@ static void complete_holds(mja_session *s, int64_t now, int64_t ms, mja_actions 
 
 	if (!s->n_holds)
 		return;
+	take_results(s);
 	pending = s->cfg->jwks && mja_jwks_refetch_pending(s->cfg->jwks);
 	for (size_t i = 0; i < s->n_holds;) {
 		struct hold *h = &s->holds[i];
@@ -838,11 +1004,36 @@ static void complete_holds(mja_session *s, int64_t now, int64_t ms, mja_actions 
 		mja_err why = MJA_OK;
 		mja_decision r;
 
-		if (pending && ms < h->until_ms) {
+		if (h->job) {
+			int done;
+
+			if (!h->checked) {   /* still with a worker */
+				i++;
+				continue;
+			}
+			r = decide_checked(s, h, now, &p, &why, &done);
+			if (!done) {
+				i++;
+				continue;
+			}
+			h->job = 0;
+			/* a kid no key has: held on for the JWKS refetch it asked for */
+			if (r == MJA_DENY && why == MJA_ERR_UNKNOWN_KID && s->cfg->jwks &&
+			    mja_jwks_refetch_pending(s->cfg->jwks)) {
+				h->checked = 0;
+				h->until_ms = add_sat(ms, MJA_JWKS_HOLD_MS);
+				log_client(a, MJA_LOG_INFO, "holding the CONNECT of", h->clientid,
+						h->address, "unknown kid, waiting for the JWKS refetch");
+				i++;
+				continue;
+			}
+		} else if (pending && ms < h->until_ms) {
 			i++;
 			continue;
+		} else {
+			r = mja_auth_connect(s->cfg, h->username, h->password, h->clientid, now,
+					&p, &why);
 		}
-		r = mja_auth_connect(s->cfg, h->username, h->password, h->clientid, now, &p, &why);
 		if (r == MJA_ALLOW) {
 			r = accept_client(s, &c, h->username, p, ms, a, &why);
 		} else {
@@ -861,6 +1052,12 @@ static void complete_holds(mja_session *s, int64_t now, int64_t ms, mja_actions 
 size_t mja_session_held(const mja_session *s)
 {
 	return s ? s->n_holds : 0;
+}
+
+void mja_session_wait_workers(mja_session *s)
+{
+	if (s)
+		mja_workers_wait(s->workers);
 }
 
 /* Every event but a DISCONNECT and a RELOAD: the last event is then neither
@@ -901,7 +1098,19 @@ mja_decision mja_session_basic_auth(mja_session *s, const mja_session_client *c,
 	if (e)
 		mja_clients_remove(s->clients, c->client);
 	drop_holds(s, c, a);
-	r = mja_auth_connect(s->cfg, username, password, c->clientid, now, &p, why);
+	/* 2.1: an asymmetric signature that misses the cache goes to a worker
+	 * (workers.h); decided on a later TICK, counted then */
+	if (may_offload(s, c)) {
+		r = mja_auth_connect_offer(s->cfg, username, password, c->clientid, now, &p, why);
+		if (r == MJA_HOLD) {
+			if (offload(s, c, username, password, now, a))
+				return MJA_HOLD;
+			/* no worker took it: checked here */
+			r = mja_auth_connect(s->cfg, username, password, c->clientid, now, &p, why);
+		}
+	} else {
+		r = mja_auth_connect(s->cfg, username, password, c->clientid, now, &p, why);
+	}
 	if (r == MJA_DEFER && s->cfg->non_jwt == MJA_NON_JWT_IGNORE && s->line == MJA_BROKER_2_1)
 		/* not the plugin's; non_jwt ignore: as if not loaded where the
 		 * broker knows that answer (2.1) */
@@ -1236,6 +1445,12 @@ int64_t mja_session_tick(mja_session *s, int64_t now, int64_t ms, mja_actions *a
 	jwks_update(s, now, a);
 	complete_holds(s, now, ms, a);
 	next = tick_scan(s, now, ms, a);
+	/* checks still pending (session.h "Held CONNECTs"): after answers were
+	 * taken in, TICK on the broker's next pass (their clients' packets
+	 * wake it); else within MJA_SESSION_WORK_POLL_MS */
+	if (s->workers && mja_workers_pending(s->workers))
+		return s->work_done ? 0 : next > MJA_SESSION_WORK_POLL_MS ?
+			MJA_SESSION_WORK_POLL_MS : next;
 	return s->n_holds && next > MJA_SESSION_HOLD_POLL_MS ? MJA_SESSION_HOLD_POLL_MS : next;
 }
 
@@ -1309,6 +1524,8 @@ void mja_session_reload(mja_session *s, int64_t now, int64_t ms, mja_actions *a)
 		logf_(a, MJA_LOG_ERR, "reload failed, the previous keys and ACL stay in "
 				"force: %s", d.text[0] ? d.text : mja_strerror(e));
 	else
+		s->keys_changed = 1;   /* workers.h: pending checks are done again */
+	if (e == MJA_OK)
 		logf_(a, MJA_LOG_NOTICE, "reloaded: %zu key(s)%s",
 				mja_keyset_count(s->cfg->files->keys),
 				s->cfg->files->acl ? ", ACL" : "");

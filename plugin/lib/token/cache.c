@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "mja/token/b64url.h"
 #include "mja/token/cache.h"
 #include "mja/token/claims.h"
 
@@ -137,6 +138,12 @@ static mja_err token_from_entry(const struct entry *e, const mja_verify_opts *o,
 #define HMAC_ALGS (MJA_ALG_BIT(MJA_ALG_HS256) | MJA_ALG_BIT(MJA_ALG_HS384) | \
 		MJA_ALG_BIT(MJA_ALG_HS512))
 
+/* The algorithms the keys and options allow. */
+static mja_alg_set usable_algs(const mja_keyset *ks, const mja_verify_opts *o)
+{
+	return mja_keyset_algs(ks) & (o->algorithms ? o->algorithms : MJA_ALG_SET_ALL);
+}
+
 /* 1 iff tok is known to be an HMAC token or cannot be anything else: every
  * algorithm the keys and options allow is an HMAC, or its header segment is
  * byte-identical to that of a verified token whose alg is one (the memo).
@@ -144,68 +151,86 @@ static mja_err token_from_entry(const struct entry *e, const mja_verify_opts *o,
 static int hmac_token(const mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
 		const char *tok, size_t len)
 {
-	mja_alg_set usable = mja_keyset_algs(ks) & (o->algorithms ? o->algorithms : MJA_ALG_SET_ALL);
 	mja_alg alg;
 
-	if (!(usable & ~HMAC_ALGS))
+	if (!(usable_algs(ks, o) & ~HMAC_ALGS))
 		return 1;
 	return mja_token_memo_alg(&c->memo, tok, len, &alg) && (MJA_ALG_BIT(alg) & HMAC_ALGS);
 }
 
-mja_err mja_cache_verify(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
-		const char *tok, size_t len, int64_t now, mja_token **out)
+/* 1 iff the header of tok (not an HMAC token by hmac_token) names an
+ * allowed algorithm other than an HMAC: from the memo, else the first
+ * segment decoded and parsed. Picks a path only (mja_cache_verify_here):
+ * whoever checks the token judges its header again. */
+static int asymmetric_token(const mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len)
 {
-	unsigned char h[32];
-	unsigned int hlen = 0;
-	struct entry *set, *victim;
-	size_t i, max;
-	mja_err rc;
+	unsigned char buf[MJA_TOKEN_MEMO_MAX_SEGMENT];
+	const char *dot = memchr(tok, '.', len);
+	size_t n = 0;
+	json_t *h, *a;
+	mja_alg alg;
+	int known;
 
-	if (!out)
-		return MJA_ERR_INVAL;
-	*out = NULL;
-	if (!c)
-		return mja_token_verify(ks, o, tok, len, now, out);
-	if (!ks || !o || (!tok && len))
-		return MJA_ERR_INVAL;
-	/* The size cap comes before anything, hashing included (docs/design.md,
-	 * "Token rules" 1). */
-	max = o->max_token_bytes ? o->max_token_bytes : MJA_DEFAULT_MAX_TOKEN_BYTES;
-	if (len > max)
-		return MJA_ERR_TOO_LONG;
+	known = mja_token_memo_alg(&c->memo, tok, len, &alg);
+	if (!known) {
+		if (!dot || mja_b64url_decoded_max((size_t)(dot - tok)) > sizeof(buf) ||
+		    mja_b64url_decode(tok, (size_t)(dot - tok), buf, &n) != MJA_OK)
+			return 0;
+		h = json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, NULL);
+		a = json_object_get(h, "alg");
+		known = json_is_string(a) &&
+			mja_alg_from_name(json_string_value(a), json_string_length(a), &alg) == MJA_OK;
+		json_decref(h);
+	}
+	return known && !(MJA_ALG_BIT(alg) & HMAC_ALGS) && (usable_algs(ks, o) & MJA_ALG_BIT(alg));
+}
 
+/* Entries are for (ks, o) only: another pair empties the cache. */
+static void serve(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o)
+{
 	if (c->ks != ks || c->opts != o) {
 		mja_cache_clear(c);
 		c->ks = ks;
 		c->opts = o;
 	}
-	/* not stored, not counted: no store, or an HMAC token */
-	if (c->nsets == 0 || hmac_token(c, ks, o, tok, len))
-		return mja_token_verify_ex(ks, o, tok, len, now, &c->memo, out);
-	if (EVP_DigestInit_ex(c->mdctx, c->sha256, NULL) != 1 ||
-	    EVP_DigestUpdate(c->mdctx, tok, len) != 1 ||
-	    EVP_DigestFinal_ex(c->mdctx, h, &hlen) != 1 || hlen != sizeof(h))
-		return MJA_ERR_INTERNAL;
+}
 
-	/* The set index comes from the hash, which an attacker cannot steer
-	 * toward collisions without breaking SHA-256. */
+/* The SHA-256 of tok into h, with the cache's digest context. */
+static int hash_token(mja_cache *c, const char *tok, size_t len, unsigned char h[32])
+{
+	unsigned int hlen = 0;
+
+	return EVP_DigestInit_ex(c->mdctx, c->sha256, NULL) == 1 &&
+		EVP_DigestUpdate(c->mdctx, tok, len) == 1 &&
+		EVP_DigestFinal_ex(c->mdctx, h, &hlen) == 1 && hlen == 32;
+}
+
+/* The set of hash h. Its index comes from the hash, which an attacker
+ * cannot steer toward collisions without breaking SHA-256. */
+static struct entry *set_of(mja_cache *c, const unsigned char h[32])
+{
+	size_t i;
+
 	memcpy(&i, h, sizeof(i));
-	set = &c->e[(i % c->nsets) * WAYS];
-	for (i = 0; i < WAYS; i++) {
-		if (set[i].used && CRYPTO_memcmp(set[i].hash, h, sizeof(h)) == 0) {
-			c->st.hits++;
-			set[i].last_use = ++c->clock;
-			return token_from_entry(&set[i], o, now, out);
-		}
-	}
-	c->st.misses++;
+	return &c->e[(i % c->nsets) * WAYS];
+}
 
-	rc = mja_token_verify_ex(ks, o, tok, len, now, &c->memo, out);
-	if (rc != MJA_OK)
-		return rc;
+static struct entry *find(struct entry *set, const unsigned char h[32])
+{
+	for (size_t i = 0; i < WAYS; i++)
+		if (set[i].used && CRYPTO_memcmp(set[i].hash, h, 32) == 0)
+			return &set[i];
+	return NULL;
+}
 
-	victim = &set[0];
-	for (i = 0; i < WAYS; i++) {
+/* Store t under hash h in its set, the least recently used way evicted. */
+static void insert(mja_cache *c, struct entry *set, const unsigned char h[32],
+		const mja_token *t)
+{
+	struct entry *victim = &set[0];
+
+	for (size_t i = 0; i < WAYS; i++) {
 		if (!set[i].used) {
 			victim = &set[i];
 			break;
@@ -218,13 +243,110 @@ mja_err mja_cache_verify(mja_cache *c, const mja_keyset *ks, const mja_verify_op
 		c->st.evictions++;
 		c->st.used--;
 	}
-	memcpy(victim->hash, h, sizeof(h));
+	memcpy(victim->hash, h, 32);
 	victim->used = 1;
 	victim->last_use = ++c->clock;
-	victim->alg = (*out)->alg;
-	victim->header = json_incref((*out)->header);
-	victim->payload = json_incref((*out)->payload);
+	victim->alg = t->alg;
+	victim->header = json_incref(t->header);
+	victim->payload = json_incref(t->payload);
 	c->st.inserts++;
 	c->st.used++;
+}
+
+static size_t max_bytes(const mja_verify_opts *o)
+{
+	return o->max_token_bytes ? o->max_token_bytes : MJA_DEFAULT_MAX_TOKEN_BYTES;
+}
+
+/* mja_cache_verify, and mja_cache_verify_here with elsewhere non-NULL. */
+static mja_err verify(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len, int64_t now, mja_token **out, int *elsewhere)
+{
+	unsigned char h[32];
+	struct entry *set, *hit;
+	mja_err rc;
+
+	if (elsewhere)
+		*elsewhere = 0;
+	if (!out)
+		return MJA_ERR_INVAL;
+	*out = NULL;
+	if (!c)
+		return mja_token_verify(ks, o, tok, len, now, out);
+	if (!ks || !o || (!tok && len))
+		return MJA_ERR_INVAL;
+	/* The size cap comes before anything, hashing included (docs/design.md,
+	 * "Token rules" 1). */
+	if (len > max_bytes(o))
+		return MJA_ERR_TOO_LONG;
+	serve(c, ks, o);
+	/* not stored, not counted, never sent elsewhere: an HMAC token */
+	if (hmac_token(c, ks, o, tok, len))
+		return mja_token_verify_ex(ks, o, tok, len, now, &c->memo, out);
+	if (c->nsets == 0) {   /* no store */
+		if (elsewhere && asymmetric_token(c, ks, o, tok, len)) {
+			*elsewhere = 1;
+			return MJA_OK;
+		}
+		return mja_token_verify_ex(ks, o, tok, len, now, &c->memo, out);
+	}
+	if (!hash_token(c, tok, len, h))
+		return MJA_ERR_INTERNAL;
+	set = set_of(c, h);
+	hit = find(set, h);
+	if (hit) {
+		c->st.hits++;
+		hit->last_use = ++c->clock;
+		return token_from_entry(hit, o, now, out);
+	}
+	if (elsewhere && asymmetric_token(c, ks, o, tok, len)) {
+		*elsewhere = 1;
+		return MJA_OK;
+	}
+	c->st.misses++;
+	rc = mja_token_verify_ex(ks, o, tok, len, now, &c->memo, out);
+	if (rc == MJA_OK)
+		insert(c, set, h, *out);
+	return rc;
+}
+
+mja_err mja_cache_verify(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len, int64_t now, mja_token **out)
+{
+	return verify(c, ks, o, tok, len, now, out, NULL);
+}
+
+/* ---- a check done elsewhere (cache.h, workers.h) ---- */
+
+mja_err mja_cache_verify_here(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len, int64_t now, mja_token **out, int *elsewhere)
+{
+	int dummy;
+
+	return verify(c, ks, o, tok, len, now, out, elsewhere ? elsewhere : &dummy);
+}
+
+mja_err mja_cache_put(mja_cache *c, const mja_keyset *ks, const mja_verify_opts *o,
+		const char *tok, size_t len, const mja_token *t)
+{
+	unsigned char h[32];
+	struct entry *set;
+
+	if (!ks || !o || !t || (!tok && len))
+		return MJA_ERR_INVAL;
+	if (!c || c->nsets == 0 || (MJA_ALG_BIT(t->alg) & HMAC_ALGS) || len > max_bytes(o))
+		return MJA_OK;
+	serve(c, ks, o);
+	if (!hash_token(c, tok, len, h))
+		return MJA_ERR_INTERNAL;
+	set = set_of(c, h);
+	if (!find(set, h))
+		insert(c, set, h, t);
 	return MJA_OK;
+}
+
+void mja_cache_miss(mja_cache *c)
+{
+	if (c && c->nsets)
+		c->st.misses++;
 }

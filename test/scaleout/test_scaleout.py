@@ -367,6 +367,15 @@ class Deployment:
             timeout=120, env=self.env, cwd=SCALE_DIR, check=False, cleanup=True, quiet=True)
         for name in self.names.values():
             self.e("rm", "-f", name, check=False, cleanup=True, quiet=True, timeout=30)
+        if self.engine == "podman":
+            # podman-compose's `down` leaves the project's network behind
+            # (each holds one of the engine's subnets until removed).
+            nets = self.e("network", "ls", "-q", "--filter",
+                          "label=com.docker.compose.project=" + self.project,
+                          check=False, cleanup=True, quiet=True, timeout=30).stdout.split()
+            for net in nets:
+                self.e("network", "rm", "-f", net, check=False, cleanup=True, quiet=True,
+                       timeout=30)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 

@@ -1,9 +1,12 @@
 """test_scaleout.py - the scale-out example (docker/scale-out/) run for real.
 
 Starts docker/scale-out/compose.yaml (HAProxy from Debian's package in front
-of three broker replicas with the plugin) under its own project name, with
-a copy of the demo keys and ACL shared by the replicas and HAProxy published
-on 127.0.0.1:<free port>, then, through HAProxy only:
+of three broker replicas with the plugin, and the HTTPS JWKS server `jwks`)
+under its own project name, with a copy of the demo keys and ACL shared by
+the replicas, a JWKS folder of its own (one key it made, kid K1, in no key
+file) served by `jwks` with TLS files made by docker/scale-out/jwks-tls.sh
+(the replicas' jwks_ca_file), and HAProxy published on 127.0.0.1:<free
+port>, then, through HAProxy only:
 
 1. 300 clients, each with its own client id and HS256 token (sub = client
    id), connect, subscribe to their own topic and get their own QoS 1
@@ -32,7 +35,16 @@ on 127.0.0.1:<free port>, then, through HAProxy only:
    they moved to (the stick table followed them), not back to broker2;
 7. the HMAC secret is replaced in the shared keys folder and SIGHUP is sent
    to every replica: on each replica a token with the new secret is
-   accepted and one with the old secret refused.
+   accepted and one with the old secret refused;
+8. keys from the JWKS URL, rotated at the source without SIGHUP: every
+   replica has fetched K1 (its log says so); on each replica a token signed
+   by K1 (ES256, kid K1) is accepted; the JWKS is replaced (rename) by one
+   with K1 and a new key K2: a token with kid K2 is accepted on every
+   replica within 10 s (the unknown kid makes the replica refetch; on
+   Mosquitto 2.0 the first try is refused `unknown kid`, a retry gets in);
+   then the JWKS is replaced by one with K2 only: within 20 s (jwks_refresh
+   is 10 s) a K1 token is refused on every replica (logged `unknown kid`),
+   and a K2 token is still accepted.
 
 Before starting, the Kubernetes example (docker/scale-out/kubernetes/, not
 run on a cluster) is checked statically: its copies of haproxy.cfg and
@@ -40,14 +52,15 @@ mosquitto.conf agree with the originals where they should, HAProxy accepts
 its haproxy.cfg, and `kubectl kustomize` builds it (when kubectl exists).
 
 The replicas run docker/scale-out/mosquitto.conf (docker/mosquitto.conf
-plus the shared revocation_file; checked). The HMAC secret in the shared
+plus the shared revocation_file and jwks_* lines; checked). The HMAC secret in the shared
 keys folder is owned by the image's mosquitto user, mode 0600: no replica
 may log the plugin's warning about a secret every user can read (checked
 once all are up and at the end).
 
-Both images (docker/Dockerfile, docker/scale-out/Dockerfile.haproxy) are
-built on the Debian release their DEBIAN_SUITE build argument names by
-default (the two Dockerfiles must agree: checked first), or on the one
+The three images (docker/Dockerfile, docker/scale-out/Dockerfile.haproxy,
+docker/scale-out/Dockerfile.jwks) are built on the Debian release their
+DEBIAN_SUITE build argument names by default (the Dockerfiles must agree:
+checked first), or on the one
 MJA_DEBIAN_SUITE names (bookworm, trixie, sid), passed as that argument.
 
 Needs root, Podman with podman-compose (or Docker with `docker compose`)
@@ -61,6 +74,8 @@ the whole run stops by DEADLINE, inside the ctest TIMEOUT of tests.cmake.
 """
 
 import asyncio
+import base64
+import json
 import os
 import re
 import shutil
@@ -71,6 +86,8 @@ import tempfile
 import time
 
 import jwt  # python3-jwt
+from cryptography.hazmat.primitives import serialization  # python3-cryptography
+from cryptography.hazmat.primitives.asymmetric import ec
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
@@ -81,6 +98,8 @@ SCALE_DIR = os.path.join(SOURCE_DIR, "docker", "scale-out")
 EXAMPLES = os.path.join(SOURCE_DIR, "config-examples")
 BROKER_IMAGE = "mosquitto-jwt-auth:scaleout-test"
 HAPROXY_IMAGE = "mosquitto-jwt-auth-haproxy:scaleout-test"
+JWKS_IMAGE = "mosquitto-jwt-auth-jwks:scaleout-test"
+JWKS_URL = "https://jwks/jwks.json"
 REPLICAS = ("broker1", "broker2", "broker3")
 STOPPED = "broker2"
 N_CLIENTS = 300
@@ -90,7 +109,8 @@ SKIP = 77
 DEADLINE = time.monotonic() + 1020
 CLEANUP_RESERVE = 60
 CONNECTED_RE = re.compile(r"New client connected from \S+ as (\S+) ")
-DOCKERFILES = ("docker/Dockerfile", "docker/scale-out/Dockerfile.haproxy")
+DOCKERFILES = ("docker/Dockerfile", "docker/scale-out/Dockerfile.haproxy",
+               "docker/scale-out/Dockerfile.jwks")
 
 
 class Skip(Exception):
@@ -134,7 +154,7 @@ def free_port():
 
 
 def default_suite():
-    """The Debian release both Dockerfiles build on by default (their
+    """The Debian release the Dockerfiles build on by default (their
     `ARG DEBIAN_SUITE=...`); they must name the same one."""
     found = {}
     for rel in DOCKERFILES:
@@ -150,6 +170,14 @@ def token(secret, sub, ttl=900):
     now = int(time.time())
     return jwt.encode({"sub": sub, "iat": now, "exp": now + ttl, "iss": ISSUER,
                        "aud": AUDIENCE}, secret, algorithm="HS256")
+
+
+def jwk_token(key, sub, ttl=900):
+    """ES256 token signed by key = (kid, private PEM), with that kid."""
+    kid, pem = key
+    now = int(time.time())
+    return jwt.encode({"sub": sub, "iat": now, "exp": now + ttl, "iss": ISSUER,
+                       "aud": AUDIENCE}, pem, algorithm="ES256", headers={"kid": kid})
 
 
 class Deployment:
@@ -171,7 +199,7 @@ class Deployment:
             raise Skip("MJA_CONTAINER=0")
         default = default_suite()
         self.suite = os.environ.get("MJA_DEBIAN_SUITE") or default
-        log("Debian release of both images: %s (Dockerfiles' default: %s)"
+        log("Debian release of the images: %s (Dockerfiles' default: %s)"
             % (self.suite, default))
         if os.geteuid() != 0:
             raise Skip("needs root (rootful Podman)")
@@ -205,7 +233,7 @@ class Deployment:
         if self.suite == "sid":
             # A mirror snapshot's sid Release file can be past Valid-Until.
             args += ["--build-arg", "APT_UPDATE_OPTS=-o Acquire::Check-Valid-Until=false"]
-        for dockerfile, tag in zip(DOCKERFILES, (BROKER_IMAGE, HAPROXY_IMAGE)):
+        for dockerfile, tag in zip(DOCKERFILES, (BROKER_IMAGE, HAPROXY_IMAGE, JWKS_IMAGE)):
             p = self.e("build", *fmt, *args, "-f", dockerfile, "-t", tag, ".", timeout=600,
                        cwd=SOURCE_DIR)
             print(p.stdout[-600:], end="")
@@ -216,7 +244,17 @@ class Deployment:
         shutil.copy(os.path.join(EXAMPLES, "acl.conf"), self.tmp)
         self.revocation = os.path.join(self.tmp, "revocation")
         shutil.copytree(os.path.join(SCALE_DIR, "revocation"), self.revocation)
+        # The JWKS the server `jwks` serves: one key the test made (K1).
+        self.jwks_dir = os.path.join(self.tmp, "jwks")
+        os.mkdir(self.jwks_dir)
+        self.jwk_keys = {}
+        self.k1 = self.new_jwk("k1")
+        self.publish_jwks([self.k1])
         run(["chmod", "-R", "a+rX", self.tmp], quiet=True)
+        # Its TLS files: a test CA (the replicas' jwks_ca_file) and a
+        # certificate for the service name; server.key stays mode 0600.
+        self.jwks_tls = os.path.join(self.tmp, "jwks-tls")
+        run(["sh", os.path.join(SCALE_DIR, "jwks-tls.sh"), self.jwks_tls, "jwks"], quiet=True)
         # The HMAC secret readable by the broker's user only.
         out = self.e("run", "--rm", BROKER_IMAGE, "sh", "-c", "id -u; id -g",
                      quiet=True).stdout.split()
@@ -225,12 +263,14 @@ class Deployment:
         self.env.update(MJA_SCALE_PORT=str(self.port), MJA_KEYS_DIR=keys,
                         MJA_ACL_FILE=os.path.join(self.tmp, "acl.conf"),
                         MJA_REVOCATION_DIR=self.revocation,
-                        MJA_BROKER_IMAGE=BROKER_IMAGE, MJA_HAPROXY_IMAGE=HAPROXY_IMAGE)
+                        MJA_JWKS_DIR=self.jwks_dir, MJA_JWKS_TLS_DIR=self.jwks_tls,
+                        MJA_BROKER_IMAGE=BROKER_IMAGE, MJA_HAPROXY_IMAGE=HAPROXY_IMAGE,
+                        MJA_JWKS_IMAGE=JWKS_IMAGE)
         p = run(self.compose + ["-p", self.project, "-f", "compose.yaml", "up", "-d"],
                 timeout=180, env=self.env, cwd=SCALE_DIR, check=False)
         if p.returncode != 0:
             raise Failed("compose up failed:\n" + p.stdout[-3000:])
-        for svc in REPLICAS + ("haproxy",):
+        for svc in REPLICAS + ("haproxy", "jwks"):
             out = self.e("ps", "-a", "--filter", "label=com.docker.compose.project=" + self.project,
                          "--filter", "label=com.docker.compose.service=" + svc,
                          "--format", "{{.Names}}", quiet=True).stdout.split()
@@ -238,6 +278,29 @@ class Deployment:
                 raise Failed("service %s: containers %r" % (svc, out))
             self.names[svc] = out[0]
         log("containers: " + ", ".join("%s=%s" % kv for kv in self.names.items()))
+
+    def new_jwk(self, tag):
+        """A new EC P-256 key pair with a fresh kid: (kid, private PEM)."""
+        kid = "scale-%s-%d-%s" % (tag, os.getpid(), os.urandom(3).hex())
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        n = key.public_key().public_numbers()
+
+        def b64(i):
+            return base64.urlsafe_b64encode(i.to_bytes(32, "big")).rstrip(b"=").decode()
+        self.jwk_keys[kid] = {"kty": "EC", "crv": "P-256", "x": b64(n.x), "y": b64(n.y),
+                              "kid": kid, "alg": "ES256", "use": "sig"}
+        return kid, pem
+
+    def publish_jwks(self, keys):
+        """Replace the served jwks.json (by rename) with these keys' public
+        halves."""
+        path = os.path.join(self.jwks_dir, "jwks.json")
+        with open(path + ".new", "w") as f:
+            json.dump({"keys": [self.jwk_keys[kid] for kid, _ in keys]}, f)
+        os.chmod(path + ".new", 0o644)
+        os.rename(path + ".new", path)
 
     def own_secret(self, path):
         """Owned by the image's mosquitto user (rootful engine: the same
@@ -304,6 +367,15 @@ class Deployment:
             timeout=120, env=self.env, cwd=SCALE_DIR, check=False, cleanup=True, quiet=True)
         for name in self.names.values():
             self.e("rm", "-f", name, check=False, cleanup=True, quiet=True, timeout=30)
+        if self.engine == "podman":
+            # podman-compose's `down` leaves the project's network behind
+            # (each holds one of the engine's subnets until removed).
+            nets = self.e("network", "ls", "-q", "--filter",
+                          "label=com.docker.compose.project=" + self.project,
+                          check=False, cleanup=True, quiet=True, timeout=30).stdout.split()
+            for net in nets:
+                self.e("network", "rm", "-f", net, check=False, cleanup=True, quiet=True,
+                       timeout=30)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -672,6 +744,104 @@ class Scenario:
             if self.placement(self.d.connected(), [cid])[cid] != r:
                 raise Failed("%s moved away from %s during the rotation" % (cid, r))
         log("rotated HMAC secret + SIGHUP: new secret accepted, old refused, on every replica")
+        # The steps after this one sign their HS256 tokens with the new secret.
+        self.secret = new_secret
+
+    # ---- 8 ----------------------------------------------------------------
+    def step_jwks(self):
+        asyncio.run(self._step_jwks())
+
+    def unknown_kid_lines(self, r, cid):
+        """How many refusals of cid as `unknown kid` replica r logged."""
+        want = "jwt-auth: refused client %s from " % cid
+        return sum(1 for line in self.d.logs(r).splitlines()
+                   if want in line and "unknown kid" in line)
+
+    async def _try(self, cid, tok):
+        c = self.client(cid)
+        try:
+            rc = await c.connect(cid, tok)
+        except (OSError, asyncio.TimeoutError, mqtt5raw.ConnectionClosed):
+            rc = None
+        await c.disconnect()
+        return rc
+
+    async def _until(self, r, cid, tok, want, within, what):
+        """Connect cid with tok every 0.5 s until CONNACK `want`, for at
+        most `within` seconds: (seconds taken, first CONNACK)."""
+        t0 = time.monotonic()
+        first = None
+        while True:
+            rc = await self._try(cid, tok)
+            if first is None:
+                first = rc
+            if rc == want:
+                return time.monotonic() - t0, first
+            if time.monotonic() - t0 > within:
+                raise Failed("%s: %s: still CONNACK %r after %.0f s (want %r)"
+                             % (r, what, rc, within, want))
+            await asyncio.sleep(0.5)
+
+    async def _step_jwks(self):
+        d = self.d
+        k1, k1_kid = d.k1, d.k1[0]
+        # Every replica fetched the JWKS (K1) from https://jwks/ at start.
+        for r in REPLICAS:
+            d.wait_for("%s logs its fetch of %s" % (r, JWKS_URL),
+                       lambda: any("JWKS %s: fetched" % JWKS_URL in line and k1_kid in line
+                                   for line in d.logs(r).splitlines()), 30)
+        chosen = await self._pick_per_replica("jwk")
+        log("client ids per replica for the JWKS: %s" % chosen)
+        # A key published only in the JWKS: accepted through every replica.
+        for r, cid in chosen.items():
+            rc = await self._try(cid, jwk_token(k1, cid))
+            if rc != 0:
+                raise Failed("%s: token of kid %s (JWKS only) got CONNACK %r" % (r, k1_kid, rc))
+        log("a token signed by a key only in the JWKS (kid %s) accepted by every replica"
+            % k1_kid)
+        # Rotation at the source, no SIGHUP: a new key K2 is published
+        # next to K1; its first use makes each replica refetch.
+        k2 = d.new_jwk("k2")
+        d.publish_jwks([k1, k2])
+        t0 = time.monotonic()
+        took = {}
+        for r, cid in chosen.items():
+            secs, first = await self._until(r, cid, jwk_token(k2, cid), 0,
+                                            max(1.0, t0 + 10 - time.monotonic()),
+                                            "token of the new kid %s" % k2[0])
+            took[r] = "%.1f s, first CONNACK %r" % (secs, first)
+            if first == 5:
+                d.wait_for("%s logs unknown kid for %s" % (r, cid),
+                           lambda: self.unknown_kid_lines(r, cid) > 0, 10)
+        log("new kid published (no SIGHUP): accepted by every replica: %s" % took)
+        for r, cid in chosen.items():
+            if await self._try(cid, jwk_token(k1, cid)) != 0:
+                raise Failed("%s: K1 refused while the JWKS still holds it" % r)
+        # K1 removed at the source: gone from every replica after its next
+        # refresh (jwks_refresh 10 s in mosquitto.conf), no SIGHUP.
+        before = {r: self.unknown_kid_lines(r, cid) for r, cid in chosen.items()}
+        d.publish_jwks([k2])
+        t0 = time.monotonic()
+        took = {}
+        for r, cid in chosen.items():
+            secs, _ = await self._until(r, cid, jwk_token(k1, cid), 5,
+                                        max(1.0, t0 + 20 - time.monotonic()),
+                                        "token of the removed kid %s" % k1_kid)
+            took[r] = "%.1f s" % (time.monotonic() - t0)
+            d.wait_for("%s logs unknown kid for %s" % (r, cid),
+                       lambda: self.unknown_kid_lines(r, cid) > before[r], 10)
+            d.wait_for("%s logs kid %s removed" % (r, k1_kid),
+                       lambda: any("JWKS %s: key set changed" % JWKS_URL in line and
+                                   ("removed kid(s): %s" % k1_kid) in line
+                                   for line in d.logs(r).splitlines()), 10)
+            rc = await self._try(cid, jwk_token(k2, cid))
+            if rc != 0:
+                raise Failed("%s: token of kid %s refused after K1's removal (%r)"
+                             % (r, k2[0], rc))
+            if self.placement(d.connected(), [cid])[cid] != r:
+                raise Failed("%s moved away from %s during the JWKS rotation" % (cid, r))
+        log("old kid removed at the source (no SIGHUP): refused by every replica after the "
+            "refresh (%s after the change); new kid still accepted" % took)
 
 
 def config_lines(path, drop=()):
@@ -693,10 +863,17 @@ def check_kubernetes_copies(dep):
     if a != b:
         raise Failed("kubernetes/haproxy.cfg differs from haproxy.cfg beyond servers and resolvers")
     a = config_lines(os.path.join(SOURCE_DIR, "docker", "mosquitto.conf"))
-    b = config_lines(os.path.join(SCALE_DIR, "mosquitto.conf"), ("plugin_opt_revocation_file",))
+    b = config_lines(os.path.join(SCALE_DIR, "mosquitto.conf"),
+                     ("plugin_opt_revocation_file", "plugin_opt_jwks_"))
     if a != b:
         raise Failed("scale-out/mosquitto.conf differs from docker/mosquitto.conf beyond "
-                     "revocation_file")
+                     "revocation_file and jwks_*")
+    jwks_lines = [l for l in config_lines(os.path.join(SCALE_DIR, "mosquitto.conf"))
+                  if l.startswith("plugin_opt_jwks_")]
+    if jwks_lines != ["plugin_opt_jwks_url " + JWKS_URL,
+                      "plugin_opt_jwks_ca_file /etc/mosquitto/jwt/jwks-ca/ca.pem",
+                      "plugin_opt_jwks_refresh 10"]:
+        raise Failed("scale-out/mosquitto.conf: jwks lines %r" % jwks_lines)
     a = config_lines(os.path.join(SCALE_DIR, "mosquitto.conf"), ("plugin_opt_acl_file",))
     b = config_lines(os.path.join(k8s, "mosquitto.conf"), ("plugin_opt_acl_file",))
     if a != b:
@@ -706,6 +883,10 @@ def check_kubernetes_copies(dep):
             open(os.path.join(k8s, "revoked")) as f2:
         if f1.read() != f2.read():
             raise Failed("kubernetes/revoked differs from scale-out/revocation/revoked")
+    with open(os.path.join(SCALE_DIR, "jwks", "jwks.json")) as f1, \
+            open(os.path.join(k8s, "jwks.json")) as f2:
+        if f1.read() != f2.read():
+            raise Failed("kubernetes/jwks.json differs from scale-out/jwks/jwks.json")
     dep.e("run", "--rm", "-v", "%s:/etc/haproxy/haproxy.cfg:ro" % os.path.join(k8s, "haproxy.cfg"),
           HAPROXY_IMAGE, "haproxy", "-c", "-f", "/etc/haproxy/haproxy.cfg", quiet=True)
     if not shutil.which("kubectl"):
@@ -717,12 +898,18 @@ def check_kubernetes_copies(dep):
         shutil.copytree(k8s, dst)
         shutil.copytree(os.path.join(EXAMPLES, "keys"), os.path.join(dst, "keys"))
         shutil.copy(os.path.join(EXAMPLES, "acl.conf"), dst)
+        run(["sh", os.path.join(SCALE_DIR, "jwks-tls.sh"), os.path.join(dst, "jwks-tls"),
+             "jwks"], quiet=True)
         out = run(["kubectl", "kustomize", dst], quiet=True).stdout
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     kinds = sorted(set(re.findall(r"(?m)^kind: (\w+)", out)))
     if kinds != ["ConfigMap", "Deployment", "Secret", "Service", "StatefulSet"]:
         raise Failed("kubectl kustomize: kinds %s" % kinds)
+    names = set(re.findall(r"(?m)^  name: ([\w-]+)$", out))
+    want = {"jwks", "jwks-public", "jwks-ca", "jwks-tls"}
+    if not want <= names:
+        raise Failed("kubectl kustomize: no %s" % sorted(want - names))
     log("kubernetes: copies agree, haproxy -c passes, kubectl kustomize builds %s" % kinds)
 
 
@@ -753,6 +940,7 @@ def main():
         step("lose a replica", s.step_replica_loss)
         step("the lost replica returns", s.step_return)
         step("key rotation on every replica", s.step_rotation)
+        step("JWKS keys, rotated at the source", s.step_jwks)
         d.check_no_secret_warning()
     except Skip as e:
         print("SKIP: scale-out test not run: %s" % e, flush=True)
@@ -773,7 +961,7 @@ def main():
         log("total %.1f s" % (time.monotonic() - t0))
     print("PASS: 300 clients through HAProxy on 3 replicas, sticky by client id, "
           "revoked sub refused everywhere, bad token refused everywhere, replica loss "
-          "survived, rotation on every replica")
+          "survived, rotation on every replica, JWKS rotation without SIGHUP on every replica")
     return 0
 
 

@@ -1,7 +1,8 @@
 # Scale-out suite: starts docker/scale-out/compose.yaml (HAProxy routing by
-# MQTT client id in front of three broker replicas) and runs 300 clients
-# through it: stickiness, a bad token on every replica, the loss of a
-# replica, a key rotation reaching every replica (see
+# MQTT client id in front of three broker replicas, and an HTTPS JWKS
+# server) and runs 300 clients through it: stickiness, a bad token on every
+# replica, the loss of a replica, a key rotation reaching every replica
+# (SIGHUP with key files; at the JWKS source without SIGHUP) (see
 # test/scaleout/test_scaleout.py). Needs root and Podman + podman-compose
 # (or Docker with compose); as root with CI=true or MJA_CONTAINER=1 it first
 # runs scripts/container-setup.sh. Otherwise skipped with the reason (exit

@@ -64,9 +64,10 @@ void mja_clients_free(mja_clients *r);       /* NULL is fine; frees every entry 
 
 /* Add or replace the entry of client. On MJA_OK the registry owns p (a
  * replaced entry's old principal and strings are freed) and the entry is
- * LIVE and (re)scheduled by p->exp (not scheduled without exp). On error
- * (MJA_ERR_NOMEM, MJA_ERR_INVAL) nothing changed and the caller still owns
- * p. clientid / username are copied (NULL allowed). durable: the client's
+ * LIVE and (re)scheduled by p->exp (not scheduled without exp). Takes p on
+ * every path: on error (MJA_ERR_NOMEM, MJA_ERR_INVAL) p is freed and
+ * nothing else changed. clientid / username are copied before (NULL
+ * allowed; username may point into p). durable: the client's
  * session survives its disconnect (clean session false). */
 mja_err mja_clients_put(mja_clients *r, const void *client, const char *clientid,
 		const char *username, int durable, mja_principal *p);

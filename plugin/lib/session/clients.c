@@ -255,8 +255,10 @@ mja_err mja_clients_put(mja_clients *r, const void *client, const char *clientid
 	char *id = NULL, *user = NULL;
 	entry *e;
 
-	if (!r || !client || !p)
+	if (!r || !client || !p) {
+		mja_principal_free(p);
 		return MJA_ERR_INVAL;
+	}
 	if (heap_reserve(&r->sched) != MJA_OK || dup_opt(clientid, &id) != MJA_OK ||
 	    dup_opt(username, &user) != MJA_OK)
 		goto nomem;
@@ -299,6 +301,7 @@ mja_err mja_clients_put(mja_clients *r, const void *client, const char *clientid
 nomem:
 	free(id);
 	free(user);
+	mja_principal_free(p);
 	return MJA_ERR_NOMEM;
 }
 
@@ -306,13 +309,14 @@ mja_err mja_clients_set_principal(mja_clients *r, const void *client, mja_princi
 {
 	entry *e;
 
-	if (!r || !client || !p)
+	if (!r || !client || !p || !(e = find(r, client, NULL))) {
+		mja_principal_free(p);
 		return MJA_ERR_INVAL;
-	e = find(r, client, NULL);
-	if (!e)
-		return MJA_ERR_INVAL;
-	if (heap_reserve(&r->sched) != MJA_OK)
+	}
+	if (heap_reserve(&r->sched) != MJA_OK) {
+		mja_principal_free(p);
 		return MJA_ERR_NOMEM;
+	}
 	unschedule(r, e);
 	mja_principal_free(e->pub.principal);
 	e->pub.principal = p;

@@ -550,8 +550,7 @@ static int replace_principal(mja_session *s, const void *client, mja_decision r,
 	if (r != MJA_ALLOW)
 		return 0;
 	if (mja_clients_set_principal(s->clients, client, p) == MJA_OK)
-		return 1;
-	mja_principal_free(p);
+		return 1;   /* it takes p on every path */
 	*why = MJA_ERR_NOMEM;
 	return 0;
 }
@@ -575,8 +574,7 @@ static mja_decision accept_client(mja_session *s, const mja_session_client *c,
 	char sub[SHOW_MAX];
 
 	if (mja_clients_put(s->clients, c->client, c->clientid, p->sub, c->durable, p) != MJA_OK) {
-		mja_principal_free(p);
-		log_refusal(a, c, "refused", MJA_ERR_NOMEM);
+		log_refusal(a, c, "refused", MJA_ERR_NOMEM);   /* p freed by the put */
 		*why = MJA_ERR_NOMEM;
 		return MJA_DENY;
 	}
@@ -635,12 +633,14 @@ static mja_decision end_offline(mja_session *s, const mja_session_client *c,
 	if (!e) {
 		mja_principal *p = calloc(1, sizeof(*p));
 
-		if (p)
-			p->sub = strdup("");
-		if (!p || !p->sub || mja_clients_put(s->clients, c->client, c->clientid, NULL,
+		if (p && !(p->sub = strdup(""))) {
+			mja_principal_free(p);
+			p = NULL;
+		}
+		/* the put takes p on every path */
+		if (!p || mja_clients_put(s->clients, c->client, c->clientid, NULL,
 				c->durable, p) != MJA_OK) {
 			/* nothing to deny it with: refusing is the only safe answer */
-			mja_principal_free(p);
 			log_refusal(a, c, "re-check refused", reason);
 			*why = reason;
 			return MJA_DENY;
@@ -651,10 +651,12 @@ static mja_decision end_offline(mja_session *s, const mja_session_client *c,
 			/* offline -> kicked: the registry moves only live entries */
 			mja_principal *p = calloc(1, sizeof(*p));
 
-			if (!p || !(p->sub = strdup(e->principal->sub)) ||
-			    mja_clients_put(s->clients, c->client, c->clientid, NULL, c->durable,
-					p) != MJA_OK) {
+			if (p && !(p->sub = strdup(e->principal->sub))) {
 				mja_principal_free(p);
+				p = NULL;
+			}
+			if (!p || mja_clients_put(s->clients, c->client, c->clientid, NULL,
+					c->durable, p) != MJA_OK) {
 				mja_clients_remove(s->clients, c->client);
 				log_refusal(a, c, "re-check refused", reason);
 				*why = reason;
@@ -707,8 +709,7 @@ static mja_decision recheck_offline(mja_session *s, const mja_session_client *c,
 					offline_until(s, n, now), 1);
 			return MJA_ALLOW;
 		} else {
-			mja_principal_free(p);
-			*why = MJA_ERR_NOMEM;
+			*why = MJA_ERR_NOMEM;   /* p freed by the put */
 		}
 	}
 	if (end_offline_instead(s))

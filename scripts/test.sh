@@ -18,6 +18,9 @@
 #      UndefinedBehaviorSanitizer;
 #   4. the JWKS unit and end-to-end tests with ThreadSanitizer;
 #   5. the libFuzzer harnesses, each for a bounded time.
+# Stages main, matrix and asan run ctest with -j 2: every test runs alone
+# (RUN_SERIAL, test/CMakeLists.txt) but the two labelled `idle` (over a
+# minute of waiting on an idle broker each), which run beside each other.
 # Usage: scripts/test.sh            (everything)
 #        MJA_STAGES="main" scripts/test.sh   (a subset: main matrix asan tsan fuzz)
 #        MJA_MATRIX="sid" scripts/test.sh    (matrix suites: trixie sid nows)
@@ -56,7 +59,7 @@ run_stage() {
 stage_main() {
 	cmake -S . -B build/main -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMJA_BUILD_TESTS=ON &&
 	cmake --build build/main -j "$jobs" &&
-	(cd build/main && ctest --output-on-failure -j 1 -LE 'fuzz')
+	(cd build/main && ctest --output-on-failure -j 2 -LE 'fuzz')
 }
 
 # The broker matrix: see the header. e2e_demo is left out: the demo builds
@@ -70,7 +73,7 @@ matrix_suite() {
 		scripts/broker-matrix.sh run "$suite" /bin/sh -c \
 			"cd '$MJA_ROOT/$build' && ctest --output-on-failure -L unit" || rc=1
 		(cd "$build" && MJA_E2E_BROKER_WRAPPER="$wrapper" MJA_E2E_BROKER_SLOW=0 \
-			ctest --output-on-failure -j 1 -L 'e2e|attack' -E '^e2e_demo$') || rc=1
+			ctest --output-on-failure -j 2 -L 'e2e|attack' -E '^e2e_demo$') || rc=1
 	else
 		rc=1
 	fi
@@ -121,7 +124,7 @@ stage_asan() {
 	cmake --build build/asan -j "$jobs" &&
 	(cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		ctest --output-on-failure -j 1 -LE 'fuzz|container|bench|slow|valgrind')
+		ctest --output-on-failure -j 2 -LE 'fuzz|container|bench|slow|valgrind')
 }
 
 stage_tsan() {

@@ -14,6 +14,10 @@ later was left to whatever else decides ACLs:
 The plugin now keeps a token client's entry as long as the broker may still
 act for it, and judges its will however late it fires; a will that fires
 after the token's `exp` is denied.
+
+Both cases wait more than a minute, as the bug needs: their two brokers
+run side by side in one test so that the waits overlap (one wait of some
+75 s instead of two).
 """
 
 import os
@@ -36,9 +40,9 @@ def password_file(broker, user, password):
     return path
 
 
-def leave_with_will(test, cid, sub, topic, payload, delay, ttl=300):
+def leave_with_will(test, port, cid, sub, topic, payload, delay, ttl=300):
     """A token client with a delayed will that is lost (no DISCONNECT)."""
-    c = test.raw()
+    c = test.raw(port=port)
     ack = c.connect(cid, username=sub, password=h.mint(sub, ttl=ttl).encode(),
                     clean_start=True, session_expiry=delay + 60,
                     will=(topic, payload, 1, False), will_delay=delay)
@@ -46,8 +50,12 @@ def leave_with_will(test, cid, sub, topic, payload, delay, ttl=300):
     c.close()   # lost: the will is due after its delay
 
 
-@h.skip_if_external("needs Mosquitto's password_file and acl_file beside the plugin")
-class DelayedWillWithSecondAclSource(h.BrokerTestCase):
+@h.skip_if_external("needs Mosquitto's password_file and acl_file beside the plugin, "
+                    "and waits more than a minute")
+class DelayedWills(h.BrokerTestCase):
+    """self.broker: a second ACL source beside the plugin (Mosquitto's
+    password_file and acl_file); self.plugin_only: the plugin alone."""
+
     start_broker = False
 
     def setUp(self):
@@ -59,8 +67,15 @@ class DelayedWillWithSecondAclSource(h.BrokerTestCase):
         self.broker.global_conf = "password_file %s\nacl_file %s" % (pw, self.broker.path("mosq.acl"))
         self.broker.write_conf()
         self.broker.start()
+        self.plugin_only = self.make_broker()
+        self.plugin_only.start()
 
-    def test_late_wills_judged_by_the_plugin(self):
+    def tail_of(self, broker, n=30):
+        return "broker log (tail):\n" + "\n".join(broker.log().splitlines()[-n:])
+
+    def plant_wills_beside_second_source(self):
+        """With a second ACL source: wills the plugin denies, delayed 65 s.
+        Returns the watcher (subscribed to everything)."""
         w = self.paho(V311, username="watcher", password="watcher-pass-1")
         self.assertConnected(w)
         self.assertEqual(w.subscribe("#", 1), [1], self.tail())
@@ -74,34 +89,50 @@ class DelayedWillWithSecondAclSource(h.BrokerTestCase):
         d.close()
         # a forbidden will delayed 65 s; an allowed will delayed 65 s from a
         # token that expires after 30 s (it fires after exp)
-        leave_with_will(self, "dev1-w65", "dev1", "secrets/x", b"will-65", 65)
-        leave_with_will(self, "dev3-exp", "dev3", "devices/dev3/will", b"will-after-exp", 65,
-                        ttl=30)
-        got = []
-        deadline = time.time() + 75
-        while time.time() < deadline:
-            m = w.get(timeout=1)
-            if m is not None:
-                got.append(m)
-        self.assertEqual([m for m in got if m[1] in (b"will-65", b"will-after-exp")], [],
-                         "a will the plugin denies was published\n" + self.tail())
-        self.assertTrue(self.broker.running(), self.tail())
+        leave_with_will(self, self.broker.port, "dev1-w65", "dev1", "secrets/x", b"will-65", 65)
+        leave_with_will(self, self.broker.port, "dev3-exp", "dev3", "devices/dev3/will",
+                        b"will-after-exp", 65, ttl=30)
+        return w
 
-
-@h.skip_if_external("waits more than a minute")
-class DelayedWillPluginOnly(h.BrokerTestCase):
-
-    def test_allowed_will_delayed_70s_published(self):
-        w = self.paho(V311, username="dev4", password=h.mint("dev4", ttl=600))
+    def plant_allowed_will_plugin_only(self):
+        """The plugin alone: an allowed will delayed 70 s. Returns the
+        subscriber of its topic."""
+        port = self.plugin_only.port
+        w = self.paho(V311, username="dev4", password=h.mint("dev4", ttl=600), port=port)
         self.assertConnected(w)
-        self.assertEqual(w.subscribe("devices/dev4/#", 1), [1], self.tail())
-        leave_with_will(self, "dev4-w70", "dev4", "devices/dev4/will", b"will-70", 70)
-        m = None
-        deadline = time.time() + 80
-        while time.time() < deadline and m is None:
-            m = w.get(timeout=1)
-        self.assertIsNotNone(m, "allowed will delayed 70 s not published\n" + self.tail())
-        self.assertEqual(m[1], b"will-70")
+        self.assertEqual(w.subscribe("devices/dev4/#", 1), [1], self.tail_of(self.plugin_only))
+        leave_with_will(self, port, "dev4-w70", "dev4", "devices/dev4/will", b"will-70", 70)
+        return w
+
+    def test_late_wills_judged_by_the_plugin(self):
+        w_second = self.plant_wills_beside_second_source()
+        second_until = time.time() + 75
+        w_alone = self.plant_allowed_will_plugin_only()
+        alone_until = time.time() + 80
+        # Both watched at once: everything the first watcher gets until 75 s
+        # after its wills were left; the second's will until it comes (80 s).
+        got, m = [], None
+        while True:
+            now = time.time()
+            second_open = now < second_until
+            alone_open = m is None and now < alone_until
+            if not (second_open or alone_open):
+                break
+            if second_open:
+                g = w_second.get(timeout=0.5)
+                if g is not None:
+                    got.append(g)
+            if alone_open:
+                m = w_alone.get(timeout=0.5 if not second_open else 0.05)
+        # each case reported on its own, as if it had run alone
+        with self.subTest("second ACL source: the wills the plugin denies stay unpublished"):
+            self.assertEqual([g for g in got if g[1] in (b"will-65", b"will-after-exp")], [],
+                             "a will the plugin denies was published\n" + self.tail())
+            self.assertTrue(self.broker.running(), self.tail())
+        with self.subTest("the plugin alone: the allowed will delayed 70 s is published"):
+            self.assertIsNotNone(m, "allowed will delayed 70 s not published\n"
+                                 + self.tail_of(self.plugin_only))
+            self.assertEqual(m[1], b"will-70")
 
 
 if __name__ == "__main__":

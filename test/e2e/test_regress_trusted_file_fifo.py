@@ -1,13 +1,26 @@
-"""Files the plugin trusts (key_file, secret_file, acl_file) through the real
-broker (jwks_ca_file: test_regress_jwks_ca_file_fifo.py).
+"""Regression: a FIFO as key_file, secret_file or acl_file hung the broker.
 
-Story: a FIFO given as key_file, secret_file or acl_file hung the broker at
-start in open()/read() (and would have at SIGHUP); a world-writable (0666)
-secret_file was accepted silently, so any local user could mint tokens. Now
-a file that is not a regular file fails at once, and a world-writable one is
-refused, at start (the broker stops) and at SIGHUP (the previous set stays
-in force); both with a log line naming the file. A secret_file readable by
-every user is a warning."""
+The story. The plugin read its key, secret and ACL files with a plain
+fopen() and read loop. Given a FIFO (a named pipe) where a file was
+expected, the open blocked until some process opened the other end, so the
+broker hung at start before it listened on any port, with no log line
+saying why; at SIGHUP the same read would have hung the running broker and
+every client with it.
+
+Every file the plugin trusts is now read through one reader that opens it
+without blocking and refuses anything that is not a regular file at once
+(docs/design.md, "Keys"): at start the broker stops with a log line naming
+the file and "not a regular file"; at SIGHUP the reload fails with that
+line and the previous set stays in force. (The same bug for jwks_ca_file:
+test_regress_jwks_ca_file_fifo.py; world-writable trusted files:
+test_regress_world_writable_trusted_file.py.)
+
+The test: a FIFO as each of the three files at start (the broker gives up
+within 5 s, naming the file); then, on a running broker, each file replaced
+by a FIFO and SIGHUP: the reload fails naming the file, the broker keeps
+running, a connected client stays, RS256 and HS256 tokens are still
+accepted, and once the good file is back the next reload succeeds.
+"""
 
 import os
 import time
@@ -19,8 +32,8 @@ from harness import V311
 CONF = "/etc/mosquitto/jwt/"
 
 
-@h.skip_if_external("starts brokers with special files as key, secret and ACL files")
-class TrustedFiles(h.BrokerTestCase):
+@h.skip_if_external("starts brokers with FIFOs as key, secret and ACL files")
+class TrustedFileFifo(h.BrokerTestCase):
     start_broker = False
 
     def fifo(self, b, rel):
@@ -52,57 +65,27 @@ class TrustedFiles(h.BrokerTestCase):
                 p = self.fifo(b, rel)
                 self.assert_fails_fast_at_start(b, [p, "not a regular file"])
 
-    def test_world_writable_secret_refused_at_start(self):
-        b = self.make_broker()
-        p = b.path("keys/hs256.secret")
-        os.chmod(p, 0o666)
-        self.assert_fails_fast_at_start(b, [p, "0666"])
-
-    def test_world_writable_key_and_acl_refused_at_start(self):
-        for rel in ("keys/rsa.pub.pem", "acl.conf"):
-            with self.subTest(file=rel):
-                b = self.make_broker()
-                p = b.path(rel)
-                os.chmod(p, 0o646)
-                self.assert_fails_fast_at_start(b, [p, "0646"])
-
-    def test_world_readable_secret_warns(self):
-        # The positive pair of the refusals: the example's files start; the
-        # secret readable by everyone is named in a warning.
-        b = self.broker = self.make_broker()
-        os.chmod(b.path("keys/hs256.secret"), 0o644)
-        b.start()
-        self.assertTrue(b.running())
-        line = b.wait_log("jwt-auth:", b.path("keys/hs256.secret"), "0644")
-        self.assertIsNotNone(line, "no warning naming the world-readable secret\n" + self.tail())
-        self.assertConnected(self.paho(V311, username="d", password=h.mint("d")))
-
     def test_sighup_keeps_last_good_set(self):
         b = self.broker = self.make_broker()
         b.start()
         c_old = self.paho(V311, username="dev-1", password=h.mint("dev-1"))
         self.assertConnected(c_old)
         cases = [
-            ("FIFO key_file", "keys/rsa.pub.pem", "fifo", "not a regular file"),
-            ("FIFO secret_file", "keys/hs256.secret", "fifo", "not a regular file"),
-            ("FIFO acl_file", "acl.conf", "fifo", "not a regular file"),
-            ("0666 secret_file", "keys/hs256.secret", 0o666, "0666"),
-            ("0666 acl_file", "acl.conf", 0o666, "0666"),
+            ("FIFO key_file", "keys/rsa.pub.pem"),
+            ("FIFO secret_file", "keys/hs256.secret"),
+            ("FIFO acl_file", "acl.conf"),
         ]
-        for name, rel, how, why in cases:
+        for name, rel in cases:
             with self.subTest(case=name):
                 p = b.path(rel)
                 with open(p, "rb") as f:
                     saved = f.read()
-                if how == "fifo":
-                    self.fifo(b, rel)
-                else:
-                    os.chmod(p, how)
+                self.fifo(b, rel)
                 mark = b.log_size()
                 b.sighup()
                 line = b.wait_log("jwt-auth:", "reload failed", p, after=mark)
                 self.assertIsNotNone(line, "no reload failure naming %s\n%s" % (p, self.tail()))
-                self.assertIn(why, line)
+                self.assertIn("not a regular file", line)
                 self.assertTrue(b.running(), "broker stopped on a bad reload")
                 # the previous set is still in force: old tokens of every kind
                 for alg in ("RS256", "HS256"):
@@ -116,6 +99,12 @@ class TrustedFiles(h.BrokerTestCase):
                 b.sighup()
                 self.assertIsNotNone(b.wait_log("jwt-auth:", "reloaded", after=mark),
                                      self.tail())
+                # The broker clears its SIGHUP flag only after its reload
+                # pass, which goes on after this line: a SIGHUP sent now
+                # could be lost. A CONNECT sent now is read in a later round
+                # of its loop, once the pass is over.
+                self.assertConnected(self.paho(V311, username="dev-1",
+                                               password=h.mint("dev-1")))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,24 @@
-"""A validly signed token whose sub holds control characters is refused
-(reason "bad sub"): the plugin gives an accepted client its sub as broker
-username, and Mosquitto writes the username unescaped into its log
-("New client connected ... u'...'"), so a newline in sub would forge a log
-line and an ESC sequence would reach the terminal of whoever reads the log.
+"""Regression: a token's sub with control characters forged broker log lines.
 
-Story: before the fix, sub "dev1\\n<fake mosquitto line>\\x1b[31m" was
-accepted; the plugin's own line escaped it, Mosquitto's did not."""
+The story. A token client gets its sub as broker username, and Mosquitto
+writes the username unescaped into its log ("New client connected ... u'...'").
+Before the fix, a validly signed token with sub
+"dev1\n<fake mosquitto line>\x1b[31m" was accepted; the plugin's own log
+line escaped it, Mosquitto's did not, so the newline forged a whole log line
+(here a fake "admin" login) and the ESC sequence reached the terminal of
+whoever read the log.
+
+A sub with a control character (C0, DEL, C1 such as NEL) or a line or
+paragraph separator (U+2028, U+2029) is now refused as "bad sub"
+(docs/design.md, "Token rules", step 7).
+
+The test: validly signed tokens whose sub holds a newline and a forged log
+line, a carriage return, ESC, DEL, NUL, C1 NEL or U+2028 are refused (MQTT 5
+with the token as password; Paho 3.1.1 and 5 with a username beside it),
+the refusal is logged as "bad sub", and the broker log holds no raw ESC or
+NEL byte and no forged line; the positive pair: a printable sub (with a
+non-ASCII letter) is accepted.
+"""
 
 import time
 import unittest

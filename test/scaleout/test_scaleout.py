@@ -22,6 +22,12 @@ port>, then, through HAProxy only:
    replica (CONNACK 5, logged as revoked by that replica);
 3. a token signed with a wrong secret is refused through every replica
    (CONNACK 5, and that replica logs the refusal for that client id);
+3b. the container DNS stops answering for 8 s (Podman's aardvark-dns is
+   paused with SIGSTOP; it drops queries the same way while it reloads
+   after a container stops): HAProxy keeps every replica in service the
+   whole time, and a new client reaches each replica meanwhile (with
+   Docker's embedded DNS, which cannot be paused from here, this step is
+   logged as not run);
 4. one durable session (clean session off, QoS 1 subscription) per replica,
    offline, with 5 QoS 1 messages queued for it by a client on the same
    replica;
@@ -79,6 +85,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -108,6 +115,7 @@ ISSUER, AUDIENCE = "https://issuer.example.com", "mqtt.example.com"
 SKIP = 77
 DEADLINE = time.monotonic() + 1020
 CLEANUP_RESERVE = 60
+DNS_OUTAGE = 8.0
 CONNECTED_RE = re.compile(r"New client connected from \S+ as (\S+) ")
 DOCKERFILES = ("docker/Dockerfile", "docker/scale-out/Dockerfile.haproxy",
                "docker/scale-out/Dockerfile.jwks")
@@ -338,6 +346,21 @@ class Deployment:
             if len(f) > 5 and f[1] == "brokers":
                 states[f[3]] = "UP" if f[5] == "2" else "DOWN"
         return states
+
+    def dns_server_pids(self):
+        """The container DNS server's processes when it runs on this host
+        (rootful Podman: aardvark-dns, one for every network), else []."""
+        if self.engine != "podman":
+            return []
+        pids = []
+        for pid in os.listdir("/proc"):
+            try:
+                with open("/proc/%s/comm" % pid) as f:
+                    if f.read().strip() == "aardvark-dns":
+                        pids.append(int(pid))
+            except (OSError, ValueError):
+                continue
+        return pids
 
     def wait_for(self, what, cond, timeout=60):
         deadline = time.monotonic() + min(timeout, left())
@@ -570,6 +593,50 @@ class Scenario:
                             lambda: any(want in line and "bad signature" in line
                                         for line in self.d.logs(r).splitlines()), 10)
         log("a token with a wrong signature was refused by every replica")
+
+    # ---- 3b ---------------------------------------------------------------
+    def step_dns_outage(self):
+        asyncio.run(self._step_dns_outage())
+
+    async def _step_dns_outage(self):
+        pids = self.d.dns_server_pids()
+        if not pids:
+            log("no aardvark-dns process on this host (engine %s): DNS outage step not run"
+                % self.d.engine)
+            return
+        # Fresh ids per replica, picked while DNS works (the hash may send
+        # the ids of step 1 elsewhere now that they are stuck).
+        chosen = await self._pick_per_replica("dns")
+        for cid in chosen.values():
+            self.tokens[cid] = token(self.secret, cid)
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            seen = []
+            while time.monotonic() - t0 < DNS_OUTAGE:
+                states = self.d.server_states()
+                seen.append(states)
+                out = sorted(r for r in REPLICAS if states.get(r) != "UP")
+                if out:
+                    raise Failed("container DNS silent for %.1f s: HAProxy took %s out of "
+                                 "service (%s)" % (time.monotonic() - t0, ", ".join(out),
+                                                   states))
+                await asyncio.sleep(1)
+            before = {r: len(v) for r, v in self.d.connected().items()}
+            for r, cid in chosen.items():
+                c = await self.connect_one(cid)
+                await self.round_trip(c, "dns-outage")
+                await c.disconnect()
+            after = self.d.connected()
+            for r, cid in chosen.items():
+                if cid not in after[r][before[r]:]:
+                    raise Failed("%s (replica %s) went elsewhere while DNS was silent" % (cid, r))
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+        log("container DNS silent for %.1f s: every replica stayed in service (%d checks) and "
+            "each took a new client" % (time.monotonic() - t0, len(seen)))
 
     # ---- 4, 5 -------------------------------------------------------------
     def step_replica_loss(self):
@@ -937,6 +1004,7 @@ def main():
         step("300 clients, twice", s.step_connect_300)
         step("revoked sub refused everywhere", s.step_revocation)
         step("bad token on every replica", s.step_bad_token)
+        step("container DNS silent", s.step_dns_outage)
         step("lose a replica", s.step_replica_loss)
         step("the lost replica returns", s.step_return)
         step("key rotation on every replica", s.step_rotation)
@@ -948,8 +1016,15 @@ def main():
     except (Failed, mqtt5raw.ConnectionClosed, asyncio.TimeoutError) as e:
         print("FAIL: %s: %s" % (type(e).__name__, e), flush=True)
         for svc in d.names:
+            lines = d.logs(svc).splitlines()
             print("---- log tail of %s" % svc)
-            print("\n".join(d.logs(svc).splitlines()[-15:]))
+            print("\n".join(lines[-15:]))
+            if svc == "haproxy":
+                # Server state changes (health checks, DNS) scroll out of
+                # the tail behind the connection lines.
+                print("---- server state changes in haproxy's log")
+                print("\n".join(l for l in lines
+                                if "Server brokers/" in l or "DNS" in l or "resol" in l))
         return 1
     finally:
         if d.engine:

@@ -44,6 +44,9 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from broker_bench import conntrack_guard  # noqa: E402
+
 NOW = int(time.time())
 
 
@@ -55,6 +58,7 @@ def free_port():
 
 class Broker:
     def __init__(self, args, work, name, threads):
+        """threads None: no plugin at all, allow_anonymous true."""
         self.args = args
         self.port = free_port()
         self.dir = os.path.join(work, name)
@@ -62,19 +66,26 @@ class Broker:
         conf = os.path.join(self.dir, "mosquitto.conf")
         with open(conf, "w") as f:
             f.write("listener %d 127.0.0.1\n" % self.port)
-            f.write("allow_anonymous false\n")
+            f.write("allow_anonymous %s\n" % ("true" if threads is None else "false"))
             f.write("log_dest file %s\n" % os.path.join(self.dir, "broker.log"))
             f.write("log_type error\nlog_type warning\n")
             f.write("max_keepalive 600\n")
+        if threads is not None:
+            self.plugin_conf(conf, work, threads)
+        subprocess.run(["chmod", "-R", "a+rX", work], check=True)
+        self.conf = conf
+
+    @staticmethod
+    def plugin_conf(conf, work, threads):
+        with open(conf, "a") as f:
             f.write("plugin %s\n" % os.path.join(work, "plugin.so"))
             f.write("plugin_opt_key_file %s\n" % os.path.join(work, "ec.pem"))
             f.write("plugin_opt_secret_file %s\n" % os.path.join(work, "hs.secret"))
             f.write("plugin_opt_stats_interval 0\n")
             f.write("plugin_opt_verify_threads %d\n" % threads)
-        subprocess.run(["chmod", "-R", "a+rX", work], check=True)
-        self.conf = conf
 
     def __enter__(self):
+        conntrack_guard()
         cmd = shlex.split(self.args.wrapper) + [self.args.mosquitto, "-c", self.conf]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      start_new_session=True)
@@ -103,8 +114,9 @@ class Broker:
             self.proc.wait()
 
 
-def run_load(load, args, timeout=600):
-    out = subprocess.run([load] + args, capture_output=True, text=True, timeout=timeout)
+def run_load(load, args, timeout=600, nice=0):
+    cmd = ([] if nice == 0 else ["nice", "-n", str(nice)]) + [load] + args
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if out.returncode != 0:
         raise RuntimeError("mqtt_load %s failed: %s" % (args[0], out.stderr.strip()))
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -127,7 +139,7 @@ def p99(values):
 def latency(args, port, creds, seconds):
     return run_load(args.load, ["latency", "--port", str(port), "--seconds", str(seconds),
                                 "--interval-us", str(args.interval_us), "--topic",
-                                "bench/latency", "--creds", creds])
+                                "bench/latency", "--creds", creds], nice=args.probe_nice)
 
 
 def storm_latency(args, port, probe_creds, storm_creds):
@@ -143,7 +155,8 @@ def storm_latency(args, port, probe_creds, storm_creds):
     time.sleep(0.5)
     t0 = time.monotonic()
     r = run_load(args.load, ["connect", "--port", str(port), "--count", str(args.storm),
-                             "--concurrency", str(args.storm), "--creds", storm_creds])
+                             "--concurrency", str(args.storm), "--creds", storm_creds],
+                 nice=args.storm_nice)
     t1 = time.monotonic()
     t.join()
     if r["ok"] != args.storm:
@@ -165,8 +178,12 @@ def main():
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--storm", type=int, default=2000)
     ap.add_argument("--interval-us", type=int, default=1000)
-    ap.add_argument("--probe-seconds", type=float, default=4.0)
+    ap.add_argument("--probe-seconds", type=float, default=10.0)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--storm-nice", type=int, default=0,
+                    help="run the storm's load generator at this nice value")
+    ap.add_argument("--probe-nice", type=int, default=0,
+                    help="run the latency probe at this nice value")
     args = ap.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -197,15 +214,17 @@ def main():
                                             "exp": NOW + 7200, "jti": "%d" % i},
                                            secret, algorithm="HS256"))
             for i in range(args.storm)])
+        anon_creds = write_creds(os.path.join(work, "anon.creds"), [("-", "-")])
         probe_creds = write_creds(os.path.join(work, "probe.creds"), [
             ("probe", jwt.encode({"sub": "probe", "exp": NOW + 7200}, secret, algorithm="HS256"))])
 
         rates = {0: [], 1: []}
-        # "hs": the floor, verify_threads 0 and an HS256 storm
-        idle = {0: [], 1: [], "hs": []}
-        busy = {0: [], 1: [], "hs": []}
-        busy_n = {0: [], 1: [], "hs": []}
-        storm_s = {0: [], 1: [], "hs": []}
+        # "hs": verify_threads 0 and an HS256 storm; "anon": no plugin at all
+        kinds = (0, 1, "hs", "anon")
+        idle = {k: [] for k in kinds}
+        busy = {k: [] for k in kinds}
+        busy_n = {k: [] for k in kinds}
+        storm_s = {k: [] for k in kinds}
         for rnd in range(args.rounds):
             order = (0, 1) if rnd % 2 == 0 else (1, 0)
             for vt in order:
@@ -217,19 +236,23 @@ def main():
                         raise RuntimeError("verify_threads %d: %d of %d accepted (%s)"
                                            % (vt, r["ok"], args.connects, r))
                     rates[vt].append(r["rate"])
-            for vt in order + ("hs",):
-                with Broker(args, work, "l%d-%s" % (rnd, vt), 0 if vt == "hs" else vt) as b:
-                    idle_r = latency(args, b.port, probe_creds, args.probe_seconds - 1.0)
+            for vt in order + ("hs", "anon"):
+                threads = {"hs": 0, "anon": None}.get(vt, vt)
+                pcreds = anon_creds if vt == "anon" else probe_creds
+                screds = {"hs": hs_storm_creds, "anon": anon_creds}.get(vt, storm_creds)
+                with Broker(args, work, "l%d-%s" % (rnd, vt), threads) as b:
+                    idle_r = latency(args, b.port, pcreds, args.probe_seconds - 1.0)
                     idle[vt].append(p99([l for _t, l in idle_r["samples"]]))
-                    pb, nb, sd = storm_latency(args, b.port, probe_creds,
-                                               hs_storm_creds if vt == "hs" else storm_creds)
+                    pb, nb, sd = storm_latency(args, b.port, pcreds, screds)
                     busy[vt].append(pb)
                     busy_n[vt].append(nb)
                     storm_s[vt].append(sd)
             print("round %d: rate %.0f / %.0f connects/s; p99 idle %.2f / %.2f ms, storm "
-                  "%.2f / %.2f ms (verify_threads 0 / 1), HS256 storm %.2f ms" % (
+                  "%.2f / %.2f ms (verify_threads 0 / 1), HS256 storm %.2f ms, no plugin "
+                  "%.2f / %.2f ms" % (
                       rnd + 1, rates[0][-1], rates[1][-1], idle[0][-1] * 1e3, idle[1][-1] * 1e3,
-                      busy[0][-1] * 1e3, busy[1][-1] * 1e3, busy["hs"][-1] * 1e3),
+                      busy[0][-1] * 1e3, busy[1][-1] * 1e3, busy["hs"][-1] * 1e3,
+                      idle["anon"][-1] * 1e3, busy["anon"][-1] * 1e3),
                   file=sys.stderr)
 
         med = statistics.median
@@ -248,7 +271,8 @@ def main():
               % args.storm)
         print("|---|---:|---:|---:|---:|---:|")
         for vt, name in ((0, "verify_threads 0"), (1, "verify_threads 1"),
-                         ("hs", "floor: HS256 storm, verify_threads 0")):
+                         ("hs", "floor: HS256 storm, verify_threads 0"),
+                         ("anon", "floor: no plugin, allow_anonymous true")):
             print("| %s | %.2f | %.2f | **%.1f** | %.2f | %d |" % (
                 name, med(idle[vt]) * 1e3, med(busy[vt]) * 1e3,
                 med([b / i for b, i in zip(busy[vt], idle[vt])]), med(storm_s[vt]),

@@ -252,6 +252,25 @@ class OptionConnect(h.BrokerTestCase, RefusalChecks):
         self.broker = self.make_broker(extra=extra)
         self.broker.start()
 
+    def test_accepted_line_only_with_log_debug(self):
+        # the broker writes every log type (log_type all); the plugin's
+        # "accepted" debug line is there only with log_debug true
+        for opt in (None, "false", "true"):
+            with self.subTest(log_debug=opt):
+                self.start(**({} if opt is None else {"log_debug": opt}))
+                cid = h.unique_id("dbg")
+                c = self.paho(V5, client_id=cid, username="dev-1", password=h.mint("dev-1"))
+                self.assertConnected(c)
+                c.close()
+                if opt == "true":
+                    self.assertTrue(self.broker.wait_log("jwt-auth: accepted client %s from " % cid,
+                                                         "sub dev-1"), self.tail())
+                else:
+                    # the broker's own line for the client comes after the plugin's
+                    self.assertTrue(self.broker.wait_log("New client connected", cid), self.tail())
+                    self.assertEqual(self.broker.log_lines("accepted client"), [], self.tail())
+                self.broker.stop()
+
     def test_token_field_username(self):
         self.start(token_field="username")
         tok = h.mint("dev-u")

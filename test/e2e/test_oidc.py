@@ -151,7 +151,7 @@ class OpenIDProvider(BrokerTestCase):
         self.start_provider([k1])
         b = self.make_broker(listeners=[{"options": [
             ("oidc_issuer", self.issuer), ("jwks_ca_file", self.ca.ca),
-            ("audience", "urn:mqtt"), ("jwks_refresh", "10")]}])
+            ("audience", "urn:mqtt"), ("jwks_refresh", "10"), ("log_debug", "true")]}])
         b.start()
         self.broker = b
         self.assertTrue(b.wait_log("JWKS %s/jwks: fetched, 1 key(s) (kid idp-key-1)"

@@ -75,7 +75,10 @@ class VerifyThreads(BrokerTestCase):
     start_broker = False
 
     def start(self, threads="1"):
-        extra = {} if threads is None else {"verify_threads": threads}
+        # log_debug: the tests follow held CONNECTs by the "accepted" lines
+        extra = {"log_debug": "true"}
+        if threads is not None:
+            extra["verify_threads"] = threads
         b = self.make_broker(extra=extra)
         b.start()
         self.broker = b

@@ -57,6 +57,7 @@ static void test_defaults(void **state)
 	assert_null(c->revoked);
 	assert_int_equal(c->stats_interval, 10);
 	assert_int_equal(c->verify_threads, MJA_CONFIG_VERIFY_THREADS_AUTO);
+	assert_false(c->log_debug);
 	assert_false(c->stats_per_listener);
 	assert_null(c->stats_listener);
 	assert_int_equal(c->n_auth_methods, 1);
@@ -258,7 +259,7 @@ static void test_single_options_not_repeatable(void **state)
 		{ "acl_file", "/nonexistent-but-refused-earlier" },
 		{ "acl_claim", "acl" }, { "superuser_claim", "su" },
 		{ "stats_per_listener", "true" },
-		{ "stats_listener", "north" },
+		{ "stats_listener", "north" }, { "log_debug", "true" },
 	};
 
 	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
@@ -268,6 +269,33 @@ static void test_single_options_not_repeatable(void **state)
 		fx_add(&o, "%s %s", once[i][0], once[i][1]);
 		fx_add(&o, "%s %s", once[i][0], once[i][1]);
 		fx_parse_fails(&o, MJA_ERR_CONFIG, once[i][0], "more than once");
+	}
+}
+
+/* log_debug: true or false, nothing else */
+static void test_log_debug(void **state)
+{
+	static const char *const bad[] = { "yes", "1", "TRUE", "" };
+	fx_opts o = { 0 };
+	mja_config *c;
+
+	(void)state;
+	fx_add(&o, "secret_file %s", secret_path);
+	fx_add(&o, "log_debug true");
+	c = fx_parse(&o);
+	assert_true(c->log_debug);
+	mja_config_free(c);
+	o.n = 0;
+	fx_add(&o, "secret_file %s", secret_path);
+	fx_add(&o, "log_debug false");
+	c = fx_parse(&o);
+	assert_false(c->log_debug);
+	mja_config_free(c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		o.n = 0;
+		fx_add(&o, "secret_file %s", secret_path);
+		fx_add(&o, "log_debug %s", bad[i]);
+		fx_parse_fails(&o, MJA_ERR_CONFIG, "log_debug", NULL);
 	}
 }
 
@@ -827,6 +855,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_files_fresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_debug, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -393,6 +393,41 @@ static void test_basic_auth_codes_and_log(void **state)
 	free(forged);
 }
 
+/* The "accepted" line is a debug line: without log_debug true it is not
+ * built at all (no log action reaches the broker); with it, it is, and a
+ * value other than true or false is a configuration error. */
+static void test_debug_lines_only_with_log_debug(void **state)
+{
+	struct fake c = { .id = "cid-1", .address = "192.0.2.7" };
+	char *good = tok_for(FX_SECRET, "dev1", 60);
+	const char *extra[] = { NULL, "log_debug false", "log_debug true" };
+	fx_opts bad = { .n = 0 };
+	mja_session *s;
+	mja_actions acts;
+
+	for (size_t i = 0; i < 3; i++) {
+		s = open_session(0, extra[i]);
+		logbuf[0] = '\0';
+		assert_int_equal(basic(s, &c, "u", good), MJA_ALLOW);
+		if (i < 2)
+			assert_string_equal(logbuf, "");
+		else
+			assert_string_equal(logbuf,
+					"jwt-auth: accepted client cid-1 from 192.0.2.7: sub dev1\n");
+		mja_session_free(s);
+		drop_username(&c);
+	}
+	fx_add(&bad, "secret_file %s", secret_path);
+	fx_add(&bad, "log_debug yes");
+	s = (mja_session *)0x1;
+	mja_actions_init(&acts);
+	assert_int_not_equal(mja_session_open(bad.o, bad.n, fake_ms, &s, &acts), MJA_OK);
+	assert_null(s);
+	run(NULL, NULL, &acts, NULL);
+	assert_non_null(strstr(logbuf, "jwt-auth: configuration error: option log_debug:"));
+	free(good);
+}
+
 /* MQTT 5 password without username: given the sub as username, so the
  * broker's SIGHUP re-check does not drop it as anonymous. */
 static void test_username_given_to_usernameless(void **state)
@@ -1881,6 +1916,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acl_callback_and_start_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_basic_auth_codes_and_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_debug_lines_only_with_log_debug, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_username_given_to_usernameless, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_on_tick_kicks_with_will, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_on_acl_check, setup, teardown),

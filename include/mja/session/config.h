@@ -142,6 +142,10 @@ typedef struct mja_config {
 	/* signature checks on worker threads (workers.h), Mosquitto 2.1 only:
 	 * 0 off, else the thread count; default MJA_CONFIG_VERIFY_THREADS_AUTO */
 	int verify_threads;
+	/* default 0: the plugin's debug lines (an accepted client, a held
+	 * CONNECT dropped) are not even built; the broker does not tell a
+	 * plugin which of its log types are on */
+	int log_debug;
 
 	/* keys from the identity provider (jwks.h) */
 	char **jwks_urls;        size_t n_jwks_urls;

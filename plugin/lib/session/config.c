@@ -189,6 +189,7 @@ enum opt_id {
 	OPT_REVOCATION_FILE, OPT_STATS_INTERVAL, OPT_STATS_PER_LISTENER, OPT_AUTH_METHODS,
 	OPT_STATS_LISTENER,
 	OPT_VERIFY_THREADS,
+	OPT_LOG_DEBUG,
 	OPT__COUNT
 };
 
@@ -227,6 +228,7 @@ static const struct {
 	[OPT_AUTH_METHODS] = { "auth_methods", 0 },
 	[OPT_STATS_LISTENER] = { "stats_listener", 0 },
 	[OPT_VERIFY_THREADS] = { "verify_threads", 0 },
+	[OPT_LOG_DEBUG] = { "log_debug", 0 },
 };
 
 /* A claim name: one top-level member of the payload, used as written (a
@@ -439,6 +441,11 @@ static mja_err apply_option(mja_config *c, enum opt_id id, view v, mja_diag *d)
 		e = parse_uint(name, v, 0, MJA_CONFIG_VERIFY_THREADS_LIMIT, &num, d);
 		if (e == MJA_OK)
 			c->verify_threads = (int)num;
+		return e;
+	case OPT_LOG_DEBUG:
+		e = parse_choice(name, v, "false", "true", &choice, d);
+		if (e == MJA_OK)
+			c->log_debug = choice;
 		return e;
 	case OPT_TOKEN_CACHE_SIZE:
 		/* docs/design.md, Verified-token cache; 0 turns it off */

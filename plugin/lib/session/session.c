@@ -158,9 +158,9 @@ static const char *show(const char *s, char buf[SHOW_MAX])
 
 /* "<what> client <id> from <address>: <reason><more>" (more may be NULL),
  * put together without printf: formatting cost as much as the rest of an
- * accepted CONNECT's bookkeeping, and the plugin API does not tell which
- * log levels the broker writes, so the "accepted" debug line is built on
- * every CONNECT. */
+ * accepted CONNECT's bookkeeping. The plugin API does not tell which log
+ * levels the broker writes, so debug lines are built only with log_debug
+ * true (debug_on). */
 static void log_client_more(mja_actions *a, mja_log_level level, const char *what,
 		const char *clientid, const char *address, const char *reason, const char *more)
 {
@@ -190,6 +190,12 @@ static void log_client_more(mja_actions *a, mja_log_level level, const char *wha
 	if (act.text)
 		memcpy(act.text, line, o + 1);
 	push(a, act);
+}
+
+/* Whether the plugin's debug lines are wanted (option log_debug). */
+static int debug_on(const mja_session *s)
+{
+	return s->cfg->log_debug;
 }
 
 /* "<what> client <id> from <address>: <reason>" */
@@ -592,8 +598,9 @@ static mja_decision accept_client(mja_session *s, const mja_session_client *c,
 	}
 	/* the sub passed mja_sub_valid (auth.h): printable as it is; only a
 	 * long one is shortened as show() does */
-	log_client_more(a, MJA_LOG_DEBUG, "accepted", c->clientid, c->address, "sub ",
-			strlen(p->sub) < SHOW_MAX ? p->sub : show(p->sub, sub));
+	if (debug_on(s))
+		log_client_more(a, MJA_LOG_DEBUG, "accepted", c->clientid, c->address, "sub ",
+				strlen(p->sub) < SHOW_MAX ? p->sub : show(p->sub, sub));
 	check_tick(s, ms, a);
 	return MJA_ALLOW;
 }
@@ -786,8 +793,9 @@ static void drop_holds(mja_session *s, const mja_session_client *c, mja_actions 
 
 		if (h->client == c->client ||
 		    (c->clientid && strcmp(h->clientid, c->clientid) == 0)) {
-			log_client(a, MJA_LOG_DEBUG, "dropped the held CONNECT of", h->clientid,
-					h->address, "its connection is gone");
+			if (debug_on(s))
+				log_client(a, MJA_LOG_DEBUG, "dropped the held CONNECT of",
+						h->clientid, h->address, "its connection is gone");
 			hold_remove(s, i);
 		} else {
 			i++;

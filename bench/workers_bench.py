@@ -70,19 +70,14 @@ class Broker:
             f.write("log_dest file %s\n" % os.path.join(self.dir, "broker.log"))
             f.write("log_type error\nlog_type warning\n")
             f.write("max_keepalive 600\n")
-        if threads is not None:
-            self.plugin_conf(conf, work, threads)
+            if threads is not None:
+                f.write("plugin %s\n" % os.path.join(work, "plugin.so"))
+                f.write("plugin_opt_key_file %s\n" % os.path.join(work, "ec.pem"))
+                f.write("plugin_opt_secret_file %s\n" % os.path.join(work, "hs.secret"))
+                f.write("plugin_opt_stats_interval 0\n")
+                f.write("plugin_opt_verify_threads %d\n" % threads)
         subprocess.run(["chmod", "-R", "a+rX", work], check=True)
         self.conf = conf
-
-    @staticmethod
-    def plugin_conf(conf, work, threads):
-        with open(conf, "a") as f:
-            f.write("plugin %s\n" % os.path.join(work, "plugin.so"))
-            f.write("plugin_opt_key_file %s\n" % os.path.join(work, "ec.pem"))
-            f.write("plugin_opt_secret_file %s\n" % os.path.join(work, "hs.secret"))
-            f.write("plugin_opt_stats_interval 0\n")
-            f.write("plugin_opt_verify_threads %d\n" % threads)
 
     def __enter__(self):
         conntrack_guard()

@@ -276,21 +276,19 @@ static void test_single_options_not_repeatable(void **state)
 static void test_log_debug(void **state)
 {
 	static const char *const bad[] = { "yes", "1", "TRUE", "" };
+	static const char *const good[] = { "false", "true" };   /* index: the value */
 	fx_opts o = { 0 };
 	mja_config *c;
 
 	(void)state;
-	fx_add(&o, "secret_file %s", secret_path);
-	fx_add(&o, "log_debug true");
-	c = fx_parse(&o);
-	assert_true(c->log_debug);
-	mja_config_free(c);
-	o.n = 0;
-	fx_add(&o, "secret_file %s", secret_path);
-	fx_add(&o, "log_debug false");
-	c = fx_parse(&o);
-	assert_false(c->log_debug);
-	mja_config_free(c);
+	for (int v = 0; v < 2; v++) {
+		o.n = 0;
+		fx_add(&o, "secret_file %s", secret_path);
+		fx_add(&o, "log_debug %s", good[v]);
+		c = fx_parse(&o);
+		assert_int_equal(c->log_debug, v);
+		mja_config_free(c);
+	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		o.n = 0;
 		fx_add(&o, "secret_file %s", secret_path);
